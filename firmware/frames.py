@@ -1,0 +1,178 @@
+"""Characters and messages of IEC 62055-52 clause 6.4 (the 62056-21 framing).
+
+- 7E1 characters: `with_parity` makes even parity in bit 7 for a UART running 8N1,
+  `parity_ok` checks it.
+- `bcc`: XOR of the 7-bit characters after SOH/STX up to and including ETX.
+- `Receiver`: assembles client messages one character at a time in a fixed buffer and
+  says when one is complete, or broken.
+- `put_*`: build server messages into a caller-owned buffer.
+"""
+from micropython import const
+
+from tables import (
+    ADDRESS_MAX,
+    CLOSE,
+    CR,
+    END,
+    ETX,
+    LF,
+    NAK,
+    ACK,
+    OPEN,
+    REQUEST,
+    RX_MAX,
+    SOH,
+    START,
+    STX,
+)
+
+
+def parity_of(c):
+    """1 if the 7-bit character has an odd number of ones (so bit 7 must be set)."""
+    c &= 0x7F
+    c ^= c >> 4
+    c ^= c >> 2
+    c ^= c >> 1
+    return c & 1
+
+
+def with_parity(c):
+    c &= 0x7F
+    return c | 0x80 if parity_of(c) else c
+
+
+def parity_ok(b):
+    return (b >> 7) == parity_of(b)
+
+
+def bcc(buf, start, end):
+    """BCC of buf[start:end] (start just after SOH/STX, end just after ETX)."""
+    x = 0
+    for i in range(start, end):
+        x ^= buf[i]
+    return x & 0x7F
+
+
+# Receiver events
+EV_NONE = const(0)  # nothing complete yet (or a character outside any message, ignored)
+EV_ID = const(1)  # IDRequest complete: address is buf[2:n-3]
+EV_COMMAND = const(2)  # SOH message with a good BCC: buf[0:n] is SOH .. ETX
+EV_ACK = const(3)
+EV_NAK = const(4)
+EV_ERROR = const(5)  # transmission error: parity, BCC, overflow, control character
+EV_SYNTAX = const(6)  # complete IDRequest that is malformed
+
+_R_START = const(0)
+_R_ID = const(1)
+_R_COMMAND = const(2)
+_R_BCC = const(3)
+
+
+def _alnum(c):
+    return 0x30 <= c <= 0x39 or 0x41 <= (c & 0xDF) <= 0x5A
+
+
+class Receiver:
+    """Client-message assembler. `feed(c)` takes one 7-bit character, returns an EV_*.
+
+    Characters are kept exactly as received (without parity) in `buf[0:n]`. The buffer
+    is fixed: a message longer than it is a transmission error, never a reallocation.
+    """
+
+    def __init__(self):
+        self.buf = bytearray(RX_MAX)
+        self.n = 0
+        self._state = _R_START
+
+    def reset(self):
+        self.n = 0
+        self._state = _R_START
+
+    def busy(self):
+        """True while a message is partly received."""
+        return self._state != _R_START
+
+    def _put(self, c):
+        if self.n >= RX_MAX:
+            self.reset()
+            return False
+        self.buf[self.n] = c
+        self.n += 1
+        return True
+
+    def feed(self, c):
+        state = self._state
+        if state == _R_START:
+            if c == START or c == SOH:
+                self.n = 0
+                self._put(c)
+                self._state = _R_ID if c == START else _R_COMMAND
+                return EV_NONE
+            if c == ACK:
+                return EV_ACK
+            if c == NAK:
+                return EV_NAK
+            return EV_ERROR
+        if state == _R_BCC:
+            self._state = _R_START
+            return EV_COMMAND if c == bcc(self.buf, 1, self.n) else EV_ERROR
+        if not self._put(c):
+            return EV_ERROR
+        if state == _R_ID:
+            if c == LF:
+                self._state = _R_START
+                return EV_ID if self._id_ok() else EV_SYNTAX
+            if c < 0x20 and c != CR:
+                self.reset()
+                return EV_ERROR
+            return EV_NONE
+        # _R_COMMAND: only STX and ETX may appear among printable characters
+        if c == ETX:
+            self._state = _R_BCC
+        elif c < 0x20 and c != STX or c == 0x7F:
+            self.reset()
+            return EV_ERROR
+        return EV_NONE
+
+    def _id_ok(self):
+        buf = self.buf
+        n = self.n
+        if n < 5 or n - 5 > ADDRESS_MAX:
+            return False
+        if buf[1] != REQUEST or buf[n - 3] != END or buf[n - 2] != CR:
+            return False
+        for i in range(2, n - 3):
+            if not _alnum(buf[i]):
+                return False
+        return True
+
+
+def put_bcc(buf, start, end):
+    """Append the BCC of buf[start:end] at buf[end]; return the new length."""
+    buf[end] = bcc(buf, start, end)
+    return end + 1
+
+
+def put_bytes(buf, pos, data):
+    for c in data:
+        buf[pos] = c
+        pos += 1
+    return pos
+
+
+def put_id_response(buf, manufacturer, baud_char, ident):
+    """/ XXX Z ident CR LF"""
+    buf[0] = START
+    pos = put_bytes(buf, 1, manufacturer)
+    buf[pos] = baud_char
+    pos = put_bytes(buf, pos + 1, ident)
+    buf[pos] = CR
+    buf[pos + 1] = LF
+    return pos + 2
+
+
+def put_data_tail(buf, pos):
+    """) ETX BCC after a value ending at pos; return the message length."""
+    buf[pos] = CLOSE
+    buf[pos + 1] = ETX
+    return put_bcc(buf, 1, pos + 2)

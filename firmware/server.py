@@ -1,0 +1,397 @@
+"""The VTC07 server (IEC 62055-52 clause 6.6, Annex A) as pure logic.
+
+No I/O and no clock of its own. The board feeds it what the UART received with
+`receive(data, now)` and asks `poll(now)` for what to send; `next_event(now)` says how many
+ms may pass before `poll` has something to do (-1: nothing until more bytes arrive).
+`now` is a `time.ticks_ms()` value, so everything is wrap-around safe.
+
+States Idle and Session. Timing: a response goes out `tr` ms after the request's last
+character; a message with a gap over `ta` is dropped silently; after a transmission error
+in Session the server waits for `recovery` ms of line silence and then sends NAK.
+"""
+from formats import FMT_A, FMT_B, FMT_D, FMT_H, parse_number, put_number, valid_ascii
+from frames import (
+    EV_ACK,
+    EV_COMMAND,
+    EV_ERROR,
+    EV_ID,
+    EV_NAK,
+    EV_SYNTAX,
+    Receiver,
+    parity_ok,
+    put_bytes,
+    put_data_tail,
+    put_id_response,
+    with_parity,
+)
+from registers import Register, RegisterTable
+from tables import (
+    ACK,
+    BAUD_CHARS,
+    BAUD_DEFAULT,
+    ERR_BUSY,
+    ERR_LOCKED,
+    ERR_NOT_READABLE,
+    ERR_NOT_WRITABLE,
+    ERR_UNKNOWN_REGISTER,
+    ERR_VALUE_FORMAT,
+    ERR_VALUE_RANGE,
+    IDENT_MAX,
+    LOCKOUT_REMAINING_DIGITS,
+    NAK,
+    NAKS_MAX,
+    OPEN,
+    CLOSE,
+    PROTOCOL_VERSION,
+    RECOVERY_WAIT,
+    REG_BINARY_TOKEN_ENTRY,
+    REG_LOCKOUT_REMAINING,
+    REG_PROTOCOL_VERSION,
+    REG_SERVER_STATUS,
+    REG_SOFTWARE_VERSION,
+    REG_TABLE_ID,
+    REG_TOKEN_STATUS,
+    REPEATS_MAX,
+    SESSION_TIMEOUT,
+    STATUS_BUSY,
+    STATUS_LOCKOUT,
+    STX,
+    TA,
+    TOKEN_BITS,
+    TOKEN_CLASS_NON_ENCRYPTED,
+    TOKEN_CLASS_SHIFT,
+    TOKEN_DIGITS_HEX,
+    TR_MIN,
+    TS_1ST_KCT,
+    TS_2ND_KCT,
+    TS_ACCEPT,
+    TS_LOCKED,
+    TX_MAX,
+    VALUE_MAX,
+)
+from ticks import ticks_add, ticks_diff
+
+_CMD_READ = b"R1"
+_CMD_WRITE = b"W1"
+_CMD_BREAK = b"B0"
+_ERR = b"ERR"
+
+
+def baud_char(baud):
+    for rate, char in BAUD_CHARS:
+        if rate == baud:
+            return char
+    raise ValueError("unsupported baud rate %d" % baud)
+
+
+class Server:
+    def __init__(
+        self,
+        app,
+        lockout,
+        now,
+        manufacturer=b"STS",
+        ident=b"MPY-VTC07",
+        address=b"",
+        version=b"0.1.0",
+        baud=BAUD_DEFAULT,
+        soft_parity=True,
+        tr=TR_MIN,
+        ta=TA,
+        recovery=RECOVERY_WAIT,
+        session_timeout=SESSION_TIMEOUT,
+    ):
+        if len(manufacturer) != 3 or not 1 <= len(ident) <= IDENT_MAX:
+            raise ValueError("manufacturer id is 3 letters, ident 1..16 characters")
+        self.app = app
+        self.lockout = lockout
+        self.manufacturer = manufacturer
+        self.ident = ident
+        self.address = address
+        self.version = version
+        self.baud_char = baud_char(baud)
+        self.soft_parity = soft_parity
+        self.tr = tr
+        self.ta = ta
+        self.recovery = recovery
+        self.session_timeout = session_timeout
+
+        self._rx = Receiver()
+        self._tx = bytearray(TX_MAX)
+        self._txv = memoryview(self._tx)
+        self._tx_len = 0  # length of the last response, kept for repeats
+        self._pending = False  # the response in _tx waits for _due
+        self._due = now
+        self._last_rx = now
+        self._last_msg = now
+        self._now = now
+        self.session = False
+        self._recovering = False
+        self._repeats = 0
+        self._naks = 0
+        self._token_class = 0
+
+        self.registers = RegisterTable()
+        self._add_predefined()
+        app.add_registers(self.registers)
+
+    def _add_predefined(self):
+        add = self.registers.add
+        add(Register(REG_PROTOCOL_VERSION, "ProtocolVersion", FMT_H, 2, lambda: PROTOCOL_VERSION))
+        add(Register(REG_TABLE_ID, "TableID", FMT_H, 4, lambda: self.app.table_id))
+        add(Register(REG_SERVER_STATUS, "ServerStatus", FMT_B, 8, self.server_status))
+        add(Register(REG_SOFTWARE_VERSION, "SoftwareVersion", FMT_A, 16, lambda: self.version))
+        add(Register(REG_BINARY_TOKEN_ENTRY, "BinaryTokenEntry", FMT_H, TOKEN_DIGITS_HEX,
+                     write=self._write_token))
+        add(Register(REG_TOKEN_STATUS, "TokenStatus", FMT_D, 2, lambda: self.app.token_status))
+        add(Register(REG_LOCKOUT_REMAINING, "TokenLockoutTimeRemaining", FMT_D,
+                     LOCKOUT_REMAINING_DIGITS, lambda: self.lockout.remaining_s(self._now)))
+
+    def server_status(self):
+        bits = self.app.status_bits()
+        if self.app.busy:
+            bits |= STATUS_BUSY
+        if self.lockout.locked(self._now):
+            bits |= STATUS_LOCKOUT
+        return bits
+
+    # --- input -------------------------------------------------------------------------
+
+    def receive(self, data, now):
+        """Take the characters the UART received at `now` (bytes-like, any chunking)."""
+        for b in data:
+            self._char(b, now)
+
+    def _char(self, b, now):
+        rx = self._rx
+        if self._recovering:  # everything is discarded until the line has been quiet
+            self._last_rx = now
+            return
+        if rx.busy() and ticks_diff(now, self._last_rx) > self.ta:
+            rx.reset()  # ta exceeded: the partial message is dropped without an answer
+        self._last_rx = now
+        if self.soft_parity:
+            ok = parity_ok(b)
+        else:  # the UART checked parity; a set 8th bit cannot be a 7-bit character
+            ok = b < 0x80
+        ev = rx.feed(b & 0x7F) if ok else EV_ERROR
+        if ev:
+            self._event(ev, now)
+
+    def _event(self, ev, now):
+        if ev == EV_ERROR:
+            self._rx.reset()
+            # Idle answers nothing, so it just drops the message; Session NAKs later
+            self._recovering = self.session
+            return
+        if not self.session:
+            if ev == EV_ID:
+                self._id_request(now)
+            return
+        self._last_msg = now
+        if ev == EV_COMMAND:
+            self._command(now)
+        elif ev == EV_ID:
+            self._id_request(now)
+        elif ev == EV_NAK:
+            self._repeat(now)
+        elif ev == EV_SYNTAX:
+            self._nak(now)
+        # EV_ACK: nothing to do, the server never waits for one
+
+    def _id_request(self, now):
+        buf = self._rx.buf
+        n = self._rx.n - 5  # address length: / ? address ! CR LF
+        if n and not self._address_matches(buf, n):
+            self.session = False  # a sign-on for another meter ends ours
+            return
+        self.session = True
+        self._last_msg = now
+        self._naks = 0
+        self._respond(put_id_response(self._tx, self.manufacturer, self.baud_char, self.ident), now)
+
+    def _address_matches(self, buf, n):
+        address = self.address
+        if n != len(address):
+            return False
+        for i in range(n):
+            if buf[2 + i] != address[i]:
+                return False
+        return True
+
+    def _command(self, now):
+        buf = self._rx.buf
+        n = self._rx.n  # buf[0] SOH ... buf[n - 1] ETX
+        if n == 4 and buf[1] == _CMD_BREAK[0] and buf[2] == _CMD_BREAK[1]:
+            self._idle()
+            return
+        if (
+            n >= 11
+            and buf[2] == _CMD_READ[1]
+            and buf[3] == STX
+            and buf[8] == OPEN
+            and buf[n - 2] == CLOSE
+            and n - 11 <= VALUE_MAX
+        ):
+            rid = parse_number(buf, 4, 8, FMT_H)
+            if rid >= 0:
+                if buf[1] == _CMD_READ[0] and n == 11:
+                    self._naks = 0
+                    self._read(rid, now)
+                    return
+                if buf[1] == _CMD_WRITE[0]:
+                    self._naks = 0
+                    self._write(rid, 9, n - 2, now)
+                    return
+        self._nak(now)  # undefined command or bad syntax (6.6.6)
+
+    def _read(self, rid, now):
+        reg = self.registers.get(rid)
+        if reg is None:
+            return self._error(rid, ERR_UNKNOWN_REGISTER, now)
+        if reg.read is None:
+            return self._error(rid, ERR_NOT_READABLE, now)
+        self._now = now
+        value = reg.read()
+        tx = self._tx
+        pos = self._head(rid)
+        if reg.fmt == FMT_A:
+            end = put_bytes(tx, pos, value[: reg.width])
+        else:
+            end = put_number(tx, pos, reg.fmt, reg.width, value)
+        if end < 0:  # the application holds a value its register cannot show
+            return self._error(rid, ERR_VALUE_RANGE, now)
+        self._respond(put_data_tail(tx, end), now)
+
+    def _write(self, rid, start, end, now):
+        reg = self.registers.get(rid)
+        if reg is None:
+            return self._error(rid, ERR_UNKNOWN_REGISTER, now)
+        if reg.write is None:
+            return self._error(rid, ERR_NOT_WRITABLE, now)
+        buf = self._rx.buf
+        if not reg.value_length_ok(end - start):
+            return self._error(rid, ERR_VALUE_FORMAT, now)
+        if reg.fmt == FMT_A:
+            if not valid_ascii(buf, start, end):
+                return self._error(rid, ERR_VALUE_FORMAT, now)
+            value = bytes(buf[start:end])
+        else:
+            value = parse_number(buf, start, end, reg.fmt)
+            if value < 0:
+                return self._error(rid, ERR_VALUE_FORMAT, now)
+        self._now = now
+        code = reg.write(value)
+        if code:
+            return self._error(rid, code, now)
+        self._tx[0] = ACK
+        self._respond(1, now)
+
+    def _write_token(self, token):
+        """BinaryTokenEntry: ACK means "taken for processing" (6.7.3)."""
+        now = self._now
+        if token >> TOKEN_BITS:
+            return ERR_VALUE_RANGE
+        if self.app.busy:
+            return ERR_BUSY
+        token_class = (token >> TOKEN_CLASS_SHIFT) & 3
+        if token_class != TOKEN_CLASS_NON_ENCRYPTED and self.lockout.locked(now):
+            self.app.refuse(TS_LOCKED)
+            return ERR_LOCKED
+        self._token_class = token_class
+        self.app.submit(token, now)
+        return 0
+
+    # --- output ------------------------------------------------------------------------
+
+    def _head(self, rid):
+        """STX registerID ( : the value goes at the returned position."""
+        tx = self._tx
+        tx[0] = STX
+        put_number(tx, 1, FMT_H, 4, rid)
+        tx[5] = OPEN
+        return 6
+
+    def _error(self, rid, code, now):
+        tx = self._tx
+        pos = put_bytes(tx, self._head(rid), _ERR)
+        self._respond(put_data_tail(tx, put_number(tx, pos, FMT_D, 2, code)), now)
+
+    def _nak(self, now):
+        self._tx[0] = NAK
+        self._respond(1, now)
+        self._naks += 1
+        if self._naks >= NAKS_MAX:  # the NAK still goes out, then the session ends
+            self.session = False
+
+    def _respond(self, n, now):
+        self._tx_len = n
+        self._repeats = 0
+        self._pending = True
+        self._due = ticks_add(now, self.tr)
+
+    def _repeat(self, now):
+        if self._tx_len and self._repeats < REPEATS_MAX:
+            self._repeats += 1
+            self._pending = True
+            self._due = ticks_add(now, self.tr)
+
+    def _idle(self):
+        self.session = False
+        self._pending = False
+        self._recovering = False
+        self._tx_len = 0
+        self._naks = 0
+
+    def poll(self, now):
+        """Run the timers; return the bytes to send now (a memoryview) or None."""
+        self._now = now
+        if self._pending:
+            if ticks_diff(now, self._due) < 0:
+                return None
+            self._pending = False
+            return self._out()
+        if self._recovering and ticks_diff(now, self._last_rx) >= self.recovery:
+            self._recovering = False
+            self._nak(now)
+            self._pending = False
+            return self._out()
+        if self.session and ticks_diff(now, self._last_msg) >= self.session_timeout:
+            self._idle()
+        self.lockout.poll(now)
+        if self.app.busy:
+            status = self.app.step(now)
+            if status >= 0 and self._token_class != TOKEN_CLASS_NON_ENCRYPTED:
+                self.lockout.record(status in (TS_ACCEPT, TS_1ST_KCT, TS_2ND_KCT), now)
+        return None
+
+    def _out(self):
+        n = self._tx_len
+        tx = self._tx
+        if self.soft_parity:
+            for i in range(n):
+                tx[i] = with_parity(tx[i])
+        return self._txv[:n]
+
+    def next_event(self, now):
+        """ms until `poll` has work, 0 if it has now, -1 if only new input can bring any."""
+        if self._pending:
+            return max(0, ticks_diff(self._due, now))
+        wait = -1
+        if self._recovering:
+            wait = max(0, ticks_diff(ticks_add(self._last_rx, self.recovery), now))
+        if self.session:
+            left = ticks_diff(ticks_add(self._last_msg, self.session_timeout), now)
+            wait = _sooner(wait, max(0, left))
+        wait = _sooner(wait, self.lockout.deadline(now))
+        wait = _sooner(wait, self.app.deadline(now))
+        return wait
+
+
+def _sooner(a, b):
+    """The smaller of two waits where -1 means "none"."""
+    if a < 0:
+        return b
+    if b < 0:
+        return a
+    return min(a, b)
