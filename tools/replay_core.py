@@ -18,35 +18,20 @@ if __name__ == "__main__":
     sys.path.insert(0, _here + "/../cpython")
 
 import tracefile  # noqa: E402
-from application import Application  # noqa: E402
-from lockout import TokenLockout  # noqa: E402
-from server import Server  # noqa: E402
+import meter  # noqa: E402
+import struct  # noqa: E402
 from storage import MemoryStore  # noqa: E402
-from ticks import ticks_add, ticks_diff  # noqa: E402
+from ticks import ticks_add  # noqa: E402
 
 STEPS_MAX = 10000  # polls between two events before the core counts as stuck
 
-_INT_SETTINGS = ("tr", "ta", "recovery", "session_timeout", "baud")
-
-
 def make_server(settings, start):
-    """A core configured from a trace's @ settings, like the unix board's flags."""
+    """A core configured from a trace's @ settings, as a board configures it from flags."""
     store = MemoryStore()
     if "lockout" in settings:  # "count remaining_ms": state left by an earlier power cycle
-        import struct
-
         count, remaining = settings["lockout"].split()
         store.save("lockout", struct.pack(">HI", int(count), int(remaining)))
-    kwargs = {}
-    for key in _INT_SETTINGS:
-        if key in settings:
-            kwargs[key] = int(settings[key])
-    for key in ("address", "ident", "manufacturer"):
-        if key in settings:
-            kwargs[key] = settings[key].encode()
-    kwargs["soft_parity"] = settings.get("parity", "soft") == "soft"
-    app = Application(exec_ms=int(settings.get("exec_ms", "0")))
-    return Server(app, TokenLockout(store, start), start, **kwargs)
+    return meter.build(settings, store, start)
 
 
 def run(trace):

@@ -1,0 +1,130 @@
+"""The `unix` board: the real firmware on the MicroPython unix port.
+
+    micropython boards/unix/main.py --tcp 127.0.0.1:PORT --state DIR [options]
+    micropython boards/unix/main.py --pty --state DIR [options]
+
+Its "UART" is one TCP connection (a newer one replaces an older one, as a new HHU
+replaces an unplugged one) or a pseudo-terminal. Bytes on it are the line's 8-bit
+characters: 7 data bits with even parity in bit 7 (`--parity soft`, the default), or bare
+7-bit characters (`--parity uart`, as from a UART doing 7E1 itself).
+
+Options (each also a key of firmware/meter.py's config):
+  --address A --ident I --manufacturer XXX --baud N --parity soft|uart
+  --tr MS --ta MS --recovery MS --session-timeout MS --exec-ms MS
+"""
+import sys
+
+_board = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
+sys.path.insert(0, _board + "/../../firmware")
+
+import os  # noqa: E402
+import select  # noqa: E402
+import socket  # noqa: E402
+import time  # noqa: E402
+
+import meter  # noqa: E402
+from storage import FileStore  # noqa: E402
+
+USAGE = "usage: main.py (--tcp HOST:PORT | --pty) [--state DIR] [--key value ...]"
+RECV_MAX = 64  # bytes taken from the socket at a time
+
+
+def parse_args(argv):
+    options = {"state": "state"}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("--"):
+            raise ValueError(arg)
+        key = arg[2:].replace("-", "_")
+        if key == "pty":
+            options["pty"] = "1"
+            i += 1
+            continue
+        if i + 1 >= len(argv):
+            raise ValueError(arg + " needs a value")
+        options[key] = argv[i + 1]
+        i += 2
+    if ("tcp" in options) == ("pty" in options):
+        raise ValueError("give exactly one of --tcp and --pty")
+    return options
+
+
+def listen(host, port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(socket.getaddrinfo(host, port)[0][-1])
+    s.listen(1)
+    return s
+
+
+def listen_free_port():
+    """Loopback listener on a free port (the unix port's sockets have no getsockname)."""
+    for _ in range(50):
+        r = os.urandom(2)
+        port = 20000 + ((r[0] << 8 | r[1]) % 40000)
+        try:
+            return listen("127.0.0.1", port), port
+        except OSError:
+            pass
+    raise OSError("no free loopback port")
+
+
+def serve(listener, server):
+    poller = select.poll()
+    poller.register(listener, select.POLLIN)
+    conn = None
+    while True:
+        now = time.ticks_ms()
+        out = server.poll(now)
+        if out and conn is not None:
+            try:
+                conn.write(out)
+            except OSError:
+                pass  # the HHU went away mid-response: as on a real line, it is lost
+        wait = server.next_event(time.ticks_ms())
+        for obj, event in poller.poll(wait):
+            if obj is listener:
+                new, _ = listener.accept()
+                if conn is not None:
+                    poller.unregister(conn)
+                    conn.close()
+                conn = new
+                poller.register(conn, select.POLLIN)
+                continue
+            data = b""
+            if not event & (select.POLLHUP | select.POLLERR):
+                try:
+                    data = conn.recv(RECV_MAX)
+                except OSError:
+                    pass
+            if data:
+                server.receive(data, time.ticks_ms())
+            else:
+                poller.unregister(conn)
+                conn.close()
+                conn = None
+
+
+def main(argv):
+    try:
+        options = parse_args(argv)
+    except ValueError as e:
+        print(USAGE)
+        print("error:", e)
+        return 2
+    server = meter.build(options, FileStore(options["state"]), time.ticks_ms())
+    if "pty" in options:
+        # The unix port cannot open a pty itself (no ffi/ioctl in this build): a small
+        # CPython relay owns it, prints its path and carries its bytes to our socket.
+        listener, port = listen_free_port()
+        os.system("python3 %s/ptyrelay.py %d &" % (_board, port))
+    else:
+        host, port = options["tcp"].rsplit(":", 1)
+        listener = listen(host, int(port))
+        print("VTC07 meter listening on %s:%s" % (host, port))
+    serve(listener, server)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,139 @@
+"""The unix board as a process over TCP, driven by the independent `iec62056-21` client.
+
+The package implements IEC 62056-21 over TCP without parity. Our line carries 7E1
+characters (parity in bit 7), so the transport below adds and checks even parity; that
+is all it changes. Tests named `test_differs_*` show where VTC07 departs from 62056-21.
+"""
+import socket
+import time
+
+import pytest
+from iec62056_21 import client as iec_client
+from iec62056_21 import messages, transports
+
+import frames
+import tracefile
+
+
+class ParityTcpTransport(transports.TcpTransport):
+    def _send(self, data):
+        super()._send(bytes(frames.with_parity(b) for b in data))
+
+    def _recv(self, chars=1):
+        data = super()._recv(chars)
+        for b in data:
+            assert frames.parity_ok(b), "server sent a character with wrong parity"
+        return bytes(b & 0x7F for b in data)
+
+
+@pytest.fixture
+def client(unix_board):
+    board = unix_board()
+    transport = ParityTcpTransport(("127.0.0.1", board.port), timeout=3)
+    c = iec_client.Iec6205621Client(transport, device_address="")
+    c.connect()
+    yield c
+    c.disconnect()
+
+
+def sign_on(c):
+    c.send_init_request()
+    return c.transport.simple_read(start_char="/", end_char="\x0a")
+
+
+def test_sign_on_read_write_break(client):
+    assert sign_on(client) == b"/STS3MPY-VTC07\r\n"
+    assert client.read_single_value("0000", additional_data="").value == "01"
+    assert client.read_single_value("0001", additional_data="").value == "8001"
+    assert client.read_single_value("0003", additional_data="").value == "0.1.0"
+    client.write_single_value("0004", "00000000000000000")  # ACK: taken for processing
+    time.sleep(0.1)
+    assert client.read_single_value("0005", additional_data="").value == "08"  # stub: Function
+    error = client.read_single_value("0004", additional_data="")
+    assert (error.address, error.value) == ("0004", "ERR03")
+    client.send_break()
+    client.transport.socket.settimeout(1.0)
+    client.transport.send(messages.CommandMessage.for_single_read("0000", "").to_bytes())
+    with pytest.raises(socket.timeout):  # Idle after Break: silence
+        client.transport.socket.recv(1)
+
+
+def test_sign_on_with_meter_number_address(unix_board):
+    board = unix_board()
+    transport = ParityTcpTransport(("127.0.0.1", board.port), timeout=3)
+    c = iec_client.Iec6205621Client(transport, device_address="600727000000000009")
+    c.connect()
+    assert sign_on(c).startswith(b"/STS3")
+    c.disconnect()
+
+
+def test_differs_identification_has_no_enhanced_ident_sequence(client):
+    """62056-21 readers take "\\W" after the baud character; VTC07's ident follows it
+    directly, so the package's parser loses the first ident character."""
+    raw = sign_on(client)
+    ident = messages.IdentificationMessage.from_bytes(raw)
+    assert ident.manufacturer == "STS" and ident.switchover_baudrate_char == "3"
+    assert ident.identification == "PY-VTC07"  # "MPY-VTC07" minus the skipped character
+
+
+def test_differs_read_with_data_in_brackets_is_nak(client):
+    """The package's default read sends R1 STX id(1) ETX; the profile's ReadCommand has
+    empty brackets, so VTC07 answers NAK (bad syntax)."""
+    sign_on(client)
+    client.transport.send(messages.CommandMessage.for_single_read("0000", "1").to_bytes())
+    assert client.transport.recv(1) == b"\x15"
+
+
+def test_response_time_is_tr(unix_board):
+    board = unix_board()
+    with board.connect() as s:
+        start = time.monotonic()
+        s.sendall(tracefile.to_line(list(b"/?!\r\n")))
+        s.recv(1)
+        elapsed = time.monotonic() - start
+    assert 0.2 <= elapsed < 0.6
+
+
+def line(text):
+    return tracefile.to_line(tracefile.unescape(text))
+
+
+def recv7(s):
+    return tracefile.escape(tracefile.from_line(s.recv(64)))
+
+
+def test_flags_change_timing_and_lockout_survives_restart(unix_board, tmp_path):
+    state = tmp_path / "meter"
+    board = unix_board("--session-timeout", "500", state=state)
+    write = line("<SOH>W1<STX>0004(00000000000000000)<ETX>R")
+    read_remaining = line("<SOH>R1<STX>0006()<ETX>e")
+    with board.connect() as s:
+        s.sendall(line("/?!<CR><LF>"))
+        assert recv7(s).startswith("/STS")
+        for _ in range(3):  # three rejected class 0 tokens: locked for 10 s
+            s.sendall(write)
+            assert recv7(s) == "<ACK>"
+            time.sleep(0.05)
+        time.sleep(0.7)  # the 500 ms session timeout passes: Idle, silence
+        s.sendall(read_remaining)
+        s.settimeout(0.8)
+        with pytest.raises(socket.timeout):
+            s.recv(64)
+    board.stop()  # power cut
+    again = unix_board(state=state)
+    with again.connect() as s:
+        s.sendall(line("/?!<CR><LF>"))
+        assert recv7(s).startswith("/STS")
+        s.sendall(read_remaining)
+        reply = recv7(s)
+        assert reply.startswith("<STX>0006(000") and reply[13:15] in ("09", "10")
+        s.sendall(write)
+        assert "ERR07" in recv7(s)
+
+
+def test_board_rejects_bad_arguments(micropython):
+    import subprocess
+    from conftest import ROOT
+    result = subprocess.run([micropython, ROOT + "/boards/unix/main.py", "--state", "x"],
+                            capture_output=True, text=True, timeout=10)
+    assert result.returncode == 2 and "usage" in result.stdout
