@@ -8,14 +8,15 @@ is out (IEC 62055-52 6.7.3: processing may outlast tr). While `busy`, TokenStatu
 `Application` is the contract and also the stub used until a token engine is plugged in:
 it answers every token with tokenStatus 8 (Function), after `exec_ms`.
 """
-from tables import TABLE_ID_COMPANION, TS_FUNCTION, TS_NOT_READY, TS_RESERVED
+from tables import STATUS_STORAGE_FAULT, TABLE_ID_COMPANION, TS_FUNCTION, TS_NOT_READY, TS_RESERVED
 from ticks import ticks_add, ticks_diff
 
 
 class Application:
     table_id = TABLE_ID_COMPANION
 
-    def __init__(self, exec_ms=0):
+    def __init__(self, store=None, exec_ms=0):
+        self.store = store
         self.exec_ms = exec_ms
         self.busy = False
         self.token_status = TS_RESERVED  # no token entered yet
@@ -26,7 +27,7 @@ class Application:
 
     def status_bits(self):
         """ServerStatus bits the application owns (storage fault, tamper, credit)."""
-        return 0
+        return STATUS_STORAGE_FAULT if self.store and self.store.fault else 0
 
     def submit(self, token, now):
         """Start work on the 66-bit TokenData `token` (an int)."""

@@ -24,5 +24,5 @@ def build(config, store, now):
         if key in config:
             kwargs[key] = config[key].encode()
     kwargs["soft_parity"] = config.get("parity", "soft") == "soft"
-    app = Application(exec_ms=int(config.get("exec_ms", "0")))
+    app = Application(store, exec_ms=int(config.get("exec_ms", "0")))
     return Server(app, TokenLockout(store, now), now, **kwargs)

@@ -101,8 +101,8 @@ class Server:
         recovery=RECOVERY_WAIT,
         session_timeout=SESSION_TIMEOUT,
     ):
-        if len(manufacturer) != 3 or not 1 <= len(ident) <= IDENT_MAX:
-            raise ValueError("manufacturer id is 3 letters, ident 1..16 characters")
+        if len(manufacturer) != 3 or not 1 <= len(ident) <= IDENT_MAX or len(version) > IDENT_MAX:
+            raise ValueError("manufacturer id is 3 letters, ident and version 1..16 characters")
         self.app = app
         self.lockout = lockout
         self.manufacturer = manufacturer
@@ -159,8 +159,8 @@ class Server:
 
     def receive(self, data, now):
         """Take the characters the UART received at `now` (bytes-like, any chunking)."""
-        for b in data:
-            self._char(b, now)
+        for i in range(len(data)):  # range allocates no iterator object on MicroPython
+            self._char(data[i], now)
 
     def _char(self, b, now):
         rx = self._rx
@@ -256,7 +256,7 @@ class Server:
         tx = self._tx
         pos = self._head(rid)
         if reg.fmt == FMT_A:
-            end = put_bytes(tx, pos, value[: reg.width])
+            end = put_bytes(tx, pos, value) if len(value) <= reg.width else -1
         else:
             end = put_number(tx, pos, reg.fmt, reg.width, value)
         if end < 0:  # the application holds a value its register cannot show

@@ -80,3 +80,15 @@ def test_register_table_rejects_duplicates_and_checks_lengths():
     a = Register(0x20, "a", FMT_A, 16)
     assert a.value_length_ok(1) and a.value_length_ok(16) and not a.value_length_ok(0)
     assert not table.get(0x10).value_length_ok(3)
+
+
+def test_damaged_record_sets_server_status_storage_fault(tmp_path):
+    import meter
+    from frames import with_parity
+
+    store = FileStore(str(tmp_path / "s"))
+    store.save("lockout", b"\x00\x01\x00\x00\x00\x00")
+    path = tmp_path / "s" / "lockout"
+    path.write_bytes(b"\xff" + path.read_bytes()[1:])
+    server = meter.build({}, FileStore(str(tmp_path / "s")), 0)
+    assert server.server_status() & 0x04

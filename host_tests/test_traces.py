@@ -43,3 +43,12 @@ def test_replayer_reports_a_difference(tmp_path):
 def test_trace_format_round_trip():
     chars = list(range(128)) + [0x1C1 | tracefile.RAW]
     assert tracefile.unescape(tracefile.escape(chars)) == chars
+
+
+def test_no_heap_allocation_per_received_character(micropython):
+    """10,000 characters through the core on the unix port with the heap locked."""
+    result = subprocess.run(
+        [micropython, os.path.join(ROOT, "tools", "bench_core.py"), "--alloc-check"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0 and "alloc_per_char 0" in result.stdout, result.stdout + result.stderr

@@ -11,8 +11,8 @@ server lines from the core (for authoring; the result is reviewed before it is c
 """
 import sys
 
-_here = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
 if __name__ == "__main__":
+    _here = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
     sys.path.insert(0, _here)
     sys.path.insert(0, _here + "/../firmware")
     sys.path.insert(0, _here + "/../cpython")

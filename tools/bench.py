@@ -1,0 +1,115 @@
+"""Benchmark figures for the closing notes and docs/benchmarks.md (not a test).
+
+    make bench        (compiles firmware/ to build/ first)
+
+Prints: .mpy size of firmware/, the core's heap and time figures on the MicroPython unix
+port, the smallest heap the unix port replays every trace in, and the frame-parsing
+throughput of our core against the iec62056-21 package on CPython, on the same bytes.
+"""
+import glob
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(ROOT, d) for d in ("cpython", "firmware", "tools")]
+BIN = os.path.dirname(sys.executable)
+MICROPYTHON = os.path.join(BIN, "micropython")
+TRACES = sorted(glob.glob(os.path.join(ROOT, "host_tests", "traces", "*.trace")))
+BUILD = os.path.join(ROOT, "build", "firmware")
+
+
+def mpy_sizes():
+    files = sorted(glob.glob(os.path.join(BUILD, "*.mpy")))
+    if not files:
+        sys.exit("no .mpy files: run `make compile` (or `make bench`)")
+    return {os.path.basename(f): os.path.getsize(f) for f in files}
+
+
+def micropython_figures(lib):
+    out = subprocess.run([MICROPYTHON, os.path.join(ROOT, "tools", "bench_core.py"), "--lib", lib, *TRACES],
+                         capture_output=True, text=True, check=True).stdout
+    return dict(line.split(" ", 1) for line in out.splitlines())
+
+
+def replay_fits(heap_kb):
+    script = (
+        "import sys; sys.path[:0] = [%r, %r];"
+        "import replay_core, tracefile\n"
+        "for p in %r:\n"
+        "    assert replay_core.check(tracefile.load(p)) is None\n"
+        "print('fits')" % (BUILD, os.path.join(ROOT, "tools"), TRACES)
+    )
+    r = subprocess.run([MICROPYTHON, "-X", "heapsize=%dk" % heap_kb, "-c", script], capture_output=True, text=True)
+    return r.returncode == 0 and "fits" in r.stdout
+
+
+def smallest_heap_kb():
+    lo, hi = 4, 256
+    if not replay_fits(hi):
+        return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if replay_fits(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def parse_ratio():
+    """Our core's receive path vs the package's message parser, on the same messages."""
+    import frames
+    import meter
+    from iec62056_21 import messages
+    from storage import MemoryStore
+
+    def command(body):
+        msg = b"\x01" + body + b"\x03"
+        return msg + bytes([frames.bcc(msg, 1, len(msg))])
+
+    msgs = [command(b"R1\x02%04X()" % i) for i in range(16)]
+    msgs += [command(b"W1\x020004(%017X)" % (i * 977)) for i in range(16)]
+    stream = bytes(frames.with_parity(b) for b in b"".join(msgs))
+    rounds = 200
+
+    server = meter.build({}, MemoryStore(), 0)
+    server.receive(bytes(frames.with_parity(b) for b in b"/?!\r\n"), 0)
+    start = time.perf_counter()
+    for i in range(rounds):
+        server.receive(stream, i)
+    ours = time.perf_counter() - start
+
+    plain = [m.decode("latin-1") for m in msgs]
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for m in plain:
+            messages.CommandMessage.from_representation(m)
+    theirs = time.perf_counter() - start
+    n = rounds * len(stream)
+    return n / ours, n / theirs
+
+
+def main():
+    sizes = mpy_sizes()
+    print("firmware .mpy size: %d bytes in %d files" % (sum(sizes.values()), len(sizes)))
+    for name, size in sizes.items():
+        print("  %-16s %6d" % (name, size))
+    figures = micropython_figures(BUILD)
+    print("MicroPython unix port (firmware as .mpy):")
+    print("  heap of the imported modules:       %s bytes (0 when frozen into flash)" % figures["heap_modules"])
+    print("  heap a built core keeps:            %s bytes" % figures["heap_core"])
+    print("  peak heap of the core over traces:  %s bytes (target <= 16384)" % figures["heap_peak_replay"])
+    print("  heap allocations per character:     %s (heap locked while 10,000 are received)" % figures["alloc_per_char"])
+    print("  time per received character:        %s us (target <= 20)" % figures["us_per_char"])
+    print("  smallest -X heapsize replaying all %d traces (core + replayer + trace text): %s KB"
+          % (len(TRACES), smallest_heap_kb()))
+    ours, theirs = parse_ratio()
+    print("CPython frame parsing, same %d-message stream:" % 32)
+    print("  our core (parse + dispatch): %.0f chars/s; iec62056-21 CommandMessage: %.0f chars/s; ratio %.2f"
+          % (ours, theirs, ours / theirs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Core figures on the MicroPython unix port (run by tools/bench.py; also a test probe).
+
+    micropython tools/bench_core.py [--lib DIR] [--alloc-check] TRACE...
+
+Prints one "name value" line per figure:
+  heap_modules     bytes the firmware modules take once imported (source or .mpy)
+  heap_core        bytes a built core keeps (server, buffers, registers, lockout)
+  heap_peak_replay most heap the core had in use (objects and not yet collected garbage)
+                   while it replayed every trace, above what the harness holds
+  alloc_per_char   heap allocations while 10,000 characters are received (heap locked)
+  us_per_char      time per received character, messages of mixed kinds
+"""
+import sys
+
+_here = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
+sys.path.insert(0, _here)
+_args = sys.argv[1:]
+if _args[:1] == ["--lib"]:  # take the firmware from DIR (e.g. build/firmware, as .mpy)
+    sys.path.insert(0, _args[1])
+    _args = _args[2:]
+else:
+    sys.path.insert(0, _here + "/../firmware")
+
+import gc  # noqa: E402
+import micropython  # noqa: E402
+import time  # noqa: E402
+
+gc.collect()
+_base = gc.mem_alloc()
+import frames  # noqa: E402
+import meter  # noqa: E402
+from storage import MemoryStore  # noqa: E402
+
+gc.collect()
+heap_modules = gc.mem_alloc() - _base
+
+import tracefile  # noqa: E402  (after the measurement: the harness is not the core)
+
+
+def command(body):
+    msg = b"\x01" + body + b"\x03"
+    return msg + bytes([frames.bcc(msg, 1, len(msg))])
+
+
+def with_parity(data):
+    return bytes([frames.with_parity(b) for b in data])
+
+
+def measure_core():
+    gc.collect()
+    before = gc.mem_alloc()
+    server = meter.build({}, MemoryStore(), 0)
+    gc.collect()
+    return server, gc.mem_alloc() - before
+
+
+def replay_peak(paths):
+    """Highest heap in use while the core runs each trace (inputs decoded beforehand)."""
+    scripts = []
+    for path in paths:
+        trace = tracefile.load(path)
+        soft = trace.settings.get("parity", "soft") == "soft"
+        inputs = [(ms, tracefile.to_line(chars, soft)) for kind, ms, chars in trace.events if kind == ">"]
+        scripts.append((trace.settings, inputs))
+    gc.collect()
+    base = gc.mem_alloc()
+    peak = 0
+    for settings, inputs in scripts:
+        gc.collect()
+        server = meter.build(settings, MemoryStore(), 0)
+        t = 0
+        for ms, data in inputs:
+            while True:
+                wait = server.next_event(t)
+                if wait < 0 or t + wait > ms:
+                    break
+                t += wait
+                server.poll(t)
+                peak = max(peak, gc.mem_alloc())
+            t = ms
+            server.receive(data, t)
+            peak = max(peak, gc.mem_alloc())
+        server = None
+    return peak - base
+
+
+def steady_stream():
+    """A session's steady state: sign-on, reads of each kind, error answers, NAK, ACK.
+
+    All well-formed, so every character goes the whole way through parsing and dispatch.
+    """
+    msgs = [b"/?!\r\n"] + [command(b"R1\x02" + rid + b"()") for rid in (b"0000", b"0002", b"0003", b"0006", b"9999")]
+    msgs += [command(b"W1\x020000(02)"), b"\x15", b"\x06"]
+    return with_parity(b"".join(msgs))
+
+
+def alloc_per_char(server):
+    data = steady_stream()
+    one = bytearray(1)
+    t = 0
+    n = 0
+    gc.collect()
+    micropython.heap_lock()
+    try:
+        while n < 10000:
+            for i in range(len(data)):
+                one[0] = data[i]
+                server.receive(one, t)  # one character at a time: the worst case
+                n += 1
+            t += 1
+            if server._recovering or not server.session:
+                return "left the steady state"
+    except MemoryError:
+        micropython.heap_unlock()
+        return "allocated"
+    micropython.heap_unlock()
+    return 0
+
+
+def us_per_char(server):
+    data = steady_stream() * 40
+    t = 0
+    start = time.ticks_us()
+    rounds = 50
+    for _ in range(rounds):
+        server.receive(data, t)
+        t += 1
+    return time.ticks_diff(time.ticks_us(), start) / (rounds * len(data))
+
+
+def main(argv):
+    server, heap_core = measure_core()
+    alloc = alloc_per_char(server)
+    print("alloc_per_char", alloc)
+    if argv and argv[0] == "--alloc-check":
+        return 0 if alloc == 0 else 1
+    print("heap_modules", heap_modules)
+    print("heap_core", heap_core)
+    print("heap_peak_replay", replay_peak(argv))
+    print("us_per_char", "%.2f" % us_per_char(meter.build({}, MemoryStore(), 0)))
+    return 0
+
+
+sys.exit(main(_args))
