@@ -9,14 +9,7 @@ missing and is reported, never taken for valid data.
 """
 import os
 
-
-def crc16(data, crc=0xFFFF):
-    """CRC-16/MODBUS (reflected 0xA001, init 0xFFFF)."""
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
+from crc import crc16
 
 
 class MemoryStore:
@@ -49,7 +42,7 @@ class FileStore:
                 data = f.read()
         except OSError:
             return None
-        if len(data) < 2 or crc16(data[:-2]) != (data[-2] << 8 | data[-1]):
+        if len(data) < 2 or crc16(data, 0, len(data) - 2) != (data[-2] << 8 | data[-1]):
             self.fault = True
             return None
         return data[:-2]

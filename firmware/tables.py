@@ -104,3 +104,26 @@ LOCKOUT_REMAINING_DIGITS = const(5)  # STD Table 15: D5
 # --- Token classes (41, sts-tokens.md section 1) ---
 TOKEN_CLASS_SHIFT = const(27)  # class bits 28..27 of the 66-bit TokenData
 TOKEN_CLASS_NON_ENCRYPTED = const(1)
+
+# --- EA07 Standard Transfer Algorithm (41, sts-tokens.md section 2): encrypt tables ---
+STA_S1 = b"\x0e\x0a\x07\x09\x0c\x03\x02\x05\x0d\x00\x0f\x01\x04\x08\x06\x0b"
+STA_S2 = b"\x0c\x08\x02\x0d\x07\x06\x01\x03\x0b\x05\x09\x0f\x00\x04\x0a\x0e"
+# output bit STA_P[i] = input bit i
+STA_P = bytes((55, 42, 10, 18, 24, 21, 44, 35, 2, 22, 56, 43, 27, 58, 9, 50, 6, 36, 12, 61, 37, 38,
+               53, 16, 62, 3, 7, 4, 32, 20, 63, 25, 51, 52, 54, 33, 49, 19, 46, 29, 48, 31, 23, 30,
+               41, 28, 13, 5, 40, 60, 39, 11, 15, 17, 1, 0, 57, 34, 59, 8, 47, 14, 45, 26))
+STA_ROUNDS = const(16)
+
+# --- Token data (41, sts-tokens.md sections 3-4) ---
+TID_STORE_MIN = const(50)  # the TID store keeps at least the last 50 TIDs
+BASE_DATES = (1993, 2014, 2035)  # TID base dates (1 January, 00:00)
+KEN_NEVER = const(255)  # key expiry number that never expires
+KT_DITK = const(0)  # key types: initialisation, default, unique, common
+KT_DDTK = const(1)
+KT_DUTK = const(2)
+KT_DCTK = const(3)
+CLASS_CREDIT = const(0)
+CLASS_MANAGEMENT = const(2)
+CREDIT_SUBCLASSES = const(4)  # class 0 subclasses 0-3: electricity, water, gas, time
+CREDIT_MAX = const(9999999999)  # OWN 6.9: credit registers are D10 in tenths of a unit
+CLEAR_ALL = const(0xFFFF)  # ClearCredit register value for all registers

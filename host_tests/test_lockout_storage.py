@@ -6,7 +6,8 @@ import pytest
 from lockout import TokenLockout, lock_seconds
 from registers import Register, RegisterTable
 from formats import FMT_A, FMT_H
-from storage import FileStore, MemoryStore, crc16
+from crc import crc16
+from storage import FileStore, MemoryStore
 
 
 def test_lock_lengths_double_up_to_the_cap():

@@ -1,0 +1,73 @@
+"""IEC 62055-41 TokenData on the meter side (sts-tokens.md sections 1 and 3).
+
+A token travels as a 66-bit number: 20 decimal digits, or 17 hex digits in
+BinaryTokenEntry. `Token.load` spreads it into a bit array, reads the class from bits
+28..27 and puts back the two encrypted bits that the class displaced (bits 65, 64). After
+decryption `fields()` reads the 64-bit data block, most significant bit first.
+"""
+from crc import crc16
+
+
+def bits_from_bytes(data, bits):
+    """Big-endian bytes -> bit array, bits[0] the least significant bit."""
+    n = len(data)
+    for i in range(8 * n):
+        bits[i] = (data[n - 1 - (i >> 3)] >> (i & 7)) & 1
+
+
+def digits_to_number(text):
+    """20 digits (dashes and spaces allowed) -> int, or -1 if not exactly 20 digits."""
+    value = 0
+    count = 0
+    for c in text:
+        if 0x30 <= c <= 0x39:
+            value = value * 10 + c - 0x30
+            count += 1
+        elif c not in b"- ":
+            return -1
+    return value if count == 20 else -1
+
+
+def amount_value(field):
+    """Amount / MaximumPowerLimit field (exponent:2 | mantissa:14) -> value."""
+    e = field >> 14
+    value = field & 0x3FFF
+    for i in range(e):
+        value = value * 10 + 16384  # m * 10**e + sum(2**14 * 10**(i-1)), by Horner
+    return value
+
+
+class Token:
+    """Buffers for one token at a time, reused for every token."""
+
+    def __init__(self):
+        self.bits = bytearray(72)  # 9 bytes of TokenData; bits 0..63 become the block
+        self.token_class = 0
+
+    def load(self, number):
+        """Take the 66-bit TokenData; False when it does not fit 66 bits (format)."""
+        if number < 0 or number >> 66:
+            return False
+        bits = self.bits
+        bits_from_bytes(number.to_bytes(9, "big"), bits)  # 72 bits, the top 6 are zero
+        self.token_class = bits[28] << 1 | bits[27]
+        bits[28] = bits[65]
+        bits[27] = bits[64]
+        return True
+
+    def field(self, top, width):
+        """The `width`-bit field whose most significant bit is block bit `top`."""
+        bits = self.bits
+        v = 0
+        for i in range(top, top - width, -1):
+            v = v << 1 | bits[i]
+        return v
+
+    def crc_ok(self):
+        """CRC over class:2 | block bits 63..16, as 7 big-endian bytes, bytes swapped."""
+        data = bytearray(7)
+        data[0] = self.token_class
+        for k in range(6):
+            data[1 + k] = self.field(63 - 8 * k, 8)
+        crc = crc16(data)
+        return ((crc & 0xFF) << 8 | crc >> 8) == self.field(15, 16)

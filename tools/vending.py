@@ -1,0 +1,120 @@
+"""Vending side (host only): decoder keys (DKGA02), EA07 encryption, token building.
+
+For tests and demos: it makes the tokens a vending system would issue, and reproduces the
+vectors of ../shared/spec/sts-tokens.md. Plain Python integers; DES from pycryptodome.
+"""
+import datetime
+
+from Crypto.Cipher import DES
+
+S1 = [14, 10, 7, 9, 12, 3, 2, 5, 13, 0, 15, 1, 4, 8, 6, 11]
+S2 = [12, 8, 2, 13, 7, 6, 1, 3, 11, 5, 9, 15, 0, 4, 10, 14]
+P = [55, 42, 10, 18, 24, 21, 44, 35, 2, 22, 56, 43, 27, 58, 9, 50, 6, 36, 12, 61, 37, 38, 53, 16,
+     62, 3, 7, 4, 32, 20, 63, 25, 51, 52, 54, 33, 49, 19, 46, 29, 48, 31, 23, 30, 41, 28, 13, 5,
+     40, 60, 39, 11, 15, 17, 1, 0, 57, 34, 59, 8, 47, 14, 45, 26]
+M64 = (1 << 64) - 1
+BASE_DATES = {1993: datetime.datetime(1993, 1, 1), 2014: datetime.datetime(2014, 1, 1),
+              2035: datetime.datetime(2035, 1, 1)}
+
+
+def _rotl(k, n):
+    return ((k << n) | (k >> (64 - n))) & M64
+
+
+def sta_encrypt(block, dk):
+    k = _rotl(~dk & M64, 64 - 12)  # rotate right by 12
+    for _ in range(16):
+        out = 0
+        for n in range(16):
+            v = (block >> (4 * n)) & 15
+            out |= (S2[v] if (k >> (4 * n + 3)) & 1 else S1[v]) << (4 * n)
+        block = 0
+        for i in range(64):
+            block |= ((out >> i) & 1) << P[i]
+        k = _rotl(k, 1)
+    return block
+
+
+def des_encrypt(block, dk):
+    return int.from_bytes(DES.new(dk.to_bytes(8, "big"), DES.MODE_ECB).encrypt(block.to_bytes(8, "big")), "big")
+
+
+def des_decrypt(block, dk):
+    return int.from_bytes(DES.new(dk.to_bytes(8, "big"), DES.MODE_ECB).decrypt(block.to_bytes(8, "big")), "big")
+
+
+def dkga02(vending_key, meter_number, key_type, sgc, ti, krn):
+    """Decoder key for an 18-digit meter number (6-digit IIN) or 4-digit IIN number (17)."""
+    if len(meter_number) == 18:
+        pan = meter_number[1:6] + meter_number[6:17]
+    else:
+        pan = meter_number[1:4] + meter_number[4:17]
+    x = int(pan, 16) ^ int("%X%06d%02d%XFFFFFF" % (key_type, sgc, ti, krn), 16)
+    return des_encrypt(x, vending_key) ^ x ^ vending_key
+
+
+def crc16(data):
+    crc = 0xFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+def with_crc(token_class, first48):
+    crc = crc16(((token_class << 48) | first48).to_bytes(7, "big"))
+    return (first48 << 16) | ((crc & 0xFF) << 8) | (crc >> 8)
+
+
+def tid_minutes(issued, base_year=1993):
+    return int((issued - BASE_DATES[base_year]).total_seconds() // 60)
+
+
+def amount_field(value):
+    """Smallest-exponent (exponent:2 | mantissa:14) encoding of `value`, exact or ValueError."""
+    for e in range(4):
+        offset = sum(2**14 * 10 ** (i - 1) for i in range(1, e + 1))
+        m, rest = divmod(value - offset, 10**e)
+        if value >= offset and rest == 0 and m < 2**14:
+            return (e << 14) | m
+    raise ValueError("amount %d cannot be encoded" % value)
+
+
+def transpose(token_class, encrypted):
+    """66-bit TokenData from the class and the encrypted block."""
+    high = ((encrypted >> 28) & 1) << 65 | ((encrypted >> 27) & 1) << 64
+    low = encrypted & ~(3 << 27) & M64 | token_class << 27
+    return high | low
+
+
+def token(token_class, subclass, rnd, tid, value, dk, algorithm="sta"):
+    """Token number for the common layout subclass:4 | RND:4 | TID:24 | value:16 | CRC."""
+    first48 = (subclass << 44) | (rnd << 40) | (tid << 16) | value
+    return encode(token_class, with_crc(token_class, first48), dk, algorithm)
+
+
+def encode(token_class, block, dk, algorithm="sta"):
+    if token_class != 1:
+        block = sta_encrypt(block, dk) if algorithm == "sta" else des_encrypt(block, dk)
+    return transpose(token_class, block)
+
+
+def digits(number):
+    return "%020d" % number
+
+
+def class1_token(subclass, control, mfr_code):
+    if subclass == 0:
+        first48 = (0 << 44) | (control << 8) | mfr_code
+    else:
+        first48 = (1 << 44) | (control << 16) | mfr_code
+    return transpose(1, with_crc(1, first48))
+
+
+def key_change_tokens(new_key, ken, krn, ro, kt, ti, rnd_dk, tid_free=None):
+    """(Set1stSectionDecoderKey, Set2ndSectionDecoderKey) blocks before encryption."""
+    nkho, nklo = new_key >> 32, new_key & 0xFFFFFFFF
+    first = (3 << 44) | ((ken >> 4) << 40) | (krn << 36) | (ro << 35) | (kt << 32) | nkho
+    second = (4 << 44) | ((ken & 15) << 40) | (ti << 32) | nklo
+    return with_crc(2, first), with_crc(2, second)
