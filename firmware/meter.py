@@ -4,10 +4,14 @@
   address, ident, manufacturer   IDRequest address (default: the meter number), IDResponse
   tr, ta, recovery, session_timeout, baud   timing (ms) and speed, the profile's by default
   parity                          "soft" (8N1 UART, parity in bit 7) or "uart" (7E1 UART)
+  app                             "sts" (the token engine, default) or "stub" (answers 8)
   exec_ms                         the stub application's processing time
+  meter_number, dk, algorithm, key_type, sgc, ti, krn, ken, base_date, mfr_code, currency
+                                  the token engine's identity and key (firmware/meterapp.py)
 """
 from application import Application
 from lockout import TokenLockout
+from meterapp import MeterApplication
 from server import Server
 
 METER_NUMBER = "600727000000000009"  # the unix board's identity (sts-tokens.md vectors)
@@ -16,7 +20,7 @@ _TEXTS = ("address", "ident", "manufacturer")
 
 
 def build(config, store, now):
-    kwargs = {"address": config.get("address", METER_NUMBER).encode()}
+    kwargs = {"address": config.get("address", config.get("meter_number", METER_NUMBER)).encode()}
     for key in _INTS:
         if key in config:
             kwargs[key] = int(config[key])
@@ -24,5 +28,8 @@ def build(config, store, now):
         if key in config:
             kwargs[key] = config[key].encode()
     kwargs["soft_parity"] = config.get("parity", "soft") == "soft"
-    app = Application(store, exec_ms=int(config.get("exec_ms", "0")))
+    if config.get("app", "sts") == "stub":
+        app = Application(store, exec_ms=int(config.get("exec_ms", "0")))
+    else:
+        app = MeterApplication(store, config)
     return Server(app, TokenLockout(store, now), now, **kwargs)

@@ -1,0 +1,34 @@
+"""Run by test_meterapp on the MicroPython unix port: the decoder on the spec's vectors."""
+import sys
+
+_here = sys.argv[0].rsplit("/", 1)[0]
+sys.path.insert(0, _here + "/../firmware")
+
+from meterapp import MeterApplication  # noqa: E402
+from storage import MemoryStore  # noqa: E402
+from tokens import Token, digits_to_number  # noqa: E402
+
+# (token, class, subclass, RND, TID, value field) from sts-tokens.md section 5
+VECTORS = (
+    (b"23716100501183194197", 0, 0, 5, 5871715, 1),
+    (b"42502136492215507402", 0, 1, 5, 5871725, 1),
+    (b"67586531586639825066", 0, 2, 5, 5871735, 1),
+    (b"41932934023937597177", 2, 0, 5, 5915940, 256),
+)
+app = MeterApplication(MemoryStore(), {})
+for digits, cls, sub, rnd, tid, value in VECTORS:
+    number = digits_to_number(digits)
+    t = app._token
+    assert t.load(number)
+    app._cipher.decrypt(t.bits)
+    got = (t.token_class, t.field(63, 4), t.field(59, 4), t.field(55, 24), t.field(31, 16), t.crc_ok())
+    assert got == (cls, sub, rnd, tid, value, True), (digits, got)
+    app.submit(number, 0)
+    assert app.step(0) == 1, digits
+    app.submit(number, 0)
+    assert app.step(0) == 10, digits
+app.submit(digits_to_number(b"56493153725450313471"), 0)
+assert app.step(0) == 1
+app.submit(digits_to_number(b"67206107716095682372"), 0)
+assert app.step(0) == 13
+print("vectors ok")
