@@ -138,3 +138,37 @@ def test_board_rejects_bad_arguments(micropython):
     result = subprocess.run([micropython, ROOT + "/boards/unix/main.py", "--state", "x"],
                             capture_output=True, text=True, timeout=10)
     assert result.returncode == 2 and "usage" in result.stdout
+
+
+def test_token_session_accept_then_used(unix_board, tmp_path):
+    """The first vector's token on the unix board's default key, then again: Used."""
+    token = "%017X" % 23716100501183194197
+    write = messages.CommandMessage.for_single_write("0004", token).to_bytes()
+    board = unix_board(state=tmp_path / "meter")
+    transport = ParityTcpTransport(("127.0.0.1", board.port), timeout=3)
+    c = iec_client.Iec6205621Client(transport)
+    c.connect()
+    sign_on(c)
+    read = lambda rid: c.read_single_value(rid, additional_data="").value  # noqa: E731
+    assert read("8000") == "600727000000000009" and read("8001") == "0000000000"
+    c.write_single_value("0004", token)
+    time.sleep(0.05)
+    assert read("0005") == "01"
+    assert read("8001") == "0000000001"  # 0.1 kWh, in tenths
+    assert read("800B") == "05871715"  # TID of 2004-03-01 13:55
+    c.write_single_value("0004", token)
+    time.sleep(0.05)
+    assert read("0005") == "10"
+    assert read("8001") == "0000000001"
+    c.disconnect()
+    board.stop()  # power cycle: credit and TID store are kept
+    again = unix_board(state=tmp_path / "meter")
+    c = iec_client.Iec6205621Client(ParityTcpTransport(("127.0.0.1", again.port), timeout=3))
+    c.connect()
+    sign_on(c)
+    assert c.read_single_value("8001", additional_data="").value == "0000000001"
+    c.transport.send(write)
+    assert c.transport.recv(1) == b"\x06"
+    time.sleep(0.05)
+    assert c.read_single_value("0005", additional_data="").value == "10"
+    c.disconnect()

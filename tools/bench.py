@@ -99,10 +99,11 @@ def main():
     figures = micropython_figures(BUILD)
     print("MicroPython unix port (firmware as .mpy):")
     print("  heap of the imported modules:       %s bytes (0 when frozen into flash)" % figures["heap_modules"])
-    print("  heap a built core keeps:            %s bytes" % figures["heap_core"])
+    print("  heap a built core + token engine keeps: %s bytes" % figures["heap_core"])
     print("  peak heap of the core over traces:  %s bytes (target <= 16384)" % figures["heap_peak_replay"])
     print("  heap allocations per character:     %s (heap locked while 10,000 are received)" % figures["alloc_per_char"])
     print("  time per received character:        %s us (target <= 20)" % figures["us_per_char"])
+    print("  EA07 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_sta"])
     print("  smallest -X heapsize replaying all %d traces (core + replayer + trace text): %s KB"
           % (len(TRACES), smallest_heap_kb()))
     ours, theirs = parse_ratio()

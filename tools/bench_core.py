@@ -9,6 +9,9 @@ Prints one "name value" line per figure:
                    while it replayed every trace, above what the harness holds
   alloc_per_char   heap allocations while 10,000 characters are received (heap locked)
   us_per_char      time per received character, messages of mixed kinds
+  ms_per_token_sta time to decode and execute one token (EA07 decrypt, CRC, rules, no save)
+The core is built with the token engine (firmware/meterapp.py), so the heap figures
+include it.
 """
 import sys
 
@@ -128,6 +131,20 @@ def us_per_char(server):
     return time.ticks_diff(time.ticks_us(), start) / (rounds * len(data))
 
 
+def ms_per_token_sta():
+    from meterapp import MeterApplication
+
+    app = MeterApplication(None, {})  # no store: the decode, not the file system
+    number = 23716100501183194197
+    rounds = 20
+    start = time.ticks_us()
+    for _ in range(rounds):
+        app.tids = []  # accept it every time: the full path of rules
+        app.submit(number, 0)
+        assert app.step(0) == 1
+    return time.ticks_diff(time.ticks_us(), start) / rounds / 1000
+
+
 def main(argv):
     server, heap_core = measure_core()
     alloc = alloc_per_char(server)
@@ -138,6 +155,7 @@ def main(argv):
     print("heap_core", heap_core)
     print("heap_peak_replay", replay_peak(argv))
     print("us_per_char", "%.2f" % us_per_char(meter.build({}, MemoryStore(), 0)))
+    print("ms_per_token_sta", "%.2f" % ms_per_token_sta())
     return 0
 
 
