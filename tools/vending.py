@@ -4,14 +4,19 @@ For tests and demos: it makes the tokens a vending system would issue, and repro
 vectors of ../shared/spec/sts-tokens.md. Plain Python integers; DES from pycryptodome.
 """
 import datetime
+import os
+import sys
 
 from Crypto.Cipher import DES
 
-S1 = [14, 10, 7, 9, 12, 3, 2, 5, 13, 0, 15, 1, 4, 8, 6, 11]
-S2 = [12, 8, 2, 13, 7, 6, 1, 3, 11, 5, 9, 15, 0, 4, 10, 14]
-P = [55, 42, 10, 18, 24, 21, 44, 35, 2, 22, 56, 43, 27, 58, 9, 50, 6, 36, 12, 61, 37, 38, 53, 16,
-     62, 3, 7, 4, 32, 20, 63, 25, 51, 52, 54, 33, 49, 19, 46, 29, 48, 31, 23, 30, 41, 28, 13, 5,
-     40, 60, 39, 11, 15, 17, 1, 0, 57, 34, 59, 8, 47, 14, 45, 26]
+_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+for _sub in ("cpython", "firmware"):
+    if os.path.join(_root, _sub) not in sys.path:
+        sys.path.insert(0, os.path.join(_root, _sub))
+
+from crc import crc16  # noqa: E402  (the one CRC-16 of the project)
+from tables import STA_P as P, STA_S1 as S1, STA_S2 as S2  # noqa: E402
+
 M64 = (1 << 64) - 1
 BASE_DATES = {1993: datetime.datetime(1993, 1, 1), 2014: datetime.datetime(2014, 1, 1),
               2035: datetime.datetime(2035, 1, 1)}
@@ -51,15 +56,6 @@ def dkga02(vending_key, meter_number, key_type, sgc, ti, krn):
         pan = meter_number[1:4] + meter_number[4:17]
     x = int(pan, 16) ^ int("%X%06d%02d%XFFFFFF" % (key_type, sgc, ti, krn), 16)
     return des_encrypt(x, vending_key) ^ x ^ vending_key
-
-
-def crc16(data):
-    crc = 0xFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-    return crc
 
 
 def with_crc(token_class, first48):
