@@ -18,7 +18,6 @@ from tables import (
     LF,
     NAK,
     ACK,
-    OPEN,
     REQUEST,
     RX_MAX,
     SOH,

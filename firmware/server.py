@@ -11,7 +11,6 @@ in Session the server waits for `recovery` ms of line silence and then sends NAK
 """
 from formats import FMT_A, FMT_B, FMT_D, FMT_H, parse_number, put_number, valid_ascii
 from frames import (
-    EV_ACK,
     EV_COMMAND,
     EV_ERROR,
     EV_ID,

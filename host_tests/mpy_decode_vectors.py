@@ -6,7 +6,7 @@ sys.path.insert(0, _here + "/../firmware")
 
 from meterapp import MeterApplication  # noqa: E402
 from storage import MemoryStore  # noqa: E402
-from tokens import Token, digits_to_number  # noqa: E402
+from tokens import digits_to_number  # noqa: E402
 
 # (token, class, subclass, RND, TID, value field) from sts-tokens.md section 5
 VECTORS = (

@@ -1,5 +1,4 @@
 import os
-import struct
 
 import pytest
 
@@ -85,7 +84,6 @@ def test_register_table_rejects_duplicates_and_checks_lengths():
 
 def test_damaged_record_sets_server_status_storage_fault(tmp_path):
     import meter
-    from frames import with_parity
 
     store = FileStore(str(tmp_path / "s"))
     store.save("lockout", b"\x00\x01\x00\x00\x00\x00")
