@@ -172,3 +172,23 @@ def test_token_session_accept_then_used(unix_board, tmp_path):
     time.sleep(0.05)
     assert c.read_single_value("0005", additional_data="").value == "10"
     c.disconnect()
+
+
+def test_pty_mode_prints_its_path_and_answers_over_pyserial(micropython, tmp_path):
+    import subprocess
+    import serial
+    from conftest import ROOT
+
+    proc = subprocess.Popen([micropython, ROOT + "/boards/unix/main.py", "--pty", "--state", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        path = proc.stdout.readline().strip()  # first line: the pty path
+        assert path.startswith("/dev/")
+        with serial.Serial(path, 2400, timeout=3) as port:
+            time.sleep(0.3)  # the relay connects to the board's socket
+            port.write(line("/?!<CR><LF>"))
+            reply = port.read(16)
+        assert tracefile.escape(tracefile.from_line(reply)) == "/STS3MPY-VTC07<CR><LF>"
+    finally:
+        proc.kill()
+        proc.wait()
