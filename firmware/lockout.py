@@ -18,6 +18,11 @@ _RECORD = "lockout"
 _FMT = ">HI"  # count, remaining ms
 
 
+def record_bytes(count, remaining_ms):
+    """The stored form of the lockout state (also used to preset it in replays)."""
+    return struct.pack(_FMT, min(count, 0xFFFF), remaining_ms)
+
+
 def lock_seconds(count):
     """Lock length after `count` rejections in a row (0 below the threshold)."""
     if count < LOCKOUT_AFTER:
@@ -44,7 +49,7 @@ class TokenLockout:
 
     def _save(self, now):
         if self._store:
-            self._store.save(_RECORD, struct.pack(_FMT, min(self.count, 0xFFFF), self.remaining_ms(now)))
+            self._store.save(_RECORD, record_bytes(self.count, self.remaining_ms(now)))
 
     def remaining_ms(self, now):
         if not self._locked:

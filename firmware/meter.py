@@ -11,10 +11,9 @@
 """
 from application import Application
 from lockout import TokenLockout
-from meterapp import MeterApplication
+from meterapp import METER_NUMBER, MeterApplication
 from server import Server
 
-METER_NUMBER = "600727000000000009"  # the unix board's identity (sts-tokens.md vectors)
 _INTS = ("tr", "ta", "recovery", "session_timeout", "baud")
 _TEXTS = ("address", "ident", "manufacturer")
 

@@ -43,6 +43,7 @@ from tables import (
 )
 from tokens import Token, amount_value, bits_from_bytes
 
+METER_NUMBER = "600727000000000009"  # the unix board's identity (sts-tokens.md vectors)
 _RECORD = "meter"
 # credit x4, MPL, tariff rate, water factor, MPPUL, tamper, last status/class/subclass,
 # last value, last TID, TID count; then the TIDs, 3 bytes each
@@ -61,7 +62,7 @@ _WATER_FACTOR = 7
 class MeterApplication(Application):
     def __init__(self, store, config):
         super().__init__(store)
-        self.meter_number = config.get("meter_number", "600727000000000009")
+        self.meter_number = config.get("meter_number", METER_NUMBER)
         self.algorithm = config.get("algorithm", "sta")
         self.key_type = int(config.get("key_type", "2"))
         self.sgc = int(config.get("sgc", "123456"))
@@ -98,7 +99,7 @@ class MeterApplication(Application):
         f = struct.unpack(_HEAD, data[:_HEAD_SIZE])
         self.credit = list(f[0:4])
         self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper = f[4:9]
-        self.last = [f[9], f[10], f[11], f[12], f[13]]
+        self.last = list(f[9:14])
         count = f[14]
         tids = []
         for i in range(count):
@@ -143,17 +144,15 @@ class MeterApplication(Application):
     def step(self, now):
         if not self.busy:
             return -1
-        saved = (list(self.credit), self.mpl, self.tariff_rate, self.water_factor, self.mppul,
-                 self.tamper, list(self.tids), list(self.last))
         status = self._execute(self._number)
         self.last[0] = status
         try:
             self._save()
         except Exception:
-            # the record was not replaced: nothing of this token happened
-            (self.credit, self.mpl, self.tariff_rate, self.water_factor, self.mppul,
-             self.tamper, self.tids, self.last) = saved
+            # the record was not replaced: nothing of this token happened, as stored
             self.busy = False
+            self._reset_state()
+            self._load()
             self.token_status = self.last[0]
             raise
         self.busy = False

@@ -3,7 +3,7 @@
 A token travels as a 66-bit number: 20 decimal digits, or 17 hex digits in
 BinaryTokenEntry. `Token.load` spreads it into a bit array, reads the class from bits
 28..27 and puts back the two encrypted bits that the class displaced (bits 65, 64). After
-decryption `fields()` reads the 64-bit data block, most significant bit first.
+decryption `field()` reads the 64-bit data block, most significant bit first.
 """
 from crc import crc16
 

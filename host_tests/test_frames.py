@@ -4,6 +4,7 @@ import frames
 from frames import EV_ACK, EV_COMMAND, EV_ERROR, EV_ID, EV_NAK, EV_NONE, EV_SYNTAX, Receiver
 from iec62056_21 import utils as ref
 from tables import RX_MAX
+from tracefile import command
 
 
 def test_parity_is_even_over_8_bits():
@@ -23,11 +24,6 @@ def feed(text):
     rx = Receiver()
     events = [rx.feed(c) for c in text]
     return rx, events
-
-
-def command(body):
-    msg = b"\x01" + body + b"\x03"
-    return msg + bytes([frames.bcc(msg, 1, len(msg))])
 
 
 def test_id_request_with_and_without_address():
@@ -61,3 +57,8 @@ def test_overflow_is_an_error_and_buffer_never_grows():
     rx, ev = feed(b"\x01W1\x020003(" + b"A" * (RX_MAX + 5))
     assert EV_ERROR in ev
     assert len(rx.buf) == RX_MAX and rx.n <= RX_MAX
+
+
+def test_harness_command_bcc_matches_the_core():
+    msg = command(b"W1\x020004(1492083C0A67CE455)")
+    assert msg[-1] == frames.bcc(msg, 1, len(msg) - 1)

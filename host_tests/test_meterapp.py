@@ -192,3 +192,23 @@ def test_decoder_on_micropython(micropython):
     script = os.path.join(ROOT, "host_tests", "mpy_decode_vectors.py")
     result = subprocess.run([micropython, script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip().endswith("vectors ok"), result.stdout + result.stderr
+
+
+def test_failed_save_leaves_the_running_state_as_stored():
+    class FailingStore(MemoryStore):
+        fail = False
+
+        def save(self, name, data):
+            if self.fail:
+                raise OSError("flash write failed")
+            super().save(name, data)
+
+    store = FailingStore()
+    app = MeterApplication(store, {})
+    assert run(app, credit_token(amount=30, t=tid(-5))) == 1
+    store.fail = True
+    with pytest.raises(OSError):
+        run(app, credit_token(amount=70))
+    assert app.credit[0] == 30 and app.tids == [tid(-5)] and app.token_status == 1 and not app.busy
+    store.fail = False
+    assert run(app, credit_token(amount=70)) == 1 and app.credit[0] == 100

@@ -9,11 +9,7 @@ import replay_core
 import tracefile
 from storage import MemoryStore
 from tables import RX_MAX, SESSION_TIMEOUT, TX_MAX
-
-
-def command(body):
-    msg = b"\x01" + body + b"\x03"
-    return msg + bytes([frames.bcc(msg, 1, len(msg))])
+from tracefile import command
 
 
 # Input that reaches deep into the state machine: real messages, their pieces, noise.

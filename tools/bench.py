@@ -64,10 +64,7 @@ def parse_ratio():
     import meter
     from iec62056_21 import messages
     from storage import MemoryStore
-
-    def command(body):
-        msg = b"\x01" + body + b"\x03"
-        return msg + bytes([frames.bcc(msg, 1, len(msg))])
+    from tracefile import command
 
     msgs = [command(b"R1\x02%04X()" % i) for i in range(16)]
     msgs += [command(b"W1\x020004(%017X)" % (i * 977)) for i in range(16)]

@@ -38,11 +38,7 @@ gc.collect()
 heap_modules = gc.mem_alloc() - _base
 
 import tracefile  # noqa: E402  (after the measurement: the harness is not the core)
-
-
-def command(body):
-    msg = b"\x01" + body + b"\x03"
-    return msg + bytes([frames.bcc(msg, 1, len(msg))])
+from tracefile import command  # noqa: E402
 
 
 def with_parity(data):

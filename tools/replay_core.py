@@ -18,8 +18,8 @@ if __name__ == "__main__":
     sys.path.insert(0, _here + "/../cpython")
 
 import tracefile  # noqa: E402
+import lockout  # noqa: E402
 import meter  # noqa: E402
-import struct  # noqa: E402
 from storage import MemoryStore  # noqa: E402
 from ticks import ticks_add  # noqa: E402
 
@@ -30,7 +30,7 @@ def make_server(settings, start):
     store = MemoryStore()
     if "lockout" in settings:  # "count remaining_ms": state left by an earlier power cycle
         count, remaining = settings["lockout"].split()
-        store.save("lockout", struct.pack(">HI", int(count), int(remaining)))
+        store.save("lockout", lockout.record_bytes(int(count), int(remaining)))
     return meter.build(settings, store, start)
 
 

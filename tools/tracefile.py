@@ -29,6 +29,14 @@ def _parity_byte(c):
     return c | 0x80 if p & 1 else c
 
 
+def command(body):
+    """A client command as bytes: SOH body ETX and its BCC (for tests and benchmarks)."""
+    bcc = 0x03
+    for c in body:
+        bcc ^= c
+    return b"\x01" + bytes(body) + b"\x03" + bytes([bcc & 0x7F])
+
+
 def to_line(chars, soft_parity=True):
     """Line bytes for decoded characters (ints, RAW-flagged or 7-bit)."""
     out = bytearray()
