@@ -99,7 +99,10 @@ def serve(listener, server):
                 except OSError:
                     pass
             if data:
-                server.receive(data, time.ticks_ms())
+                # ticks_ms truncates: the bytes came in somewhere inside this tick, so
+                # stamp them with its end, or a minimum gap (tr, recovery) could be short
+                # by up to 1 ms.
+                server.receive(data, time.ticks_add(time.ticks_ms(), 1))
             else:
                 poller.unregister(conn)
                 conn.close()
