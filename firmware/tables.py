@@ -114,6 +114,72 @@ STA_P = bytes((55, 42, 10, 18, 24, 21, 44, 35, 2, 22, 56, 43, 27, 58, 9, 50, 6, 
                41, 28, 13, 5, 40, 60, 39, 11, 15, 17, 1, 0, 57, 34, 59, 8, 47, 14, 45, 26))
 STA_ROUNDS = const(16)
 
+# --- EA09: DES (41 names it; the tables are FIPS 46-3's "Enciphering", "Key schedule
+# calculation" and Appendix 1). Bits are numbered 1..64 from the most significant. ---
+# IP, initial permutation: output bit i = input bit DES_IP[i] (bits 1..64, MSB first)
+DES_IP = bytes((58, 50, 42, 34, 26, 18, 10, 2, 60, 52, 44, 36, 28, 20, 12, 4, 62, 54, 46, 38, 30, 22,
+                14, 6, 64, 56, 48, 40, 32, 24, 16, 8, 57, 49, 41, 33, 25, 17, 9, 1, 59, 51, 43, 35, 27,
+                19, 11, 3, 61, 53, 45, 37, 29, 21, 13, 5, 63, 55, 47, 39, 31, 23, 15, 7))
+# E, the expansion of R to 48 bits
+DES_E = bytes((32, 1, 2, 3, 4, 5, 4, 5, 6, 7, 8, 9, 8, 9, 10, 11, 12, 13, 12, 13, 14, 15, 16, 17, 16,
+               17, 18, 19, 20, 21, 20, 21, 22, 23, 24, 25, 24, 25, 26, 27, 28, 29, 28, 29, 30, 31, 32,
+               1))
+# P, the permutation of the S-box outputs
+DES_P = bytes((16, 7, 20, 21, 29, 12, 28, 17, 1, 15, 23, 26, 5, 18, 31, 10, 2, 8, 24, 14, 32, 27, 3, 9,
+               19, 13, 30, 6, 22, 11, 4, 25))
+# PC-1, key bits into C (first 28) and D
+DES_PC1 = bytes((57, 49, 41, 33, 25, 17, 9, 1, 58, 50, 42, 34, 26, 18, 10, 2, 59, 51, 43, 35, 27, 19, 11,
+                 3, 60, 52, 44, 36, 63, 55, 47, 39, 31, 23, 15, 7, 62, 54, 46, 38, 30, 22, 14, 6, 61, 53,
+                 45, 37, 29, 21, 13, 5, 28, 20, 12, 4))
+# PC-2, C and D into the 48-bit round key
+DES_PC2 = bytes((14, 17, 11, 24, 1, 5, 3, 28, 15, 6, 21, 10, 23, 19, 12, 4, 26, 8, 16, 7, 27, 20, 13, 2,
+                 41, 52, 31, 37, 47, 55, 30, 40, 51, 45, 33, 48, 44, 49, 39, 56, 34, 53, 46, 42, 50, 36,
+                 29, 32))
+# left rotations of C and D before each round
+DES_SHIFTS = bytes((1, 1, 2, 2, 2, 2, 2, 2, 1, 2, 2, 2, 2, 2, 2, 1))
+# S1..S8, 4 rows of 16 each, two entries per byte: the hex digits read in order are
+# the standard's table (S1 row 0 = 14 4 13 1 ... = e4 d1 ...)
+DES_S = (
+    b"\xe4\xd1\x2f\xb8\x3a\x6c\x59\x07"  # S1
+    b"\x0f\x74\xe2\xd1\xa6\xcb\x95\x38"
+    b"\x41\xe8\xd6\x2b\xfc\x97\x3a\x50"
+    b"\xfc\x82\x49\x17\x5b\x3e\xa0\x6d"
+    b"\xf1\x8e\x6b\x34\x97\x2d\xc0\x5a"  # S2
+    b"\x3d\x47\xf2\x8e\xc0\x1a\x69\xb5"
+    b"\x0e\x7b\xa4\xd1\x58\xc6\x93\x2f"
+    b"\xd8\xa1\x3f\x42\xb6\x7c\x05\xe9"
+    b"\xa0\x9e\x63\xf5\x1d\xc7\xb4\x28"  # S3
+    b"\xd7\x09\x34\x6a\x28\x5e\xcb\xf1"
+    b"\xd6\x49\x8f\x30\xb1\x2c\x5a\xe7"
+    b"\x1a\xd0\x69\x87\x4f\xe3\xb5\x2c"
+    b"\x7d\xe3\x06\x9a\x12\x85\xbc\x4f"  # S4
+    b"\xd8\xb5\x6f\x03\x47\x2c\x1a\xe9"
+    b"\xa6\x90\xcb\x7d\xf1\x3e\x52\x84"
+    b"\x3f\x06\xa1\xd8\x94\x5b\xc7\x2e"
+    b"\x2c\x41\x7a\xb6\x85\x3f\xd0\xe9"  # S5
+    b"\xeb\x2c\x47\xd1\x50\xfa\x39\x86"
+    b"\x42\x1b\xad\x78\xf9\xc5\x63\x0e"
+    b"\xb8\xc7\x1e\x2d\x6f\x09\xa4\x53"
+    b"\xc1\xaf\x92\x68\x0d\x34\xe7\x5b"  # S6
+    b"\xaf\x42\x7c\x95\x61\xde\x0b\x38"
+    b"\x9e\xf5\x28\xc3\x70\x4a\x1d\xb6"
+    b"\x43\x2c\x95\xfa\xbe\x17\x60\x8d"
+    b"\x4b\x2e\xf0\x8d\x3c\x97\x5a\x61"  # S7
+    b"\xd0\xb7\x49\x1a\xe3\x5c\x2f\x86"
+    b"\x14\xbd\xc3\x7e\xaf\x68\x05\x92"
+    b"\x6b\xd8\x14\xa7\x95\x0f\xe2\x3c"
+    b"\xd2\x84\x6f\xb1\xa9\x3e\x50\xc7"  # S8
+    b"\x1f\xd8\xa3\x74\xc5\x6b\x0e\x92"
+    b"\x7b\x41\x9c\xe2\x06\xad\xf3\x58"
+    b"\x21\xe7\x4a\x8d\xfc\x90\x35\x6b"
+)
+DES_ROUNDS = const(16)
+
+# --- Encryption algorithm codes of the decoder key (41, sts-tokens.md section 1) ---
+EA_STA = const(7)  # EA07 Standard Transfer Algorithm
+EA_DES = const(9)  # EA09 DES
+EA_MISTY1 = const(11)  # EA11 MISTY1: not built in, its tokens get tokenStatus 8 (Function)
+
 # --- Token data (41, sts-tokens.md sections 3-4) ---
 TID_STORE_MIN = const(50)  # the TID store keeps at least the last 50 TIDs
 BASE_DATES = (1993, 2014, 2035)  # TID base dates (1 January, 00:00)
@@ -127,3 +193,6 @@ CLASS_MANAGEMENT = const(2)
 CREDIT_SUBCLASSES = const(4)  # class 0 subclasses 0-3: electricity, water, gas, time
 CREDIT_MAX = const(9999999999)  # OWN 6.9: credit registers are D10 in tenths of a unit
 CLEAR_ALL = const(0xFFFF)  # ClearCredit register value for all registers
+KRN_MIN = const(1)  # key revision numbers run 1..15 (KRN:4 in Set1stSectionDecoderKey)
+TI_MAX = const(99)  # tariff index: 2 decimal digits (DKGA02 control block)
+KCT_WINDOW_MS = const(600000)  # OWN: the second key change half must come within 10 min

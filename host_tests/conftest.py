@@ -30,6 +30,15 @@ def micropython():
     return binary
 
 
+def run_decoder_on_micropython(binary, cases=""):
+    """host_tests/mpy_decode_vectors.py on MicroPython with `cases` (its format) on stdin."""
+    script = os.path.join(ROOT, "host_tests", "mpy_decode_vectors.py")
+    result = subprocess.run([binary, script], input=cases, capture_output=True, text=True, timeout=120)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0 and "vectors ok" in result.stdout, out
+    return result.stdout.strip().split("\n")[-1]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,12 +1,18 @@
-"""Run by test_meterapp on the MicroPython unix port: the decoder on the spec's vectors."""
+"""Run by the tests on the MicroPython unix port: the decoder on the spec's vectors, then
+the cases the host made (pycryptodome, tools/vending.py) read from stdin, one per line:
+  des KEY CIPHER PLAIN      EA09 block decryption (hex)
+  app ALGORITHM             a fresh meter with that key algorithm and the default key
+  token NUMBER STATUS       enter the token on the current meter, expect that tokenStatus
+"""
 import sys
 
 _here = sys.argv[0].rsplit("/", 1)[0]
 sys.path.insert(0, _here + "/../firmware")
 
+from des import Des  # noqa: E402
 from meterapp import MeterApplication  # noqa: E402
 from storage import MemoryStore  # noqa: E402
-from tokens import digits_to_number  # noqa: E402
+from tokens import bits_from_bytes, digits_to_number  # noqa: E402
 
 # (token, class, subclass, RND, TID, value field) from sts-tokens.md section 5
 VECTORS = (
@@ -32,3 +38,26 @@ assert app.step(0) == 1
 app.submit(digits_to_number(b"67206107716095682372"), 0)
 assert app.step(0) == 13
 print("vectors ok")
+
+count = 0
+key = bytearray(64)
+block = bytearray(64)
+for line in sys.stdin.read().split("\n"):
+    f = line.split()
+    if not f:
+        continue
+    if f[0] == "des":
+        bits_from_bytes(bytes.fromhex(f[1]), key)
+        bits_from_bytes(bytes.fromhex(f[2]), block)
+        Des(key).decrypt(block)
+        plain = bytearray(64)
+        bits_from_bytes(bytes.fromhex(f[3]), plain)
+        assert block == plain, line
+    elif f[0] == "app":
+        app = MeterApplication(MemoryStore(), {"algorithm": f[1]})
+    else:
+        app.submit(int(f[1]), 0)
+        got = app.step(0)
+        assert got == int(f[2]), (line, got)
+    count += 1
+print(count, "cases ok")
