@@ -36,14 +36,14 @@ class Application:
         self._due = ticks_add(now, self.exec_ms)
 
     def deadline(self, now):
-        """ms until `step` has work to do, or -1."""
+        """ms until `step` has work to do (a token, or the application's own timer), or -1."""
         if not self.busy:
             return -1
         left = ticks_diff(self._due, now)
         return left if left > 0 else 0
 
     def step(self, now):
-        """Advance the work; return the tokenStatus once a token is finished, else -1."""
+        """Do what is due; return the tokenStatus once a token is finished, else -1."""
         if not self.busy or ticks_diff(self._due, now) > 0:
             return -1
         self.busy = False

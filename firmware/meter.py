@@ -30,5 +30,5 @@ def build(config, store, now):
     if config.get("app", "sts") == "stub":
         app = Application(store, exec_ms=int(config.get("exec_ms", "0")))
     else:
-        app = MeterApplication(store, config)
+        app = MeterApplication(store, config, now)
     return Server(app, TokenLockout(store, now), now, **kwargs)

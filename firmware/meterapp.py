@@ -1,32 +1,47 @@
 """The meter application process: execute IEC 62055-41 tokens (sts-tokens.md section 4).
 
 Checks in the order of section 4 and answers each rejection with its tokenStatus. The
-whole application state (credit per service, TID store, settings, last result) is one
-storage record, replaced atomically after every token: a power cut before the replace
-leaves the token unapplied (the HHU sees no Accept and may enter it again), a cut after
-it leaves it applied once; the TID store then refuses it as Used.
+whole application state (credit per service, TID store, settings, the decoder key and a
+waiting key change half, last result) is one storage record, replaced atomically after
+every token: a power cut before the replace leaves the token unapplied (the HHU sees no
+Accept and may enter it again), a cut after it leaves it applied once; the TID store then
+refuses it as Used.
 
-Not yet here (issue 3 continues): EA09 DES decryption and the two-token key change;
-such tokens are answered with tokenStatus 8 (Function).
+The decoder key comes from the configuration (the key the meter was made with) until a
+key change replaces it; from then on the stored key rules. A key change is two tokens,
+Set1stSectionDecoderKey (class 2 subclass 3) and Set2ndSectionDecoderKey (subclass 4),
+both under the current key, in either order, within KCT_WINDOW_MS of each other: the
+first to arrive answers 2 (1stKCT) and waits, the one that completes the pair answers
+3 (2ndKCT) and the new key is in use.
 """
 import struct
 
 from application import Application
+from des import Des
 from formats import FMT_D
 from registers import Register
 from sta import Sta
 from tables import (
+    BASE_DATES,
     CLASS_CREDIT,
     CLASS_MANAGEMENT,
     CLEAR_ALL,
     CREDIT_MAX,
     CREDIT_SUBCLASSES,
+    EA_DES,
+    EA_MISTY1,
+    EA_STA,
+    KCT_WINDOW_MS,
+    KRN_MIN,
     KT_DDTK,
     KT_DITK,
     STATUS_CREDIT_EXHAUSTED,
     STATUS_TAMPER,
+    TI_MAX,
     TID_STORE_MIN,
     TOKEN_CLASS_NON_ENCRYPTED,
+    TS_1ST_KCT,
+    TS_2ND_KCT,
     TS_ACCEPT,
     TS_CRC,
     TS_DDTK,
@@ -41,44 +56,56 @@ from tables import (
     TS_RANGE,
     TS_USED,
 )
+from ticks import ticks_add, ticks_diff
 from tokens import Token, amount_value, bits_from_bytes
 
 METER_NUMBER = "600727000000000009"  # the unix board's identity (sts-tokens.md vectors)
+ALGORITHMS = {"sta": EA_STA, "des": EA_DES, "misty1": EA_MISTY1}
 _RECORD = "meter"
-# credit x4, MPL, tariff rate, water factor, MPPUL, tamper, last status/class/subclass,
-# last value, last TID, TID count; then the TIDs, 3 bytes each
-_HEAD = ">4QIHHIBBBBIIB"
+_VERSION = 2
+# version; credit x4, MPL, tariff rate, water factor, MPPUL, tamper; last status, class,
+# subclass, value, TID; key from a key change (0/1), key, KT, KRN, KEN, TI, base date;
+# waiting key change half: subclass (0 none), KEN nibble, KRN|RO|KT or TI, key half;
+# TID count; then the TIDs, 3 bytes each
+_HEAD = ">B4QIHHIBBBBIIB8sBBBBHBBBIB"
 _HEAD_SIZE = struct.calcsize(_HEAD)
 
 # Class 2 subclasses this meter executes (sts-tokens.md section 3)
 _MPL = 0
 _CLEAR_CREDIT = 1
 _TARIFF_RATE = 2
+_KCT1 = 3
+_KCT2 = 4
 _CLEAR_TAMPER = 5
 _MPPUL = 6
 _WATER_FACTOR = 7
+_MANAGEMENT = (_MPL, _CLEAR_CREDIT, _TARIFF_RATE, _KCT1, _KCT2, _CLEAR_TAMPER, _MPPUL, _WATER_FACTOR)
 
 
 class MeterApplication(Application):
-    def __init__(self, store, config):
+    def __init__(self, store, config, now=0):
         super().__init__(store)
         self.meter_number = config.get("meter_number", METER_NUMBER)
-        self.algorithm = config.get("algorithm", "sta")
-        self.key_type = int(config.get("key_type", "2"))
+        algorithm = config.get("algorithm", "sta")
+        if algorithm not in ALGORITHMS:
+            raise ValueError("algorithm must be sta, des or misty1, not " + algorithm)
+        self.algorithm = ALGORITHMS[algorithm]
         self.sgc = int(config.get("sgc", "123456"))
-        self.ti = int(config.get("ti", "1"))
-        self.krn = int(config.get("krn", "1"))
-        self.ken = int(config.get("ken", "255"))
-        self.base_date = int(config.get("base_date", "1993"))
         self.mfr_code = int(config.get("mfr_code", "0"))
         self.currency = config.get("currency", "0") == "1"
-        key = bytearray(64)
-        bits_from_bytes(bytes.fromhex(config.get("dk", "E653341F9D5BF36F")), key)
-        self._cipher = Sta(key) if self.algorithm == "sta" else None
+        dk = bytes.fromhex(config.get("dk", "E653341F9D5BF36F"))
+        if len(dk) != 8:
+            raise ValueError("dk must be 16 hex digits")
+        self._factory = (dk, int(config.get("key_type", "2")), int(config.get("krn", "1")),
+                         int(config.get("ken", "255")), int(config.get("ti", "1")),
+                         int(config.get("base_date", "1993")))
+        if self._factory[5] not in BASE_DATES:
+            raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
         self._number = 0
         self._reset_state()
         self._load()
+        self._pending_at = now  # a half waiting since before a restart gets a full window
 
     def _reset_state(self):
         self.credit = [0, 0, 0, 0]
@@ -88,21 +115,42 @@ class MeterApplication(Application):
         self.mppul = 0
         self.tamper = 0
         self.last = [0, 0, 0, 0, 0]  # status, class, subclass, decoded value, TID
+        self.key_changed = 0
+        self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date = self._factory
+        self.pending = [0, 0, 0, 0]  # waiting key change half: subclass, KEN nibble, byte, key half
         self.tids = []  # ascending; the oldest is dropped when more than TID_STORE_MIN
+        self._new_cipher()
+
+    def _new_cipher(self):
+        key = bytearray(64)
+        bits_from_bytes(self.dk, key)
+        if self.algorithm == EA_STA:
+            self._cipher = Sta(key)
+        elif self.algorithm == EA_DES:
+            self._cipher = Des(key)
+        else:
+            self._cipher = None  # EA11 MISTY1 is not built in
 
     # --- persistence -------------------------------------------------------------------
 
     def _load(self):
         data = self.store.load(_RECORD) if self.store else None
-        if not data or len(data) < _HEAD_SIZE:
+        if not data:
+            return
+        if len(data) < _HEAD_SIZE or data[0] != _VERSION:
+            self.store.fault = True  # not a record this firmware can read: report it
             return
         f = struct.unpack(_HEAD, data[:_HEAD_SIZE])
-        self.credit = list(f[0:4])
-        self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper = f[4:9]
-        self.last = list(f[9:14])
-        count = f[14]
+        self.credit = list(f[1:5])
+        self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper = f[5:10]
+        self.last = list(f[10:15])
+        self.key_changed = f[15]
+        if self.key_changed:
+            self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date = f[16:22]
+            self._new_cipher()
+        self.pending = list(f[22:26])
         tids = []
-        for i in range(count):
+        for i in range(f[26]):
             p = _HEAD_SIZE + 3 * i
             tids.append(data[p] << 16 | data[p + 1] << 8 | data[p + 2])
         self.tids = tids
@@ -111,10 +159,14 @@ class MeterApplication(Application):
     def _save(self):
         if not self.store:
             return
+        c = self.credit
         last = self.last
-        head = struct.pack(_HEAD, self.credit[0], self.credit[1], self.credit[2], self.credit[3],
+        p = self.pending
+        head = struct.pack(_HEAD, _VERSION, c[0], c[1], c[2], c[3],
                            self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper,
-                           last[0], last[1], last[2], last[3], last[4], len(self.tids))
+                           last[0], last[1], last[2], last[3], last[4],
+                           self.key_changed, self.dk, self.key_type, self.krn, self.ken, self.ti,
+                           self.base_date, p[0], p[1], p[2], p[3], len(self.tids))
         body = bytearray(3 * len(self.tids))
         for i in range(len(self.tids)):
             t = self.tids[i]
@@ -139,36 +191,45 @@ class MeterApplication(Application):
         self.token_status = TS_NOT_READY
 
     def deadline(self, now):
-        return 0 if self.busy else -1
+        if self.busy:
+            return 0
+        if self.pending[0]:  # the waiting half's window closes then
+            left = ticks_diff(ticks_add(self._pending_at, KCT_WINDOW_MS), now)
+            return left if left > 0 else 0
+        return -1
 
     def step(self, now):
-        if not self.busy:
+        if self.busy:
+            status = self._execute(self._number, now)
+            self.last[0] = status
+        elif self.pending[0] and self.deadline(now) == 0:
+            status = -1
+            self.pending = [0, 0, 0, 0]  # the window closed: the half is forgotten
+        else:
             return -1
-        status = self._execute(self._number)
-        self.last[0] = status
+        self.busy = False
         try:
             self._save()
         except Exception:
-            # the record was not replaced: nothing of this token happened, as stored
-            self.busy = False
+            # the record was not replaced: nothing of this happened, as stored
             self._reset_state()
             self._load()
             self.token_status = self.last[0]
             raise
-        self.busy = False
-        self.token_status = status
+        if status >= 0:
+            self.token_status = status
         return status
 
     # --- token execution, in the order of sts-tokens.md section 4 ----------------------
 
-    def _execute(self, number):
+    def _execute(self, number, now):
         t = self._token
         if not t.load(number):
             return TS_FORMAT
         token_class = t.token_class
         if token_class == TOKEN_CLASS_NON_ENCRYPTED:
             return self._class1(t)
-        if self._cipher is None:  # EA09 and EA11 are not built in yet
+        if self._cipher is None:  # EA11: this meter cannot decrypt any class 0 or 2 token
             return TS_FUNCTION
         self._cipher.decrypt(t.bits)
         if not t.crc_ok():
@@ -176,6 +237,8 @@ class MeterApplication(Application):
         subclass = t.field(63, 4)
         if not self._supported(token_class, subclass):
             return TS_FUNCTION
+        if token_class == CLASS_MANAGEMENT and (subclass == _KCT1 or subclass == _KCT2):
+            return self._key_change(t, subclass, now)  # no TID: only its own rules apply
         if self.key_type == KT_DITK:
             return TS_KEY_TYPE  # an initialisation key only carries key changes
         tid = t.field(55, 24)
@@ -203,8 +266,45 @@ class MeterApplication(Application):
         if token_class == CLASS_CREDIT:
             return subclass < CREDIT_SUBCLASSES or self.currency
         if token_class == CLASS_MANAGEMENT:
-            return subclass in (_MPL, _CLEAR_CREDIT, _TARIFF_RATE, _CLEAR_TAMPER, _MPPUL, _WATER_FACTOR)
+            return subclass in _MANAGEMENT
         return False
+
+    def _key_change(self, t, subclass, now):
+        """One half of a key change: 1st `3 | KENHO | KRN | RO | res | KT | NKHO`,
+        2nd `4 | KENLO | TI | NKLO` (sts-tokens.md section 3)."""
+        nibble = t.field(59, 4)
+        byte = t.field(55, 8)
+        if subclass == _KCT1:
+            if byte & 3 == KT_DITK:
+                return TS_KEY_TYPE  # a meter is never put back to its initialisation key
+            if byte >> 4 < KRN_MIN:
+                return TS_RANGE
+            if byte & 8 and self.base_date == BASE_DATES[-1]:
+                return TS_RANGE  # a TID rollover with no later base date
+        elif byte > TI_MAX:
+            return TS_RANGE
+        half = t.field(47, 32)
+        p = self.pending
+        self.last[1:4] = [CLASS_MANAGEMENT, subclass, 0]  # no TID: LastTID stays
+        if p[0] == 0 or p[0] == subclass or ticks_diff(now, self._pending_at) >= KCT_WINDOW_MS:
+            self.pending = [subclass, nibble, byte, half]  # a newer half replaces a waiting one
+            self._pending_at = now
+            return TS_1ST_KCT
+        if subclass == _KCT2:
+            p, nibble, byte, half = [_KCT2, nibble, byte, half], p[1], p[2], p[3]
+        # now (nibble, byte, half) is the 1st section and p the 2nd
+        self.dk = half.to_bytes(4, "big") + p[3].to_bytes(4, "big")
+        self.ken = nibble << 4 | p[1]
+        self.krn = byte >> 4
+        self.key_type = byte & 3
+        self.ti = p[2]
+        if byte & 8:  # rollover: TIDs count from the next base date, the old ones mean nothing
+            self.base_date = BASE_DATES[BASE_DATES.index(self.base_date) + 1]
+            self.tids = []
+        self.key_changed = 1
+        self.pending = [0, 0, 0, 0]
+        self._new_cipher()
+        return TS_2ND_KCT
 
     def _credit(self, subclass, amount):
         register = subclass if subclass < CREDIT_SUBCLASSES else 0  # currency: one register

@@ -358,7 +358,7 @@ class Server:
         if self.session and ticks_diff(now, self._last_msg) >= self.session_timeout:
             self._idle()
         self.lockout.poll(now)
-        if self.app.busy:
+        if self.app.deadline(now) == 0:
             status = self.app.step(now)
             if status >= 0 and self._token_class != TOKEN_CLASS_NON_ENCRYPTED:
                 self.lockout.record(status in (TS_ACCEPT, TS_1ST_KCT, TS_2ND_KCT), now)

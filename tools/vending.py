@@ -108,9 +108,12 @@ def class1_token(subclass, control, mfr_code):
     return transpose(1, with_crc(1, first48))
 
 
-def key_change_tokens(new_key, ken, krn, ro, kt, ti, rnd_dk, tid_free=None):
-    """(Set1stSectionDecoderKey, Set2ndSectionDecoderKey) blocks before encryption."""
+def key_change_tokens(new_key, ken, krn, ro, kt, ti, dk, algorithm="sta"):
+    """(Set1stSectionDecoderKey, Set2ndSectionDecoderKey) token numbers that move a meter
+    from decoder key `dk` to `new_key` (layout: sts-tokens.md section 3, class 2 subclass
+    3 and 4; not yet checked against a published vector)."""
     nkho, nklo = new_key >> 32, new_key & 0xFFFFFFFF
     first = (3 << 44) | ((ken >> 4) << 40) | (krn << 36) | (ro << 35) | (kt << 32) | nkho
     second = (4 << 44) | ((ken & 15) << 40) | (ti << 32) | nklo
-    return with_crc(2, first), with_crc(2, second)
+    return (encode(2, with_crc(2, first), dk, algorithm),
+            encode(2, with_crc(2, second), dk, algorithm))
