@@ -7,7 +7,9 @@
   app                             "sts" (the token engine, default) or "stub" (answers 8)
   exec_ms                         the stub application's processing time
   meter_number, dk, algorithm, key_type, sgc, ti, krn, ken, base_date, mfr_code, currency
-                                  the token engine's identity and key (firmware/meterapp.py)
+                                  the token engine's identity and key (firmware/meterapp.py);
+                                  algorithm is sta (EA07), des (EA09) or misty1 (EA11)
+A board reads the same keys from a config file (`parse_config`) and lets flags override it.
 """
 from application import Application
 from lockout import TokenLockout
@@ -16,6 +18,20 @@ from server import Server
 
 _INTS = ("tr", "ta", "recovery", "session_timeout", "baud")
 _TEXTS = ("address", "ident", "manufacturer")
+
+
+def parse_config(text):
+    """`key = value` lines (`#` starts a comment; `-` in a key reads as `_`) -> dict."""
+    config = {}
+    for line in text.split("\n"):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ValueError("config line without key = value: " + line)
+        config[key.strip().replace("-", "_")] = value.strip()
+    return config
 
 
 def build(config, store, now):

@@ -17,10 +17,8 @@ first to arrive answers 2 (1stKCT) and waits, the one that completes the pair an
 import struct
 
 from application import Application
-from des import Des
 from formats import FMT_D
 from registers import Register
-from sta import Sta
 from tables import (
     BASE_DATES,
     CLASS_CREDIT,
@@ -32,6 +30,7 @@ from tables import (
     EA_MISTY1,
     EA_STA,
     KCT_WINDOW_MS,
+    KRN_MAX,
     KRN_MIN,
     KT_DDTK,
     KT_DITK,
@@ -124,9 +123,14 @@ class MeterApplication(Application):
     def _new_cipher(self):
         key = bytearray(64)
         bits_from_bytes(self.dk, key)
+        # imported here so that a meter loads only the algorithm its key uses
         if self.algorithm == EA_STA:
+            from sta import Sta
+
             self._cipher = Sta(key)
         elif self.algorithm == EA_DES:
+            from des import Des
+
             self._cipher = Des(key)
         else:
             self._cipher = None  # EA11 MISTY1 is not built in
@@ -277,7 +281,7 @@ class MeterApplication(Application):
         if subclass == _KCT1:
             if byte & 3 == KT_DITK:
                 return TS_KEY_TYPE  # a meter is never put back to its initialisation key
-            if byte >> 4 < KRN_MIN:
+            if not KRN_MIN <= byte >> 4 <= KRN_MAX:
                 return TS_RANGE
             if byte & 8 and self.base_date == BASE_DATES[-1]:
                 return TS_RANGE  # a TID rollover with no later base date
@@ -384,6 +388,8 @@ class MeterApplication(Application):
             (0x8012, "WaterMeterFactor", 5, lambda: self.water_factor),
             (0x8013, "MaximumPhasePowerUnbalanceLimit", 10, lambda: self.mppul),
             (0x8014, "BaseDate", 4, lambda: self.base_date),
+            (0x8015, "EncryptionAlgorithm", 2, lambda: self.algorithm),
+            (0x8016, "KeyChangeHalfWaiting", 1, lambda: self.pending[0]),
         )
         for rid, name, width, read in regs:
             table.add(Register(rid, name, d, width, read))

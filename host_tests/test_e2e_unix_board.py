@@ -181,6 +181,55 @@ def test_token_session_accept_then_used(unix_board, tmp_path):
     c.disconnect()
 
 
+def hhu(board):
+    c = iec_client.Iec6205621Client(ParityTcpTransport(("127.0.0.1", board.port), timeout=3))
+    c.connect()
+    sign_on(c)
+    return c
+
+
+def enter(c, number):
+    c.write_single_value("0004", "%017X" % number)
+    time.sleep(0.05)
+    return c.read_single_value("0005", additional_data="").value
+
+
+def test_config_file_des_key_change_survives_restart(unix_board, tmp_path):
+    """An EA09 meter set up by a config file (a flag overrides one line), a key change in
+    reverse order over the line, then a power cycle: the new key and its data stay."""
+    import vending
+    dk, new_dk = 0x0123456789ABCDEF, 0xFEDCBA9876543210
+    config = tmp_path / "meter.conf"
+    config.write_text("# EA09 test meter\nalgorithm = des\ndk = %016X\nkrn = 5\nti = 03\n" % dk)
+    state = tmp_path / "meter"
+    board = unix_board("--config", str(config), "--krn", "1", state=state)
+    c = hhu(board)
+    read = lambda rid: c.read_single_value(rid, additional_data="").value  # noqa: E731
+    assert (read("8015"), read("8008"), read("8006")) == ("09", "1", "03")
+    first, second = vending.key_change_tokens(new_dk, 0xFF, 2, 0, 2, 4, dk, "des")
+    assert enter(c, second) == "02" and read("8016") == "4"
+    assert enter(c, first) == "03" and read("8016") == "0"
+    assert (read("8008"), read("8006")) == ("2", "04")
+    c.disconnect()
+    board.stop()
+    again = unix_board("--config", str(config), state=state)
+    c = hhu(again)
+    assert c.read_single_value("8008", additional_data="").value == "2"
+    assert enter(c, vending.token(0, 0, 5, 5871715, 1, dk, "des")) == "13"
+    assert enter(c, vending.token(0, 0, 5, 5871715, 1, new_dk, "des")) == "01"
+    c.disconnect()
+
+
+def test_board_refuses_a_bad_config(micropython, tmp_path):
+    import subprocess
+    from conftest import ROOT
+    config = tmp_path / "bad.conf"
+    config.write_text("algorithm = misty2\n")
+    result = subprocess.run([micropython, ROOT + "/boards/unix/main.py", "--tcp", "127.0.0.1:1",
+                             "--config", str(config)], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 2 and "algorithm must be" in result.stdout
+
+
 def test_pty_mode_prints_its_path_and_answers_over_pyserial(micropython, tmp_path):
     import subprocess
     import serial

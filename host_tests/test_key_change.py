@@ -91,6 +91,7 @@ def test_half_under_another_key_is_a_crc_error_and_changes_nothing(app):
 @pytest.mark.parametrize("fields, status", [
     ({"kt": 0}, 5),  # never back to an initialisation key
     ({"krn": 0}, 7),
+    ({"krn": 10}, 7),
     ({"ti": 100}, 7),
 ])
 def test_half_rules(app, fields, status):

@@ -9,8 +9,13 @@ characters: 7 data bits with even parity in bit 7 (`--parity soft`, the default)
 7-bit characters (`--parity uart`, as from a UART doing 7E1 itself).
 
 Options (each also a key of firmware/meter.py's config):
+  --config FILE     `key = value` lines with the keys below; flags given too override it
   --address A --ident I --manufacturer XXX --baud N --parity soft|uart
   --tr MS --ta MS --recovery MS --session-timeout MS --exec-ms MS
+  --meter-number N --dk HEX16 --algorithm sta|des|misty1 --key-type 0-3 --sgc N --ti N
+  --krn N --ken N --base-date 1993|2014|2035 --mfr-code N --currency 0|1
+The key given here is the one the meter is made with: once a key change token has
+replaced it, the key stored under --state rules.
 """
 import sys
 
@@ -47,6 +52,14 @@ def parse_args(argv):
         i += 2
     if ("tcp" in options) == ("pty" in options):
         raise ValueError("give exactly one of --tcp and --pty")
+    if "config" in options:
+        try:
+            with open(options["config"]) as f:
+                config = meter.parse_config(f.read())
+        except OSError:
+            raise ValueError("cannot read " + options["config"])
+        config.update(options)
+        options = config
     return options
 
 
@@ -112,11 +125,11 @@ def serve(listener, server):
 def main(argv):
     try:
         options = parse_args(argv)
+        server = meter.build(options, FileStore(options["state"]), time.ticks_ms())
     except ValueError as e:
         print(USAGE)
         print("error:", e)
         return 2
-    server = meter.build(options, FileStore(options["state"]), time.ticks_ms())
     if "pty" in options:
         # The unix port cannot open a pty itself (no ffi/ioctl in this build): a small
         # CPython relay owns it, prints its path and carries its bytes to our socket.
