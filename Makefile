@@ -14,9 +14,10 @@ FIRMWARE := $(wildcard firmware/*.py)
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
 
 # Every firmware module as .mpy (what a board runs), plus the unix board's glue

@@ -5,15 +5,10 @@ vectors of ../shared/spec/sts-tokens.md. Plain Python integers; DES from pycrypt
 """
 import datetime
 import os
-import sys
 
 from Crypto.Cipher import DES
 
-_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for _sub in ("cpython", "firmware"):
-    if os.path.join(_root, _sub) not in sys.path:
-        sys.path.insert(0, os.path.join(_root, _sub))
-
+import hostpath  # noqa: F401  (firmware/ on sys.path)
 from crc import crc16  # noqa: E402  (the one CRC-16 of the project)
 from tables import STA_P as P, STA_S1 as S1, STA_S2 as S2  # noqa: E402
 
@@ -117,3 +112,46 @@ def key_change_tokens(new_key, ken, krn, ro, kt, ti, dk, algorithm="sta"):
     second = (4 << 44) | ((ken & 15) << 40) | (ti << 32) | nklo
     return (encode(2, with_crc(2, first), dk, algorithm),
             encode(2, with_crc(2, second), dk, algorithm))
+
+
+# --- what a vending operator types, turned into token fields ---------------------------
+
+SERVICES = ("electricity", "water", "gas", "time")  # class 0 subclasses 0-3; 4-7 currency
+CREDIT_UNITS = ("kWh", "m3", "m3", "min")
+MANAGEMENT = {"mpl": 0, "clear-credit": 1, "tariff-rate": 2, "clear-tamper": 5,
+              "mppul": 6, "water-factor": 7}
+
+
+def credit_field(subclass, amount):
+    """Amount field for `amount` (a decimal string) in the subclass's unit: tenths for
+    subclasses 0-3, 0.00001 for currency (4-7). ValueError if it is not exact."""
+    from decimal import Decimal, InvalidOperation
+
+    scale = 10 if subclass < 4 else 100000
+    try:
+        scaled = Decimal(amount) * scale
+    except InvalidOperation:
+        raise ValueError("amount %r is not a number" % amount)
+    if scaled != scaled.to_integral_value() or scaled < 0:
+        raise ValueError("amount %s is not a whole number of %s units" % (amount, "0.1" if scale == 10 else "0.00001"))
+    return amount_field(int(scaled))
+
+
+def management_field(subclass, value):
+    """16-bit value field of a class 2 token: watts in the Amount encoding for MPL and
+    MPPUL, the raw value otherwise (ClearCredit: register 0-3 or 0xFFFF for all)."""
+    if subclass in (0, 6):
+        return amount_field(value)
+    if not 0 <= value <= 0xFFFF:
+        raise ValueError("value %d does not fit 16 bits" % value)
+    return value
+
+
+def group(number):
+    """20 digits in groups of 4, as printed on a receipt."""
+    d = digits(number)
+    return "-".join(d[i:i + 4] for i in range(0, 20, 4))
+
+
+def random_rnd():
+    return os.urandom(1)[0] & 15

@@ -1,0 +1,376 @@
+"""The hand-held unit (HHU): a VTC07 client on the host, over pyserial.
+
+`Hhu(url)` talks to a meter on a serial port (`/dev/ttyUSB0`), a pty, or the simulated
+meter (`socket://127.0.0.1:7001`). The line carries 7E1 characters. With `parity="soft"`
+(the default) the port runs 8N1 and the client makes and checks parity in bit 7, which
+puts the same bits on the wire as a 7E1 UART and is what the unix board speaks; with
+`parity="uart"` the port itself runs 7E1.
+
+Client rules (profile sections 4-5): a response must start within tr max, or within the
+recovery wait when the meter NAKs a transmission error (so 2 s in all), and no gap inside
+it may pass ta. A garbled response is answered with NAK so the meter repeats it, at most
+3 times; a NAK from the meter makes the client send its request again, at most 3 times.
+Every failure is an `HhuError` whose text says what happened in plain words.
+"""
+import time
+
+import serial
+
+import hostpath  # noqa: F401  (firmware/ on sys.path)
+import tracefile
+from formats import FMT_A, FMT_B, FMT_D
+from tables import (
+    RECOVERY_WAIT,
+    REG_BINARY_TOKEN_ENTRY,
+    REG_LOCKOUT_REMAINING,
+    REG_TOKEN_STATUS,
+    REPEATS_MAX,
+    TA,
+    TOKEN_DIGITS_HEX,
+    TR_MAX,
+    TS_NOT_READY,
+)
+
+SOH, STX, ETX, ACK, NAK, CR, LF = 0x01, 0x02, 0x03, 0x06, 0x15, 0x0D, 0x0A
+FIRST_CHAR_S = (max(TR_MAX, RECOVERY_WAIT) + 500) / 1000  # + the host's and line's latency
+GAP_S = TA / 1000
+TOKEN_WAIT_S = 15.0  # longest the client polls TokenStatus for a result
+TOKEN_POLL_S = 0.25
+
+ERRORS = {
+    1: "unknown register",
+    2: "register not writable",
+    3: "register not readable",
+    4: "value has the wrong length or characters",
+    5: "value out of range",
+    6: "meter busy with a token",
+    7: "token entry locked out",
+}
+TOKEN_STATUS = {
+    0: "no token entered yet",
+    1: "Accept: token accepted",
+    2: "1stKCT: first half of a key change accepted; enter the other half",
+    3: "2ndKCT: key change complete; the meter uses the new key",
+    4: "Overflow: the credit register would overflow",
+    5: "KeyType: the meter's key type does not allow this token",
+    6: "Format: not a token",
+    7: "Range: a value in the token is out of range",
+    8: "Function: the meter does not support this token",
+    9: "Old: the token is older than the meter's oldest remembered token",
+    10: "Used: the token was entered before",
+    11: "KeyExpired: the meter's key has expired for this token",
+    12: "DDTK: credit tokens are not accepted under a default key",
+    13: "CRC: wrong meter, wrong key or a mistyped token",
+    14: "MfrCode: test token for another manufacturer",
+    15: "token lockout active",
+    16: "not ready: still being processed",
+}
+SERVER_STATUS_BITS = ("busy with a token", "token lockout active", "storage fault", "tamper",
+                      "credit exhausted")
+KEY_TYPES = ("DITK (initialisation)", "DDTK (default)", "DUTK (unique)", "DCTK (common)")
+ALGORITHMS = {7: "EA07 STA", 9: "EA09 DES", 11: "EA11 MISTY1"}
+# registers whose D value is in tenths, and their unit
+TENTHS = {"CreditElectricity": "kWh", "CreditWater": "m3", "CreditGas": "m3", "CreditTime": "min",
+          "TotalEnergyConsumed": "kWh"}
+UNITS = {"MaximumPowerLimit": "W", "MaximumPhasePowerUnbalanceLimit": "W",
+         "TokenLockoutTimeRemaining": "s", "LastTID": "min after the base date"}
+CREDITS = ("CreditElectricity", "CreditWater", "CreditGas", "CreditTime")
+
+
+class HhuError(Exception):
+    """A failure, worded for the person holding the HHU."""
+
+
+class MeterRefused(HhuError):
+    """The line worked and the meter said no (an error data message)."""
+
+
+def _register_table():
+    """The registers our firmware has, from the firmware itself (one source of truth)."""
+    import meter
+    from storage import MemoryStore
+
+    table = meter.build({}, MemoryStore(), 0).registers
+    return [table.get(rid) for rid in table.ids()]
+
+
+REGISTERS = _register_table()
+BY_ID = {r.rid: r for r in REGISTERS}
+BY_NAME = {r.name.lower(): r for r in REGISTERS}
+
+
+def lookup(name):
+    """A register by 4-hex-digit ID or by name (any case)."""
+    reg = BY_NAME.get(name.lower())
+    if reg is None and len(name) == 4:
+        try:
+            reg = BY_ID.get(int(name, 16))
+        except ValueError:
+            pass
+    if reg is None:
+        raise ValueError("no register %r (give a 4-digit ID such as 8001 or a name such as "
+                       "CreditElectricity)" % name)
+    return reg
+
+
+def describe(reg, value):
+    """What a register's value means, in words and units ("" when the value says it all)."""
+    name = reg.name
+    if value.startswith("ERR"):
+        return ERRORS.get(int(value[3:]), "unknown error")
+    if name == "TokenStatus":
+        return TOKEN_STATUS.get(int(value), "unknown")
+    if name == "ServerStatus":
+        bits = [SERVER_STATUS_BITS[i] for i in range(len(SERVER_STATUS_BITS)) if value[-1 - i] == "1"]
+        return ", ".join(bits) if bits else "ok"
+    if name == "KeyType":
+        return KEY_TYPES[int(value)] if int(value) < 4 else ""
+    if name == "EncryptionAlgorithm":
+        return ALGORITHMS.get(int(value), "")
+    if name in TENTHS:
+        return tenths(int(value), TENTHS[name])
+    if name in UNITS:
+        return "%d %s" % (int(value), UNITS[name])
+    return ""
+
+
+def tenths(n, unit):
+    return "%s%d.%d %s" % ("-" if n < 0 else "", abs(n) // 10, abs(n) % 10, unit)
+
+
+def token_number(text):
+    """20 digits (dashes and spaces allowed) -> the 66-bit TokenData, or HhuError."""
+    digits = "".join(c for c in text if c not in "- ")
+    if len(digits) != 20 or not digits.isdigit():
+        raise ValueError("a token is 20 digits (dashes and spaces allowed), not %r" % text)
+    number = int(digits)
+    if number >> 66:
+        raise ValueError("%s is not a token: larger than 66 bits" % text)
+    # only a test token (class 1, not encrypted) can be checked without the meter's key
+    if (number >> 27) & 3 == 1 and not _class1_crc_ok(number):
+        raise ValueError("%s is a test token (class 1) with a wrong check (CRC): mistyped?" % text)
+    return number
+
+
+def _class1_crc_ok(number):
+    import vending
+
+    block = number & ((1 << 64) - 1)
+    block = block & ~(3 << 27) | (((number >> 65) & 1) << 28) | (((number >> 64) & 1) << 27)
+    return vending.with_crc(1, block >> 16) == block
+
+
+class Hhu:
+    def __init__(self, url, baud=2400, parity="soft", address="", trace=None, port=None):
+        """`trace`: a file path; the session is recorded there in the trace format."""
+        self.soft = parity == "soft"
+        self.address = address
+        self._trace = [] if trace else None
+        self._trace_path = trace
+        self._t0 = time.monotonic()
+        if port is None:
+            try:
+                port = serial.serial_for_url(
+                    url, baudrate=baud, timeout=0,
+                    bytesize=serial.EIGHTBITS if self.soft else serial.SEVENBITS,
+                    parity=serial.PARITY_NONE if self.soft else serial.PARITY_EVEN)
+            except (serial.SerialException, OSError, ValueError) as e:
+                raise HhuError("cannot open %s: %s" % (url, _reason(e)))
+        self.port = port
+        self.repeats = 0  # NAKs sent or requests sent again, over the session
+
+    # --- the line -------------------------------------------------------------------
+
+    def close(self):
+        try:
+            self.port.close()
+        finally:
+            if self._trace is not None:
+                with open(self._trace_path, "w") as f:
+                    f.write("# recorded by the HHU (vtc07 --trace)\n")
+                    f.write("\n".join(self._trace) + "\n")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _ms(self):
+        return int((time.monotonic() - self._t0) * 1000)
+
+    def _log(self, kind, ms, chars):
+        if self._trace is not None and chars:
+            self._trace.append("%s %d %s" % (kind, ms, tracefile.escape(chars)))
+
+    def send(self, body):
+        """Send characters (7-bit ints or bytes) as they are."""
+        chars = list(body)
+        self._log(">", self._ms(), chars)
+        try:
+            self.port.write(tracefile.to_line(chars, self.soft))
+            self.port.flush()
+        except (serial.SerialException, OSError) as e:
+            raise HhuError("the line failed while sending: %s" % _reason(e))
+
+    def _receive(self, complete, first_s=FIRST_CHAR_S):
+        """Characters until `complete(chars)` says the message is whole. Returns (chars,
+        clean): clean is False if a character had a parity error. None if silent."""
+        chars = []
+        start_ms = None
+        deadline = time.monotonic() + first_s
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            try:
+                self.port.timeout = deadline - now
+                data = self.port.read(1)
+            except (serial.SerialException, OSError) as e:
+                raise HhuError("the line failed while receiving: %s" % _reason(e))
+            if not data:
+                break
+            if start_ms is None:
+                start_ms = self._ms()
+            chars.extend(tracefile.from_line(data, self.soft))
+            if complete(chars):
+                break
+            deadline = time.monotonic() + GAP_S
+        self._log("<", start_ms or self._ms(), chars)
+        return chars if chars else None
+
+    # --- messages -------------------------------------------------------------------
+
+    def sign_on(self):
+        """IDRequest; returns the IDResponse text (without CR LF)."""
+        request = "/?%s!\r\n" % self.address
+        for _ in range(REPEATS_MAX + 1):
+            self.send(request.encode())
+            chars = self._receive(lambda c: c[-1:] == [LF])
+            if chars is None:
+                raise HhuError("the meter is silent: no answer to the sign-on within %.1f s "
+                               "(wrong address, wrong port or speed, or not connected?)" % FIRST_CHAR_S)
+            if _clean(chars) and chars[0] == ord("/") and chars[-2:] == [CR, LF] and len(chars) >= 8:
+                return bytes(chars[:-2]).decode()
+            self.repeats += 1  # garbled: sign on again (an IDResponse is not repeated on NAK)
+        raise HhuError("the meter's identification came garbled %d times: %s"
+                       % (REPEATS_MAX + 1, tracefile.escape(chars)))
+
+    def brk(self):
+        self.send(tracefile.command(b"B0"))
+
+    def _exchange(self, body):
+        """Send a command, return the response chars: ACK, or STX ... ETX BCC checked."""
+        request = tracefile.command(body)
+        self.send(request)
+        naks_sent = 0
+        naks_received = 0
+        while True:
+            chars = self._receive(_message_complete)
+            if chars is None:
+                raise HhuError("the meter is silent: no answer within %.1f s (session ended? "
+                               "sign on again)" % FIRST_CHAR_S)
+            if chars == [ACK]:
+                return chars
+            if chars == [NAK]:
+                naks_received += 1
+                if naks_received >= REPEATS_MAX:  # the meter has gone Idle (profile section 4)
+                    raise HhuError("the meter answered NAK %d times and ended the session: it "
+                                   "cannot read our messages (line noise, wrong speed?)" % naks_received)
+                self.repeats += 1
+                self.send(request)
+                continue
+            if _clean(chars) and _bcc_ok(chars):
+                return chars
+            naks_sent += 1
+            if naks_sent > REPEATS_MAX:
+                raise HhuError("the meter's answer came garbled %d times (parity or BCC "
+                               "wrong): %s" % (naks_sent, tracefile.escape(chars)))
+            self.repeats += 1
+            self.send(bytes([NAK]))
+
+    def read(self, reg):
+        """The register's value as text ("ERRnn" for an error data message)."""
+        chars = self._exchange(b"R1\x02%04X()" % reg.rid)
+        return self._value(chars, reg)
+
+    def write(self, reg, value):
+        """None when the meter ACKs, else the "ERRnn" it answered."""
+        chars = self._exchange(b"W1\x02%04X(%s)" % (reg.rid, value.encode()))
+        if chars == [ACK]:
+            return None
+        return self._value(chars, reg)
+
+    def _value(self, chars, reg):
+        text = bytes(chars[1:-2]).decode("ascii", "replace")  # rid(value)
+        expected = "%04X(" % reg.rid
+        if chars == [ACK] or not text.startswith(expected) or not text.endswith(")"):
+            raise HhuError("the meter's answer is not for register %04X: %s"
+                           % (reg.rid, tracefile.escape(chars)))
+        return text[len(expected):-1]
+
+    # --- token entry ----------------------------------------------------------------
+
+    def enter_token(self, number):
+        """Write the token and wait for its result: (tokenStatus, credits before, after);
+        credits are {name: value text} of the credit registers the meter has."""
+        credits = [BY_NAME[n.lower()] for n in CREDITS if n.lower() in BY_NAME]
+        before = {r.name: self.read(r) for r in credits}
+        answer = self.write(BY_ID[REG_BINARY_TOKEN_ENTRY], "%0*X" % (TOKEN_DIGITS_HEX, number))
+        if answer == "ERR07":
+            left = self.read(BY_ID[REG_LOCKOUT_REMAINING])
+            raise MeterRefused("token entry is locked out for another %d s after rejected "
+                               "tokens (ERR07)" % int(left))
+        if answer is not None:
+            raise MeterRefused("the meter refused the token entry: %s %s"
+                               % (answer, describe(BY_ID[REG_BINARY_TOKEN_ENTRY], answer)))
+        deadline = time.monotonic() + TOKEN_WAIT_S
+        status_reg = BY_ID[REG_TOKEN_STATUS]
+        while True:
+            time.sleep(TOKEN_POLL_S)
+            status = int(self.read(status_reg))
+            if status != TS_NOT_READY:
+                break
+            if time.monotonic() > deadline:
+                raise HhuError("the meter took more than %d s over the token" % TOKEN_WAIT_S)
+        after = {r.name: self.read(r) for r in credits}
+        return status, before, after
+
+
+def _reason(e):
+    text = str(e)
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused (is the meter running on that port?)"
+    if "No such file" in text:
+        return "no such port"
+    return text
+
+
+def _message_complete(chars):
+    if chars[0] in (ACK, NAK):
+        return True
+    return len(chars) >= 2 and chars[-2] == ETX
+
+
+def _clean(chars):
+    for c in chars:
+        if c & tracefile.RAW:
+            return False
+    return True
+
+
+def _bcc_ok(chars):
+    if chars[0] != STX or len(chars) < 3 or chars[-2] != ETX:
+        return False
+    bcc = 0
+    for c in chars[1:-1]:
+        bcc ^= c
+    return bcc == chars[-1]
+
+
+def value_ok(reg, value):
+    """A value the register's format and width accept (checked before it is sent)."""
+    if reg.fmt == FMT_A:
+        return 1 <= len(value) <= reg.width and all(0x20 <= ord(c) <= 0x7E and c not in "()/!*" for c in value)
+    digits = {FMT_D: "0123456789", FMT_B: "01"}.get(reg.fmt, "0123456789ABCDEF")
+    return len(value) == reg.width and all(c in digits for c in value)

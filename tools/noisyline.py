@@ -1,0 +1,80 @@
+"""A TCP line between an HHU and a meter that can damage what it carries (host only).
+
+    with NoisyLine(meter_port, to_meter=f, to_hhu=g) as line:
+        Hhu("socket://127.0.0.1:%d" % line.port)
+
+`f` and `g` take each chunk of bytes going that way and return what arrives instead
+(the same bytes, changed ones, or b"" for a dropped chunk). Used by the tests to make a
+real meter process NAK, go silent, or send garbled answers, without a mock meter.
+"""
+import socket
+import threading
+
+
+def flip_parity(index=0):
+    """A damage function: the byte at `index` (negative from the end) gets its bit 7 flipped."""
+    def damage(data):
+        if not data:
+            return data
+        b = bytearray(data)
+        b[index] ^= 0x80
+        return bytes(b)
+    return damage
+
+
+def drop(data):
+    return b""
+
+
+class NoisyLine:
+    def __init__(self, meter_port, to_meter=None, to_hhu=None, host="127.0.0.1"):
+        self.to_meter = to_meter or (lambda d: d)
+        self.to_hhu = to_hhu or (lambda d: d)
+        self._meter = (host, meter_port)
+        self._listener = socket.socket()
+        self._listener.bind((host, 0))
+        self._listener.listen(1)
+        self.port = self._listener.getsockname()[1]
+        self._socks = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        try:
+            hhu_side, _ = self._listener.accept()
+        except OSError:
+            return
+        meter_side = socket.create_connection(self._meter)
+        self._socks += [hhu_side, meter_side]
+        threading.Thread(target=self._pump, args=(hhu_side, meter_side, lambda d: self.to_meter(d)),
+                         daemon=True).start()
+        self._pump(meter_side, hhu_side, lambda d: self.to_hhu(d))
+
+    @staticmethod
+    def _pump(src, dst, damage):
+        try:
+            while True:
+                data = src.recv(256)
+                if not data:
+                    break
+                out = damage(data)
+                if out:
+                    dst.sendall(out)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self._listener.close()
+        for s in self._socks:
+            s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

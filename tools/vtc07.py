@@ -1,0 +1,287 @@
+"""`vtc07`: the HHU on the host, the token generator, and the line replayer.
+
+    vtc07 [--port URL] [--baud N] [--parity soft|uart] [--address A] [--trace FILE] COMMAND
+
+    id                      sign on and show the meter's identification
+    read REG...             registers by ID (8001) or name (CreditElectricity), in words
+    dump                    every readable register, as a table
+    write REG VALUE         write a register
+    token DIGITS            enter a 20-digit token and show its result and the credit change
+    break                   send BreakCommand (end a session)
+    generate KIND ...       make a token (vending side; no meter needed); `generate -h`
+    replay TRACE...         replay recorded traces against the meter, show the first difference
+
+URL is anything pyserial opens: /dev/ttyUSB0, a pty path, socket://127.0.0.1:7001 (the
+simulated meter, the default). Exit status: 0 done, 1 the HHU failed (line, timeout,
+garbled answers), 2 bad usage, 3 the meter refused (error data message, token rejected,
+replay differs).
+"""
+import argparse
+import datetime
+import sys
+
+import hhu
+import vending
+from hhu import HhuError, MeterRefused
+
+DEFAULT_PORT = "socket://127.0.0.1:7001"
+ACCEPTED = (1, 2, 3)  # Accept, 1stKCT, 2ndKCT
+
+
+def _credit_change(name, before, after):
+    unit = hhu.TENTHS[name]
+    delta = int(after) - int(before)
+    return "%s: %s -> %s (%s%s)" % (name, hhu.tenths(int(before), unit), hhu.tenths(int(after), unit),
+                                    "+" if delta >= 0 else "", hhu.tenths(delta, unit))
+
+
+def _line(reg, value):
+    meaning = hhu.describe(reg, value)
+    return "%04X %-32s %-20s %s" % (reg.rid, reg.name, value, meaning)
+
+
+def cmd_id(meter, args, out):
+    ident = meter.sign_on()
+    speeds = {"0": 300, "1": 600, "2": 1200, "3": 2400, "4": 4800, "5": 9600}
+    out("%s" % ident)
+    out("manufacturer %s, speed %s Bd, identification %s"
+        % (ident[1:4], speeds.get(ident[4], "?"), ident[5:]))
+    return 0
+
+
+def cmd_read(meter, args, out):
+    regs = [hhu.lookup(name) for name in args.registers]
+    meter.sign_on()
+    status = 0
+    for reg in regs:
+        value = meter.read(reg)
+        out(_line(reg, value).rstrip())
+        if value.startswith("ERR"):
+            status = 3
+    return status
+
+
+def cmd_dump(meter, args, out):
+    meter.sign_on()
+    out("%-4s %-32s %-20s %s" % ("ID", "name", "value", "meaning"))
+    for reg in hhu.REGISTERS:
+        if reg.read is None:
+            continue
+        out(_line(reg, meter.read(reg)).rstrip())
+    return 0
+
+
+def cmd_write(meter, args, out):
+    reg = hhu.lookup(args.register)
+    if reg.write is None:
+        raise ValueError("%04X %s is not writable" % (reg.rid, reg.name))
+    if not hhu.value_ok(reg, args.value):
+        raise ValueError("%04X %s takes %s: %r does not fit"
+                       % (reg.rid, reg.name, _format_words(reg), args.value))
+    meter.sign_on()
+    answer = meter.write(reg, args.value)
+    if answer is None:
+        out("%04X %s: written" % (reg.rid, reg.name))
+        return 0
+    out("%04X %s: refused, %s %s" % (reg.rid, reg.name, answer, hhu.describe(reg, answer)))
+    return 3
+
+
+def _format_words(reg):
+    kind = {ord("H"): "hex digits", ord("D"): "decimal digits", ord("B"): "binary digits",
+            ord("A"): "printable characters"}[reg.fmt]
+    return ("1 to %d %s" if reg.fmt == ord("A") else "exactly %d %s") % (reg.width, kind)
+
+
+def cmd_token(meter, args, out):
+    number = hhu.token_number(" ".join(args.digits))
+    meter.sign_on()
+    status, before, after = meter.enter_token(number)
+    out("token %s: %02d %s" % (vending.group(number), status, hhu.TOKEN_STATUS.get(status, "unknown")))
+    for name in before:
+        if before[name] != after[name]:
+            out("  " + _credit_change(name, before[name], after[name]))
+    return 0 if status in ACCEPTED else 3
+
+
+def cmd_break(meter, args, out):
+    meter.brk()
+    return 0
+
+
+def cmd_replay(meter, args, out):
+    import replay_line
+
+    worst = 0
+    for path in args.traces:
+        differences = replay_line.replay_file(meter, path, args.tolerance)
+        if differences:
+            out("%s: differs" % path)
+            out(differences[0])
+            worst = 3
+        else:
+            out("%s: same" % path)
+    return worst
+
+
+# --- generate ----------------------------------------------------------------------------
+
+def _key(args):
+    if args.dk:
+        return int(args.dk, 16)
+    return vending.dkga02(int(args.vending_key, 16), args.meter_number, args.key_type, args.sgc,
+                          args.ti, args.krn)
+
+
+def _tid(args):
+    if args.tid is not None:
+        return args.tid
+    issued = datetime.datetime.now() if args.issued == "now" else datetime.datetime.strptime(args.issued, "%Y-%m-%d %H:%M")
+    tid = vending.tid_minutes(issued, args.base_date)
+    if not 0 <= tid < 1 << 24:
+        last = vending.BASE_DATES[args.base_date] + datetime.timedelta(minutes=(1 << 24) - 1)
+        raise ValueError("%s is outside the TIDs of base date %d (they end %s): give --base-date "
+                         "of the meter's key (after a rollover key change), or --issued / --tid"
+                         % (issued.strftime("%Y-%m-%d %H:%M"), args.base_date, last.strftime("%Y-%m-%d %H:%M")))
+    return tid
+
+
+def cmd_generate(args, out):
+    rnd = vending.random_rnd() if args.rnd is None else args.rnd
+    kind = args.kind
+    if kind == "test":
+        control = int(args.control, 16)
+        out(vending.group(vending.class1_token(args.subclass, control, args.mfr_code)))
+        return 0
+    dk = _key(args)
+    if kind == "key-change":
+        if args.new_dk:
+            new = int(args.new_dk, 16)
+        else:
+            new = vending.dkga02(int(args.new_vending_key or args.vending_key, 16), args.meter_number,
+                                 args.new_key_type, args.sgc, args.new_ti, args.new_krn)
+        first, second = vending.key_change_tokens(new, args.ken, args.new_krn, int(args.rollover),
+                                                  args.new_key_type, args.new_ti, dk, args.algorithm)
+        out(vending.group(first))
+        out(vending.group(second))
+        return 0
+    tid = _tid(args)
+    if kind == "credit":
+        subclass = vending.SERVICES.index(args.service) if args.service in vending.SERVICES else 4
+        field = vending.credit_field(subclass, args.amount)
+        number = vending.token(0, subclass, rnd, tid, field, dk, args.algorithm)
+    else:
+        subclass = vending.MANAGEMENT[kind]
+        value = args.value
+        if kind == "clear-credit":
+            value = 0xFFFF if args.value == "all" else vending.SERVICES.index(args.value)
+        elif kind == "clear-tamper":
+            value = 0
+        else:
+            value = int(value)
+        number = vending.token(2, subclass, rnd, tid, vending.management_field(subclass, value), dk, args.algorithm)
+    out(vending.group(number))
+    return 0
+
+
+def _generate_parser(sub):
+    g = sub.add_parser("generate", help="make a token (vending side)",
+                       description="Make STS tokens as a vending system would. The defaults are "
+                       "the unix board's meter and key (sts-tokens.md section 5).")
+    g.add_argument("--meter-number", default="600727000000000009")
+    g.add_argument("--vending-key", default="ABABABABABABABAB", help="hex; the decoder key comes from DKGA02")
+    g.add_argument("--dk", help="hex decoder key, instead of deriving it")
+    g.add_argument("--key-type", type=int, default=2)
+    g.add_argument("--sgc", type=int, default=123456)
+    g.add_argument("--ti", type=int, default=1)
+    g.add_argument("--krn", type=int, default=1)
+    g.add_argument("--algorithm", choices=("sta", "des"), default="sta")
+    g.add_argument("--base-date", type=int, choices=sorted(vending.BASE_DATES), default=1993)
+    g.add_argument("--issued", default="now", help='"YYYY-MM-DD HH:MM" or now: the TID')
+    g.add_argument("--tid", type=int, help="the TID itself (minutes since the base date)")
+    g.add_argument("--rnd", type=int, choices=range(16), metavar="0-15", help="default: random")
+    kinds = g.add_subparsers(dest="kind", required=True)
+    c = kinds.add_parser("credit", help="class 0 TransferCredit")
+    c.add_argument("--service", choices=vending.SERVICES + ("currency",), default="electricity")
+    c.add_argument("--amount", required=True, help="in kWh, m3, min or currency units, e.g. 12.5")
+    for name, what in (("mpl", "SetMaximumPowerLimit, watts"), ("tariff-rate", "SetTariffRate"),
+                       ("mppul", "SetMaximumPhasePowerUnbalanceLimit, watts"),
+                       ("water-factor", "SetWaterMeterFactor")):
+        kinds.add_parser(name, help=what).add_argument("--value", required=True)
+    cc = kinds.add_parser("clear-credit", help="ClearCredit")
+    cc.add_argument("--value", choices=vending.SERVICES + ("all",), default="all")
+    kinds.add_parser("clear-tamper", help="ClearTamperCondition")
+    k = kinds.add_parser("key-change", help="Set1st/2ndSectionDecoderKey: prints both tokens")
+    k.add_argument("--new-dk", help="hex; default: DKGA02 with the new key data")
+    k.add_argument("--new-vending-key", help="hex; default: --vending-key")
+    k.add_argument("--new-key-type", type=int, default=2)
+    k.add_argument("--new-krn", type=int, default=2)
+    k.add_argument("--new-ti", type=int, default=1)
+    k.add_argument("--ken", type=int, default=255, help="key expiry number (255: never)")
+    k.add_argument("--rollover", action="store_true", help="move the meter to the next base date")
+    t = kinds.add_parser("test", help="class 1 test/display token (not encrypted)")
+    t.add_argument("--subclass", type=int, choices=(0, 1), default=0)
+    t.add_argument("--control", default="FFFFFFFFF", help="hex control bits (36 or 28)")
+    t.add_argument("--mfr-code", type=int, default=0)
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="vtc07", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--port", default=DEFAULT_PORT, help="pyserial URL or device (default %(default)s)")
+    p.add_argument("--baud", type=int, default=2400)
+    p.add_argument("--parity", choices=("soft", "uart"), default="soft",
+                   help="soft: 8N1 port, parity made in bit 7 (default); uart: a 7E1 port")
+    p.add_argument("--address", default="", help="meter address for the IDRequest (default: any)")
+    p.add_argument("--trace", help="record the session in the trace format to this file")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("id", help="sign on, show the identification")
+    sub.add_parser("read", help="read registers").add_argument("registers", nargs="+")
+    sub.add_parser("dump", help="every readable register")
+    w = sub.add_parser("write", help="write a register")
+    w.add_argument("register")
+    w.add_argument("value")
+    sub.add_parser("token", help="enter a token").add_argument("digits", nargs="+")
+    sub.add_parser("break", help="send BreakCommand")
+    r = sub.add_parser("replay", help="replay traces against the meter")
+    r.add_argument("traces", nargs="+")
+    r.add_argument("--tolerance", type=int, default=50, help="ms a response may be off (default %(default)s)")
+    _generate_parser(sub)
+    return p
+
+
+COMMANDS = {"id": cmd_id, "read": cmd_read, "dump": cmd_dump, "write": cmd_write,
+            "token": cmd_token, "break": cmd_break, "replay": cmd_replay}
+
+
+def main(argv=None, out=print):
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "generate":
+            return cmd_generate(args, out)
+        with hhu.Hhu(args.port, args.baud, args.parity, args.address, args.trace) as meter:
+            try:
+                return COMMANDS[args.command](meter, args, out)
+            finally:
+                if args.command not in ("break", "replay") and meter.port.is_open:
+                    try:
+                        meter.brk()  # leave the meter Idle, as an HHU does when it is done
+                    except HhuError:
+                        pass
+    except MeterRefused as e:
+        print("vtc07: %s" % e, file=sys.stderr)
+        return 3
+    except HhuError as e:
+        print("vtc07: %s" % e, file=sys.stderr)
+        return 1
+    except ValueError as e:
+        print("vtc07: %s" % e, file=sys.stderr)
+        return 2
+
+
+def main_exit():
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    main_exit()
