@@ -45,72 +45,83 @@ def message_name(chars):
     return "characters"
 
 
-def side_by_side(label, chars):
-    hexes = " ".join("%02X" % (c & 0xFF) if c & tracefile.RAW else "%02X" % c for c in chars)
+def side_by_side(label, chars, width=16):
+    """One message as `label name hex... ascii`; `width`: bytes the hex column holds."""
+    hexes = " ".join("%02X" % (c & 0xFF) for c in chars)
     text = "".join(chr(c) if 0x20 <= c <= 0x7E else "." for c in chars)
-    return "  %-9s %-19s %-48s %s" % (label, message_name(chars), hexes, text)
-
-
-class _Clock:
-    def __init__(self):
-        self.t0 = time.monotonic()
-
-    def ms(self):
-        return (time.monotonic() - self.t0) * 1000
+    return "  %-9s %-19s %-*s %s" % (label, message_name(chars), 3 * width - 1, hexes, text)
 
 
 def replay(meter, trace, tolerance_ms=50):
-    """Run `trace` against the meter behind `meter` (an hhu.Hhu). Returns the differences
-    as readable texts; an empty list means the meter did what the trace says."""
+    """Run `trace` against the meter behind `meter` (an hhu.Hhu). Returns the first
+    difference as lines of text; an empty list means the meter did what the trace says.
+
+    Times are kept relative, as on a real line: a client line goes out as long after the
+    server line before it arrived as it did in the trace (never before that server line
+    is in), and a server line is due as long after the client line before it was sent."""
     port = meter.port
-    clock = _Clock()
+    t0 = time.monotonic()
     received = []  # (ms, char)
 
-    def listen_until(ms):
-        while True:
-            left = ms - clock.ms()
+    def now():
+        return (time.monotonic() - t0) * 1000
+
+    def listen(until_ms, want=None):
+        """Take what arrives until `until_ms`, or until `want` characters are in."""
+        while want is None or len(received) < want:
+            left = until_ms - now()
             if left <= 0:
                 return
-            port.timeout = min(left, 50) / 1000
-            data = port.read(256)
+            port.timeout = left / 1000
+            data = port.read(1)  # returns as soon as a byte is there, so `at` is its arrival
             if data:
-                at = clock.ms()
+                data += port.read(port.in_waiting)
+                at = now()
                 for c in tracefile.from_line(data, meter.soft):
                     received.append((at, c))
 
-    expected = []  # (line's ms, chars, the request it answers)
-    last_request = []
-    end = 0
+    expected = []  # (trace ms, chars, request it answers, when it is due here)
+    want = 0  # server characters the trace has so far
+    anchor = (0, 0.0)  # (trace ms, local ms) of the last line that happened here
+    request = []
     for kind, ms, chars in trace.events:
-        end = max(end, ms)
         if kind == ">":
-            listen_until(ms)
+            if expected:  # the trace's last answer must be in first
+                due = expected[-1][3]
+                listen(due + tolerance_ms, want)
+                if len(received) >= want:
+                    anchor = (expected[-1][0], received[want - 1][0] - 0.0)
+            listen(anchor[1] + ms - anchor[0])
             port.write(tracefile.to_line(chars, meter.soft))
-            last_request = chars
+            anchor = (ms, now())
+            request = chars
         elif kind == "<":
-            expected.append((ms, chars, last_request))
-    listen_until(end + tolerance_ms + 200)
+            expected.append((ms, chars, request, anchor[1] + ms - anchor[0]))
+            want += len(chars)
+        else:
+            listen(anchor[1] + ms - anchor[0])
+    listen((expected[-1][3] if expected else now()) + tolerance_ms + 200)
     return _compare(expected, received, tolerance_ms)
 
 
 def _compare(expected, received, tolerance_ms):
     i = 0
-    for ms, chars, request in expected:
+    for ms, chars, request, due in expected:
         got = received[i:i + len(chars)]
         got_chars = [c for _, c in got]
-        where = "at %d ms, answering %s" % (ms, "%s %s" % (message_name(request), tracefile.escape(request)))
+        where = "at %d ms, answering %s %s" % (ms, message_name(request), tracefile.escape(request))
         if got_chars != chars:
-            return ["first difference %s:" % where, side_by_side("expected", chars),
-                    side_by_side("got", got_chars)]
-        at = got[0][0]
-        if abs(at - ms) > tolerance_ms:
-            return ["first difference %s: the right bytes at %d ms, %d ms off (tolerance %d ms)"
-                    % (where, at, at - ms, tolerance_ms), side_by_side("expected", chars)]
+            width = max(len(chars), len(got_chars))
+            return ["first difference %s:" % where, side_by_side("expected", chars, width),
+                    side_by_side("got", got_chars, width)]
+        late = got[0][0] - due
+        if abs(late) > tolerance_ms:
+            return ["first difference %s: the right bytes, %+d ms off (tolerance %d ms)"
+                    % (where, late, tolerance_ms), side_by_side("expected", chars)]
         i += len(chars)
     if i < len(received):
         extra = [c for _, c in received[i:]]
-        return ["the meter sent more than the trace has, at %d ms:" % received[i][0],
-                side_by_side("got", extra)]
+        return ["the meter sent more than the trace has:", side_by_side("got", extra)]
     return []
 
 

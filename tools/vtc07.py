@@ -117,7 +117,8 @@ def cmd_replay(meter, args, out):
         differences = replay_line.replay_file(meter, path, args.tolerance)
         if differences:
             out("%s: differs" % path)
-            out(differences[0])
+            for line in differences:
+                out(line)
             worst = 3
         else:
             out("%s: same" % path)
@@ -172,7 +173,7 @@ def cmd_generate(args, out):
         number = vending.token(0, subclass, rnd, tid, field, dk, args.algorithm)
     else:
         subclass = vending.MANAGEMENT[kind]
-        value = args.value
+        value = getattr(args, "value", 0)
         if kind == "clear-credit":
             value = 0xFFFF if args.value == "all" else vending.SERVICES.index(args.value)
         elif kind == "clear-tamper":

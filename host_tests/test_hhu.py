@@ -1,0 +1,321 @@
+"""The HHU tools (`vtc07`) against the unix board process: commands, tokens, traces, and
+the error paths (wrong port, silent meter, NAKs, garbled answers) on a real line."""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+import hhu
+import replay_line
+import tracefile
+import vending
+import vtc07
+from conftest import ROOT, TRACES
+from noisyline import NoisyLine, drop, flip_parity
+
+FIRST_VECTOR = "2371-6100-5011-8319-4197"
+
+
+def url(port):
+    return "socket://127.0.0.1:%d" % port
+
+
+def vtc(capsys, port, *args):
+    """Run the command in-process; (exit status, stdout, stderr)."""
+    status = vtc07.main(["--port", url(port)] + list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def board(unix_board):
+    return unix_board()
+
+
+def test_console_command_is_installed(board):
+    exe = os.path.join(os.path.dirname(sys.executable), "vtc07")
+    result = subprocess.run([exe, "--port", url(board.port), "id"], capture_output=True, text=True, timeout=20)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["/STS3MPY-VTC07",
+                                              "manufacturer STS, speed 2400 Bd, identification MPY-VTC07"]
+
+
+def test_read_by_id_and_name_in_words(board, capsys):
+    status, out, _ = vtc(capsys, board.port, "read", "0000", "serverstatus", "8015", "TokenLockoutTimeRemaining")
+    assert status == 0
+    lines = [line.split() for line in out.strip().split("\n")]
+    assert lines[0] == ["0000", "ProtocolVersion", "01"]
+    assert lines[1] == ["0002", "ServerStatus", "00010000", "credit", "exhausted"]
+    assert lines[2] == ["8015", "EncryptionAlgorithm", "07", "EA07", "STA"]
+    assert lines[3] == ["0006", "TokenLockoutTimeRemaining", "00000", "0", "s"]
+
+
+def test_dump_lists_every_readable_register_and_no_key(board, capsys):
+    status, out, _ = vtc(capsys, board.port, "dump")
+    assert status == 0
+    rows = out.strip().split("\n")[1:]
+    readable = [r for r in hhu.REGISTERS if r.read is not None]
+    assert [int(row.split()[0], 16) for row in rows] == [r.rid for r in readable]
+    assert "0004" not in [row.split()[0] for row in rows]  # BinaryTokenEntry: write-only
+    assert "E653341F9D5BF36F" not in out.upper()
+
+
+def test_token_accept_then_used_with_credit_change(board, capsys):
+    status, out, _ = vtc(capsys, board.port, "token", FIRST_VECTOR)
+    assert status == 0
+    assert out.split("\n")[:2] == [
+        "token %s: 01 Accept: token accepted" % FIRST_VECTOR,
+        "  CreditElectricity: 0.0 kWh -> 0.1 kWh (+0.1 kWh)"]
+    status, out, _ = vtc(capsys, board.port, "token", FIRST_VECTOR.replace("-", ""))
+    assert status == 3 and "10 Used" in out and "Credit" not in out
+    status, out, _ = vtc(capsys, board.port, "read", "CreditElectricity")
+    assert "0.1 kWh" in out
+
+
+def test_token_rejections_and_lockout_in_words(board, capsys):
+    other_meter = "67206107716095682372"
+    status, out, _ = vtc(capsys, board.port, "token", other_meter)
+    assert status == 3 and "13 CRC: wrong meter, wrong key or a mistyped token" in out
+    for _ in range(2):
+        vtc(capsys, board.port, "token", other_meter)
+    status, _, err = vtc(capsys, board.port, "token", other_meter)
+    assert status == 3 and "locked out for another" in err and "ERR07" in err
+
+
+def test_token_input_is_checked_before_the_line(board, capsys):
+    for bad in ("1234", "2371-6100-5011-8319-419X", "99999999999999999999"):
+        status, _, err = vtc(capsys, board.port, "token", bad)
+        assert status == 2, bad
+    test_token = vending.digits(vending.class1_token(0, 2**36 - 1, 0))
+    damaged = test_token[:-1] + str((int(test_token[-1]) + 1) % 10)
+    status, _, err = vtc(capsys, board.port, "token", damaged)
+    assert status == 2 and "wrong check (CRC)" in err
+
+
+def test_write_and_its_refusals(board, capsys):
+    status, out, _ = vtc(capsys, board.port, "write", "0004", "4" + "0" * 16)
+    assert status == 3 and "ERR05 value out of range" in out  # top 2 of 68 bits set
+    status, _, err = vtc(capsys, board.port, "write", "0003", "x")
+    assert status == 2 and "not writable" in err
+    status, _, err = vtc(capsys, board.port, "write", "0004", "12")
+    assert status == 2 and "exactly 17 hex digits" in err
+    status, _, err = vtc(capsys, board.port, "read", "NoSuchRegister")
+    assert status == 2 and "no register" in err
+
+
+def test_break_leaves_the_meter_idle(board):
+    with hhu.Hhu(url(board.port)) as meter:
+        meter.sign_on()
+        meter.brk()
+        meter.send(tracefile.command(b"R1\x020000()"))
+        assert meter._receive(lambda c: True, first_s=0.6) is None  # Idle: silence
+
+
+def test_generate_reproduces_the_spec_vectors(capsys):
+    other = ["--meter-number", "000001000000000082"]
+    cases = [
+        (["--issued", "2004-03-01 13:55", "--rnd", "5", "credit", "--amount", "0.1"], "23716100501183194197"),
+        (other + ["--issued", "2004-03-01 14:00", "--rnd", "5", "credit", "--amount", "0.1"], "67206107716095682372"),
+        (["--issued", "2004-03-01 14:05", "--rnd", "5", "credit", "--service", "water", "--amount", "0.1"],
+         "42502136492215507402"),
+        (other + ["--issued", "2004-03-01 14:10", "--rnd", "5", "credit", "--service", "water", "--amount", "0.1"],
+         "09109691696351271646"),
+        (["--issued", "2004-03-01 14:15", "--rnd", "5", "credit", "--service", "gas", "--amount", "0.1"],
+         "67586531586639825066"),
+        (other + ["--issued", "2004-03-01 14:20", "--rnd", "5", "credit", "--service", "gas", "--amount", "0.1"],
+         "35758660990071466853"),
+        (["--issued", "2004-04-01 07:00", "--rnd", "5", "mpl", "--value", "256"], "41932934023937597177"),
+        (["test", "--control", "FFFFFFFFF"], "56493153725450313471"),
+        (["test", "--subclass", "1", "--control", "FFFFFFF"], "02305843005052951967"),
+    ]
+    for args, expected in cases:
+        assert vtc07.main(["generate"] + args) == 0
+        assert capsys.readouterr().out.strip().replace("-", "") == expected, args
+
+
+def test_generated_tokens_of_every_kind_are_accepted(board, capsys):
+    base = ["generate", "--tid", "100"]
+    kinds = [["credit", "--service", s, "--amount", "2.5"] for s in vending.SERVICES] + [
+        ["mpl", "--value", "5000"], ["clear-credit", "--value", "water"], ["tariff-rate", "--value", "12"],
+        ["clear-tamper"], ["mppul", "--value", "300"], ["water-factor", "--value", "7"]]
+    for i, kind in enumerate(kinds):
+        base[2] = str(100 + i)
+        assert vtc07.main(base + kind) == 0
+        token = capsys.readouterr().out.strip()
+        status, out, _ = vtc(capsys, board.port, "token", token)
+        assert status == 0 and "01 Accept" in out, (kind, out)
+    status, out, _ = vtc(capsys, board.port, "read", "CreditWater", "MaximumPowerLimit", "TariffRate")
+    assert [line.split()[2] for line in out.strip().split("\n")] == ["0000000000", "0000005000", "00012"]
+
+
+def test_generated_key_change_then_credit_under_the_new_key(board, capsys):
+    assert vtc07.main(["generate", "key-change", "--new-krn", "2", "--rollover"]) == 0
+    first, second = capsys.readouterr().out.split()
+    assert "02 1stKCT" in vtc(capsys, board.port, "token", first)[1]
+    assert "03 2ndKCT" in vtc(capsys, board.port, "token", second)[1]
+    assert vtc07.main(["generate", "--krn", "2", "--base-date", "2014", "credit", "--amount", "1"]) == 0
+    token = capsys.readouterr().out.strip()  # issued now: a 2014-based TID
+    status, out, _ = vtc(capsys, board.port, "token", token)
+    assert status == 0 and "+1.0 kWh" in out
+
+
+def test_generate_refuses_a_tid_outside_the_base_date(capsys):
+    assert vtc07.main(["generate", "--issued", "2026-01-01 00:00", "credit", "--amount", "1"]) == 2
+    assert "they end 2024-11-24" in capsys.readouterr().err
+    assert vtc07.main(["generate", "--tid", "1", "credit", "--amount", "0.05"]) == 2
+
+
+# --- traces: record, replay against the live meter, show differences ------------------------
+
+def test_trace_recorded_by_the_hhu_replays_on_a_fresh_meter(unix_board, tmp_path, capsys):
+    recorded = tmp_path / "session.trace"
+    first = unix_board(state=tmp_path / "one")
+    assert vtc(capsys, first.port, "--trace", str(recorded), "token", FIRST_VECTOR)[0] == 0
+    trace = tracefile.load(str(recorded))
+    kinds = [e[0] for e in trace.events]
+    assert kinds[:2] == [">", "<"] and "<" in kinds[2:]
+    fresh = unix_board(state=tmp_path / "two")
+    status, out, _ = vtc(capsys, fresh.port, "replay", str(recorded))
+    assert status == 0 and out.strip().endswith("same")
+    status, out, _ = vtc(capsys, fresh.port, "replay", str(recorded))  # the token is now Used
+    assert status == 3
+    assert "Data message" in out and "expected" in out and "got" in out
+    assert ".8001(0000000001)." in out or "(01)" in out
+
+
+RECORDED = sorted(os.listdir(os.path.join(TRACES, "recorded")))
+
+
+@pytest.mark.parametrize("name", RECORDED)
+def test_recorded_sessions_replay_on_the_unix_board(unix_board, name):
+    trace = tracefile.load(os.path.join(TRACES, "recorded", name))
+    board = unix_board(*replay_line.board_flags(trace))
+    with hhu.Hhu(url(board.port)) as meter:
+        assert replay_line.replay(meter, trace) == []
+
+
+def test_replay_names_the_first_difference(board):
+    trace = tracefile.parse("> 0 /?!<CR><LF>\n< 200 /STS3MPY-VTC08<CR><LF>\n")
+    with hhu.Hhu(url(board.port)) as meter:
+        diff = replay_line.replay(meter, trace)
+    assert diff[0] == "first difference at 200 ms, answering IDRequest /?!<CR><LF>:"
+    assert diff[1].split()[:3] == ["expected", "IDResponse", "2F"]
+    assert diff[1].endswith("/STS3MPY-VTC08..") and diff[2].endswith("/STS3MPY-VTC07..")
+
+
+def test_replay_reports_a_late_answer(unix_board):
+    board = unix_board("--tr", "400")
+    trace = tracefile.parse("> 0 /?!<CR><LF>\n< 200 /STS3MPY-VTC07<CR><LF>\n")
+    with hhu.Hhu(url(board.port)) as meter:
+        diff = replay_line.replay(meter, trace)
+    off = int(diff[0].split("the right bytes, ")[1].split(" ms off")[0])
+    assert 200 <= off < 260, diff  # tr 400 instead of 200
+
+
+# --- error paths on a real line ----------------------------------------------------------
+
+def test_wrong_port(capsys):
+    status, _, err = vtc(capsys, 1, "id")  # nothing listens on port 1
+    assert status == 1 and "connection refused" in err
+    assert vtc07.main(["--port", "/dev/ttyNOPE", "id"]) == 1
+    assert "cannot open /dev/ttyNOPE" in capsys.readouterr().err
+
+
+def test_silent_meter(board, capsys):
+    start = time.monotonic()
+    status, _, err = vtc(capsys, board.port, "--address", "123", "id")  # another meter's address
+    assert status == 1 and "the meter is silent" in err
+    assert 2.0 <= time.monotonic() - start < 4
+
+
+def test_silent_mid_session(board):
+    sent = []
+
+    def unplug_after_sign_on(data):
+        sent.append(data)
+        return data if len(sent) == 1 else b""
+
+    with NoisyLine(board.port, to_meter=unplug_after_sign_on) as line, hhu.Hhu(url(line.port)) as meter:
+        meter.sign_on()
+        with pytest.raises(hhu.HhuError, match="the meter is silent"):
+            meter.read(hhu.lookup("0000"))
+
+
+def test_meter_answering_nak_gets_the_request_again(board):
+    damaged = [0]
+
+    def damage_first_request(data):
+        if data[:1] == b"\x81" and damaged[0] == 0:  # SOH with its parity bit
+            damaged[0] += 1
+            return flip_parity(-1)(data)  # the BCC arrives with a parity error
+        return data
+
+    with NoisyLine(board.port, to_meter=damage_first_request) as line, hhu.Hhu(url(line.port)) as meter:
+        meter.sign_on()
+        assert meter.read(hhu.lookup("0000")) == "01"  # after the meter's NAK, sent again
+        assert meter.repeats == 1
+
+
+def test_meter_answering_nak_every_time(board):
+    def damage_requests(data):
+        return flip_parity(-1)(data) if data[:1] == b"\x81" else data
+
+    with NoisyLine(board.port, to_meter=damage_requests) as line, hhu.Hhu(url(line.port)) as meter:
+        meter.sign_on()
+        with pytest.raises(hhu.HhuError, match="answered NAK 3 times and ended the session"):
+            meter.read(hhu.lookup("0000"))
+
+
+def test_garbled_answer_is_asked_again_with_nak(board):
+    garbled = [0]
+
+    def garble_first_data(data):
+        if data[:1] == b"\x82" and garbled[0] == 0:  # STX: a data message
+            garbled[0] += 1
+            return flip_parity(3)(data)
+        return data
+
+    with NoisyLine(board.port, to_hhu=garble_first_data) as line, hhu.Hhu(url(line.port)) as meter:
+        meter.sign_on()
+        assert meter.read(hhu.lookup("8015")) == "07"
+        assert meter.repeats == 1
+
+
+def test_garbled_answers_every_time(board, capsys):
+    def garble_data(data):
+        return flip_parity(-1)(data) if data[:1] == b"\x82" else data
+
+    with NoisyLine(board.port, to_hhu=garble_data) as line:
+        status, _, err = vtc(capsys, line.port, "read", "0000")
+    assert status == 1 and "garbled 4 times (parity or BCC wrong)" in err
+
+
+def test_truncated_answer(board):
+    cut = [0]
+
+    def cut_first_data(data):
+        if data[:1] == b"\x82" and cut[0] == 0:
+            cut[0] += 1
+            return data[:-2]  # ETX and BCC lost
+        return data
+
+    with NoisyLine(board.port, to_hhu=cut_first_data) as line, hhu.Hhu(url(line.port)) as meter:
+        meter.sign_on()
+        assert meter.read(hhu.lookup("0000")) == "01"
+        assert meter.repeats == 1
+
+
+def test_unplugged_line(board):
+    with NoisyLine(board.port, to_meter=drop) as line, hhu.Hhu(url(line.port)) as meter:
+        with pytest.raises(hhu.HhuError, match="no answer to the sign-on"):
+            meter.sign_on()
+
+
+def test_demo_runs_against_the_unix_board(board):
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "demo.py"), "--port", url(board.port)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "01 Accept" in result.stdout and "10 Used" in result.stdout
+    assert "$ vtc07 --port %s token" % url(board.port) in result.stdout
