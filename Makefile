@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:
 #   make run    set up and start the simulated meter (the unix board) on TCP port $(PORT)
 #   make test   set up and pass every test
+# and, with `make run` going in another terminal, `make demo`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 MPY := $(VENV)/bin/micropython
@@ -10,7 +11,7 @@ STATE ?= state
 BUILD := build
 FIRMWARE := $(wildcard firmware/*.py)
 
-.PHONY: venv compile test run bench clean
+.PHONY: venv compile test run demo bench clean
 
 venv: $(VENV)/.installed
 
@@ -31,7 +32,12 @@ test: compile
 
 run: venv
 	@echo "Simulated meter on 127.0.0.1:$(PORT), state in $(STATE)/ (Ctrl-C stops it)"
+	@echo "In another terminal: make demo   (or: .venv/bin/vtc07 --port socket://127.0.0.1:$(PORT) dump)"
 	$(MPY) boards/unix/main.py --tcp 127.0.0.1:$(PORT) --state $(STATE)
+
+# A token made, entered, refused the second time: against the meter `make run` started
+demo: venv
+	$(PY) tools/demo.py --port socket://127.0.0.1:$(PORT)
 
 bench: compile
 	$(PY) tools/bench.py
