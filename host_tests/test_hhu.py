@@ -319,3 +319,24 @@ def test_demo_runs_against_the_unix_board(board):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "01 Accept" in result.stdout and "10 Used" in result.stdout
     assert "$ vtc07 --port %s token" % url(board.port) in result.stdout
+
+
+def test_ea09_meter_with_generated_des_tokens(unix_board, capsys):
+    board = unix_board("--algorithm", "des")
+    assert vtc07.main(["generate", "--algorithm", "des", "--tid", "500", "credit", "--amount", "3"]) == 0
+    token = capsys.readouterr().out.strip()
+    status, out, _ = vtc(capsys, board.port, "token", token)
+    assert status == 0 and "+3.0 kWh" in out
+
+
+def test_hhu_over_a_pty_like_a_serial_port(micropython, tmp_path, capsys):
+    proc = subprocess.Popen([micropython, os.path.join(ROOT, "boards", "unix", "main.py"), "--pty",
+                             "--state", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        path = proc.stdout.readline().strip()
+        time.sleep(0.3)  # the relay connects to the board
+        assert vtc07.main(["--port", path, "replay", os.path.join(TRACES, "recorded", "token_session.trace")]) == 0
+        assert capsys.readouterr().out.strip().endswith("same")
+    finally:
+        proc.kill()
+        proc.wait()

@@ -18,6 +18,7 @@ import serial
 
 import hostpath  # noqa: F401  (firmware/ on sys.path)
 import tracefile
+import vending
 from formats import FMT_A, FMT_B, FMT_D
 from tables import (
     RECOVERY_WAIT,
@@ -109,7 +110,7 @@ def lookup(name):
             pass
     if reg is None:
         raise ValueError("no register %r (give a 4-digit ID such as 8001 or a name such as "
-                       "CreditElectricity)" % name)
+                         "CreditElectricity)" % name)
     return reg
 
 
@@ -153,8 +154,6 @@ def token_number(text):
 
 
 def _class1_crc_ok(number):
-    import vending
-
     block = number & ((1 << 64) - 1)
     block = block & ~(3 << 27) | (((number >> 65) & 1) << 28) | (((number >> 64) & 1) << 27)
     return vending.with_crc(1, block >> 16) == block
