@@ -1,0 +1,41 @@
+"""What every hardware board's main.py runs: build the meter and serve its line.
+
+The board module (boards/<name>/board.py, copied to the device as board.py) says what
+differs: FRONT_END, PARITY, BAUD, STATE_DIR, CONFIG_FILE, and the functions uart(),
+tx_enable() and led() that make the port's objects. The meter's own settings (identity,
+key, timing) come from CONFIG_FILE (`key = value` lines, firmware/meter.py) if it exists.
+"""
+import meter
+from link import Link
+from storage import FileStore
+
+# front end -> (half duplex: a direction pin and one direction at a time, hears its own echo)
+FRONT_ENDS = {
+    "optical": (True, False),  # IR head: transmitter and receiver side by side, one talks
+    "current_loop": (True, True),  # two-wire 20 mA loop: our transmission loops back
+    "voltage": (False, False),  # logic-level UART: separate TX and RX wires
+}
+
+
+def read_config(path):
+    try:
+        with open(path) as f:
+            return meter.parse_config(f.read())
+    except OSError:
+        return {}  # no file: the defaults of firmware/meter.py
+
+
+def build(board, clock, sleep_ms):
+    config = read_config(board.CONFIG_FILE)
+    config["parity"] = board.PARITY  # the board's wiring decides, not the config file
+    config["baud"] = str(board.BAUD)
+    server = meter.build(config, FileStore(board.STATE_DIR), clock())
+    half_duplex, echo = FRONT_ENDS[board.FRONT_END]
+    return Link(board.uart(), server, board.BAUD, clock, sleep_ms, half_duplex=half_duplex,
+                echo=echo, tx_enable=board.tx_enable(), tx_active=board.TX_ACTIVE, led=board.led())
+
+
+def main(board):
+    import time
+
+    build(board, time.ticks_ms, time.sleep_ms).run()

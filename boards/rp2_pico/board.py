@@ -1,0 +1,29 @@
+"""Raspberry Pi Pico (rp2 port): optical port on UART0, hardware 7E1.
+
+Wiring (docs/boards.md): GP0 (UART0 TX) -> IR LED driver, GP1 (UART0 RX) <- IR receiver.
+The RP2040 UART does 7 data bits with even parity itself, and inverts TX and RX in the
+pad if the optical head's logic is inverted (INVERT).
+"""
+from machine import UART, Pin
+
+BAUD = 2400  # profile section 1: fixed per board, 2400 Bd by default
+FRONT_END = "optical"
+PARITY = "uart"  # 7E1 in the UART (bits=7, parity=0)
+INVERT = False  # True for a head whose LED is on for a 0 bit (idle low)
+TX_ACTIVE = 1
+STATE_DIR = "/state"  # littlefs2, the rp2 port's default file system
+CONFIG_FILE = "/meter.conf"
+
+
+def uart() -> UART:
+    invert = UART.INV_TX | UART.INV_RX if INVERT else 0
+    return UART(0, baudrate=BAUD, bits=7, parity=0, stop=1, tx=Pin(0), rx=Pin(1),
+                rxbuf=256, invert=invert)
+
+
+def tx_enable() -> "Pin | None":
+    return None  # the IR LED is driven by TX alone
+
+
+def led() -> "Pin | None":
+    return Pin("LED", Pin.OUT)  # on while the meter transmits

@@ -1,0 +1,4 @@
+import board
+from boardmain import main
+
+main(board)

@@ -1,0 +1,291 @@
+"""The hardware boards without hardware: their glue driven through fake UART and Pin
+objects that keep time (echo removal, direction pin timing, parity, partial reads), their
+code type-checked against each port's MicroPython stubs, and their freeze manifests."""
+import os
+import subprocess
+import sys
+import types
+
+import pytest
+
+import tracefile
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "boards", "common"))
+import boardmain  # noqa: E402
+import link  # noqa: E402
+
+BOARDS = {"rp2_pico": "rp2", "esp32": "esp32", "stm32_pyboard": "stm32"}
+SIGN_ON = b"/?!\r\n"
+
+
+class Clock:
+    def __init__(self):
+        self.ms = 0
+
+    def __call__(self):
+        return self.ms
+
+
+class FakePin:
+    OUT = 1
+    IN = 0
+
+    def __init__(self, ident, mode=None, clock=None):
+        self.ident = ident
+        self.clock = clock
+        self.log = []  # (ms, value)
+
+    def value(self, v):
+        self.log.append((self.clock(), v))
+
+
+class FakeUART:
+    """Bytes in `rx` are what the line brought; `write` logs (ms, bytes). With `loopback`
+    the line carries our own characters back (a current loop). `chunk` limits what one
+    readinto returns (partial reads). Without `has_flush` the port has no UART.flush()."""
+    INV_TX = 1
+    INV_RX = 2
+
+    def __init__(self, ident, baudrate=9600, bits=8, parity=None, stop=1, clock=None, **kw):
+        self.ident, self.baudrate, self.bits, self.parity, self.stop, self.kw = ident, baudrate, bits, parity, stop, kw
+        self.clock = clock
+        self.rx = bytearray()
+        self.written = []
+        self.loopback = False
+        self.chunk = 64
+
+    def any(self):
+        return len(self.rx)
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self.rx), self.chunk)
+        buf[:n] = self.rx[:n]
+        del self.rx[:n]
+        return n
+
+    def write(self, data):
+        self.written.append((self.clock(), bytes(data)))
+        if self.loopback:
+            self.rx += data
+        return len(data)
+
+    def flush(self):  # the stop bit of the last character has left
+        self.clock.ms += (len(self.written[-1][1]) * 10 * 1000 + self.baudrate - 1) // self.baudrate
+
+
+class NoFlushUART(FakeUART):
+    flush = None
+
+
+del NoFlushUART.flush
+
+
+def fake_machine(clock, uart_class=FakeUART):
+    m = types.ModuleType("machine")
+    m.UART = lambda *a, **kw: uart_class(*a, clock=clock, **kw)
+    m.UART.INV_TX, m.UART.INV_RX = FakeUART.INV_TX, FakeUART.INV_RX
+    m.Pin = lambda *a, **kw: FakePin(*a, clock=clock, **kw)
+    m.Pin.OUT, m.Pin.IN = FakePin.OUT, FakePin.IN
+    return m
+
+
+def load_board(name, tmp_path, monkeypatch, clock, uart_class=FakeUART):
+    monkeypatch.setitem(sys.modules, "machine", fake_machine(clock, uart_class))
+    path = os.path.join(ROOT, "boards", name, "board.py")
+    module = types.ModuleType("board_" + name)
+    exec(compile(open(path).read(), path, "exec"), module.__dict__)
+    module.STATE_DIR = str(tmp_path / "state")
+    module.CONFIG_FILE = str(tmp_path / "meter.conf")
+    return module
+
+
+def line_bytes(text, soft):
+    return tracefile.to_line(list(text), soft_parity=soft)
+
+
+def run_until(lnk, clock, until_ms):
+    """The board's loop on the fake clock: a pass whenever the core or new input (which a
+    fake UART delivers between passes) may have work, up to and including `until_ms`."""
+    while True:
+        wait = lnk.service()
+        if clock.ms >= until_ms:
+            return
+        step = 1 if lnk.uart.any() else wait
+        clock.ms = until_ms if step < 0 else min(until_ms, clock.ms + max(step, 1))
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_board_signs_on_through_its_uart(name, tmp_path, monkeypatch):
+    clock = Clock()
+    board = load_board(name, tmp_path, monkeypatch, clock)
+    lnk = boardmain.build(board, clock, None)
+    uart = lnk.uart
+    soft = board.PARITY == "soft"
+    assert (uart.bits, uart.parity) == ((8, None) if soft else (7, 0))
+    assert uart.baudrate == board.BAUD == 2400
+    uart.rx += line_bytes(SIGN_ON, soft)
+    run_until(lnk, clock, 1000)
+    assert len(uart.written) == 1
+    at, data = uart.written[0]
+    assert at == 201  # tr after the last character's tick (stamped at its end)
+    assert tracefile.from_line(data, soft) == list(b"/STS3MPY-VTC07\r\n")
+    if not soft:
+        assert max(data) < 0x80  # 7-bit characters: the UART adds the parity bit
+
+
+def test_config_file_on_the_board(tmp_path, monkeypatch):
+    clock = Clock()
+    board = load_board("rp2_pico", tmp_path, monkeypatch, clock)
+    (tmp_path / "meter.conf").write_text("ident = PICO-1\nparity = soft\n")
+    lnk = boardmain.build(board, clock, None)
+    lnk.uart.rx += line_bytes(SIGN_ON, False)
+    run_until(lnk, clock, 1000)
+    assert lnk.uart.written[0][1] == b"/STS3PICO-1\r\n"  # and parity stays the board's "uart"
+
+
+def test_partial_reads_one_byte_at_a_time(tmp_path, monkeypatch):
+    clock = Clock()
+    board = load_board("stm32_pyboard", tmp_path, monkeypatch, clock)
+    lnk = boardmain.build(board, clock, None)
+    lnk.uart.chunk = 1
+    lnk.uart.rx += line_bytes(SIGN_ON, True)
+    run_until(lnk, clock, 1000)
+    lnk.uart.rx += line_bytes(tracefile.command(b"R1\x020000()"), True)
+    run_until(lnk, clock, 2000)
+    assert [tracefile.escape(tracefile.from_line(d)) for _, d in lnk.uart.written] == [
+        "/STS3MPY-VTC07<CR><LF>", "<STX>0000(01)<ETX><ETX>"]
+
+
+def test_soft_parity_error_reaches_the_core(tmp_path, monkeypatch):
+    clock = Clock()
+    board = load_board("stm32_pyboard", tmp_path, monkeypatch, clock)
+    lnk = boardmain.build(board, clock, None)
+    lnk.uart.rx += line_bytes(SIGN_ON, True)
+    run_until(lnk, clock, 500)
+    bad = bytearray(line_bytes(tracefile.command(b"R1\x020000()"), True))
+    bad[3] ^= 0x80  # one character with a parity error
+    lnk.uart.rx += bad
+    run_until(lnk, clock, 3000)
+    at, data = lnk.uart.written[-1]
+    assert tracefile.from_line(data) == [0x15] and at == 500 + 1 + 1500  # NAK after the recovery wait
+
+
+def test_current_loop_echo_is_removed_and_pin_frames_the_transmission(tmp_path, monkeypatch):
+    clock = Clock()
+    board = load_board("esp32", tmp_path, monkeypatch, clock)
+    lnk = boardmain.build(board, clock, None)
+    uart, pin = lnk.uart, lnk.tx_enable
+    uart.loopback = True
+    uart.rx += SIGN_ON
+    run_until(lnk, clock, 1000)
+    uart.rx += tracefile.command(b"R1\x020000()")
+    run_until(lnk, clock, 2000)
+    texts = [tracefile.escape(list(d)) for _, d in uart.written]
+    assert texts == ["/STS3MPY-VTC07<CR><LF>", "<STX>0000(01)<ETX><ETX>"]  # no NAK: echo never seen
+    # the direction pin: listen at start, active from the write until the stop bit of the last char
+    sent_at, data = uart.written[0]
+    on = [ms for ms, v in pin.log if v == 1]
+    off = [ms for ms, v in pin.log if v == 0]
+    assert pin.log[0] == (0, 0) and on[0] == sent_at
+    assert off[1] == sent_at + lnk.tx_ms(len(data)) == 201 + 67  # 16 chars at 2400 Bd: 66.7 ms
+    assert lnk.led.log[-2:] == [(sent_at_2 := uart.written[1][0], 1), (sent_at_2 + lnk.tx_ms(len(uart.written[1][1])), 0)]
+
+
+@pytest.mark.parametrize("remove_echo", [True, False])
+def test_without_echo_removal_the_meter_answers_itself(tmp_path, monkeypatch, remove_echo):
+    clock = Clock()
+    board = load_board("esp32", tmp_path, monkeypatch, clock)
+    lnk = boardmain.build(board, clock, None)
+    if not remove_echo:
+        lnk.echo = None
+    lnk.uart.loopback = True
+    lnk.uart.rx += SIGN_ON
+    run_until(lnk, clock, 1000)
+    lnk.uart.rx += tracefile.command(b"R1\x020000()")
+    run_until(lnk, clock, 5000)
+    texts = [tracefile.escape(list(d)) for _, d in lnk.uart.written]
+    if remove_echo:
+        assert texts == ["/STS3MPY-VTC07<CR><LF>", "<STX>0000(01)<ETX><ETX>"]
+    else:  # our own answers come back as messages from the HHU: bad syntax, NAK, NAK, ...
+        assert texts.count("<NAK>") >= 3
+
+
+def test_direction_pin_without_uart_flush_waits_the_transmission_time(tmp_path, monkeypatch):
+    clock = Clock()
+    board = load_board("esp32", tmp_path, monkeypatch, clock, uart_class=NoFlushUART)
+
+    def sleep_ms(ms):
+        clock.ms += ms
+
+    lnk = boardmain.build(board, clock, sleep_ms)
+    lnk.uart.rx += SIGN_ON
+    run_until(lnk, clock, 1000)
+    sent_at, data = lnk.uart.written[0]
+    assert lnk.tx_enable.log[-1] == (sent_at + 67, 0)
+
+
+def test_echo_filter_lost_echo_and_collision():
+    f = link.EchoFilter()
+    f.sent(b"ABC", done_at=100)
+    buf = bytearray(b"AB")
+    assert f.filter(buf, 2, now=50) == 0 and f.expected() == 1
+    buf = bytearray(b"/?!")  # the C never came back; later the HHU talks
+    assert f.filter(buf, 3, now=200) == 3 and bytes(buf) == b"/?!"
+    f.sent(b"XYZ", done_at=300)
+    buf = bytearray(b"XQZ")  # collision: the second character is not ours
+    assert f.filter(buf, 3, now=300) == 2 and bytes(buf[:2]) == b"QZ"
+    f.sent(bytes(100), done_at=400)  # longer than the buffer: keeps the newest
+    assert f.expected() == link.ECHO_MAX
+
+
+def stubs_dir(board):
+    return os.path.join(os.path.dirname(sys.executable), "..", "stubs", board)
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_board_code_type_checks_against_its_stubs(name, tmp_path):
+    stubs = stubs_dir(name)
+    assert os.path.isdir(stubs), "no stubs for %s: run the tests through `make test`" % name
+    boards = os.path.join(ROOT, "boards")
+    env = dict(os.environ, MYPYPATH=os.pathsep.join(
+        [stubs, os.path.join(boards, "common"), os.path.join(ROOT, "firmware"), os.path.join(boards, name)]))
+    files = [os.path.join(boards, name, f) for f in ("board.py", "main.py")] + [
+        os.path.join(boards, "common", f) for f in ("link.py", "boardmain.py")]
+    result = subprocess.run([sys.executable, "-m", "mypy", "--config-file", os.path.join(boards, "mypy.ini"),
+                             "--custom-typeshed-dir", stubs, "--cache-dir", str(tmp_path / "cache")] + files,
+                            capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_manifest_freezes_the_whole_meter(name):
+    frozen = set()
+    included = []
+
+    def run_manifest(path):
+        here = os.path.dirname(path)
+
+        def include(p):
+            if p.startswith("$(PORT_DIR)"):
+                included.append(p)
+            else:
+                run_manifest(os.path.normpath(os.path.join(here, p)))
+
+        def freeze(p, files=None):
+            d = os.path.normpath(os.path.join(here, p))
+            assert os.path.isdir(d), d
+            for f in files or [f for f in os.listdir(d) if f.endswith(".py")]:
+                assert os.path.isfile(os.path.join(d, f))
+                frozen.add(f)
+
+        def module(f):
+            assert os.path.isfile(os.path.join(here, f))
+            frozen.add(f)
+
+        exec(open(path).read(), {"include": include, "freeze": freeze, "module": module})
+
+    run_manifest(os.path.join(ROOT, "boards", name, "manifest.py"))
+    firmware = {f for f in os.listdir(os.path.join(ROOT, "firmware")) if f.endswith(".py")}
+    assert firmware | {"link.py", "boardmain.py", "board.py"} == frozen
+    assert included == ["$(PORT_DIR)/boards/manifest.py"]
