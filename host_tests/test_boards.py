@@ -289,3 +289,13 @@ def test_manifest_freezes_the_whole_meter(name):
     firmware = {f for f in os.listdir(os.path.join(ROOT, "firmware")) if f.endswith(".py")}
     assert firmware | {"link.py", "boardmain.py", "board.py"} == frozen
     assert included == ["$(PORT_DIR)/boards/manifest.py"]
+
+
+def test_make_deploy_without_a_port_says_how_to_find_it():
+    result = subprocess.run(["make", "-s", "deploy", "BOARD=rp2_pico"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode != 0
+    assert "mpremote devs" in result.stdout and "make deploy BOARD=rp2_pico PORT=" in result.stdout
+    result = subprocess.run(["make", "-s", "deploy", "BOARD=nosuchboard", "PORT=/dev/null"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "one of: rp2_pico esp32 stm32_pyboard" in result.stdout
