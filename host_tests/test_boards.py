@@ -299,3 +299,9 @@ def test_make_deploy_without_a_port_says_how_to_find_it():
     result = subprocess.run(["make", "-s", "deploy", "BOARD=nosuchboard", "PORT=/dev/null"], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode != 0 and "one of: rp2_pico esp32 stm32_pyboard" in result.stdout
+
+
+def test_board_glue_on_micropython(micropython):
+    result = subprocess.run([micropython, os.path.join(ROOT, "host_tests", "mpy_link_check.py")],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "link ok", result.stdout + result.stderr
