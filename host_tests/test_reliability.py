@@ -75,3 +75,11 @@ def test_brute_force_is_held_to_three_tokens_an_hour_and_lockout_survives_a_rest
     again = SimLine(meter.build({}, store, line.now), now=line.now)
     assert again.sign_on() is not None
     assert again.command(b"W1\x020004(%017X)" % 12345)[:-1] == list(b"\x020004(ERR07)\x03")
+
+
+def test_power_cuts_during_token_sessions(micropython, tmp_path):
+    """8 cuts at random instants around the token's processing (the long run: 200)."""
+    import powercut
+
+    result = powercut.campaign(micropython, runs=8, seed=11, state=str(tmp_path / "state"))
+    assert result["cut_before_save"] + result["cut_after_save"] == 8

@@ -10,6 +10,8 @@ characters: 7 data bits with even parity in bit 7 (`--parity soft`, the default)
 
 Options (each also a key of firmware/meter.py's config):
   --config FILE     `key = value` lines with the keys below; flags given too override it
+  --lib DIR         take the firmware from DIR, e.g. build/firmware (.mpy: less heap)
+  --heap-log MS     print "heap <bytes in use after a collection> <free>" every MS ms
   --address A --ident I --manufacturer XXX --baud N --parity soft|uart
   --tr MS --ta MS --recovery MS --session-timeout MS --exec-ms MS
   --meter-number N --dk HEX16 --algorithm sta|des|misty1 --key-type 0-3 --sgc N --ti N
@@ -20,8 +22,11 @@ replaced it, the key stored under --state rules.
 import sys
 
 _board = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
-sys.path.insert(0, _board + "/../../firmware")
+# --lib DIR: the firmware from DIR (e.g. build/firmware, compiled .mpy as a board runs it)
+_lib = sys.argv[sys.argv.index("--lib") + 1] if "--lib" in sys.argv[:-1] else _board + "/../../firmware"
+sys.path.insert(0, _lib)
 
+import gc  # noqa: E402
 import os  # noqa: E402
 import select  # noqa: E402
 import socket  # noqa: E402
@@ -83,12 +88,17 @@ def listen_free_port():
     raise OSError("no free loopback port")
 
 
-def serve(listener, server):
+def serve(listener, server, heap_log_ms=0):
     poller = select.poll()
     poller.register(listener, select.POLLIN)
     conn = None
+    next_log = time.ticks_ms()
     while True:
         now = time.ticks_ms()
+        if heap_log_ms and time.ticks_diff(now, next_log) >= 0:
+            gc.collect()
+            print("heap", gc.mem_alloc(), gc.mem_free())
+            next_log = time.ticks_add(now, heap_log_ms)
         out = server.poll(now)
         if out and conn is not None:
             try:
@@ -96,6 +106,9 @@ def serve(listener, server):
             except OSError:
                 pass  # the HHU went away mid-response: as on a real line, it is lost
         wait = server.next_event(time.ticks_ms())
+        if heap_log_ms:
+            left = max(0, time.ticks_diff(next_log, time.ticks_ms()))
+            wait = left if wait < 0 else min(wait, left)
         for obj, event in poller.poll(wait):
             if obj is listener:
                 new, _ = listener.accept()
@@ -139,7 +152,7 @@ def main(argv):
         host, port = options["tcp"].rsplit(":", 1)
         listener = listen(host, int(port))
         print("VTC07 meter listening on %s:%s" % (host, port))
-    serve(listener, server)
+    serve(listener, server, int(options.get("heap_log", "0")))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,140 @@
+"""Power cuts during token sessions on the unix board (host side).
+
+    python3 tools/powercut.py [--runs 100] [--seed 1]
+
+Each run starts the unix board on one state directory, signs on, writes a new credit
+token and kills the process (SIGKILL: no clean-up, like pulling the plug) at a random
+instant between 0 and 400 ms after the write went out, which spans the ACK at tr and the
+token's processing and save. The state directory is then read on the host and checked
+against a model: the credit is exactly the sum of the tokens whose TID is stored,
+every token acknowledged by a TID in the store was the one counted, and no TID is there
+twice. At the end every token is entered once more on a clean line: each must be Used
+(it was applied) or Accept (it was not, and is now), and the credit must be the sum of
+all tokens: nothing lost, nothing doubled.
+"""
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import hostpath  # noqa: F401  (firmware/ on sys.path)
+import tracefile
+import vending
+from meterapp import MeterApplication
+from storage import FileStore
+
+DK = 0xE653341F9D5BF36F
+ROOT = hostpath.ROOT
+
+
+def start_board(micropython, state, port):
+    proc = subprocess.Popen([micropython, os.path.join(ROOT, "boards", "unix", "main.py"),
+                             "--tcp", "127.0.0.1:%d" % port, "--state", state],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            return proc, socket.create_connection(("127.0.0.1", port), timeout=3)
+        except OSError:
+            time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError("the unix board did not start")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ask(sock, text):
+    sock.sendall(tracefile.to_line(tracefile.unescape(text)))
+    return tracefile.escape(tracefile.from_line(sock.recv(64)))
+
+
+def check_state(state, amounts):
+    """The stored state against the model; returns (credit, TIDs stored)."""
+    app = MeterApplication(FileStore(state), {})
+    assert not app.store.fault, "a damaged record"
+    assert len(set(app.tids)) == len(app.tids), "a TID stored twice"
+    unknown = [t for t in app.tids if t not in amounts]
+    assert not unknown, "TIDs no token had: %r" % unknown
+    expected = sum(amounts[t] for t in app.tids)
+    assert app.credit[0] == expected, "credit %d, tokens stored add up to %d" % (app.credit[0], expected)
+    return app.credit[0], set(app.tids)
+
+
+def campaign(micropython, runs, seed=1, state=None):
+    rng = random.Random(seed)
+    state = state or tempfile.mkdtemp(prefix="powercut-")
+    amounts = {}  # TID -> amount (tenths)
+    tokens = {}
+    cut_before_save = cut_after_save = 0
+    for run in range(runs):
+        tid = 1000 + run
+        amount = rng.randint(1, 500)
+        number = vending.token(0, 0, rng.randint(0, 15), tid, vending.amount_field(amount), DK)
+        amounts[tid] = amount
+        tokens[tid] = number
+        port = free_port()
+        proc, sock = start_board(micropython, state, port)
+        try:
+            assert ask(sock, "/?!<CR><LF>").startswith("/STS")
+            write = tracefile.escape(list(tracefile.command(b"W1\x020004(%017X)" % number)))
+            sock.sendall(tracefile.to_line(tracefile.unescape(write)))
+            time.sleep(rng.uniform(0, 0.4))
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            sock.close()
+        _, stored = check_state(state, amounts)
+        if tid in stored:
+            cut_after_save += 1
+        else:
+            cut_before_save += 1
+    # every token once more, on a line that is not cut
+    port = free_port()
+    proc, sock = start_board(micropython, state, port)
+    used = accepted = 0
+    try:
+        assert ask(sock, "/?!<CR><LF>").startswith("/STS")
+        for tid, number in tokens.items():
+            write = tracefile.escape(list(tracefile.command(b"W1\x020004(%017X)" % number)))
+            assert ask(sock, write) == "<ACK>"
+            time.sleep(0.05)
+            status = ask(sock, tracefile.escape(list(tracefile.command(b"R1\x020005()"))))
+            if "(10)" in status:
+                used += 1
+            elif "(01)" in status:
+                accepted += 1
+            else:
+                raise AssertionError("token %d answered %s" % (tid, status))
+        credit = ask(sock, tracefile.escape(list(tracefile.command(b"R1\x028001()"))))
+    finally:
+        proc.kill()
+        proc.wait()
+        sock.close()
+    total = sum(amounts.values())
+    assert "(%010d)" % total in credit, "final credit %s, tokens add up to %d" % (credit, total)
+    assert used == cut_after_save and accepted == cut_before_save
+    return {"runs": runs, "cut_before_save": cut_before_save, "cut_after_save": cut_after_save,
+            "final_credit": total}
+
+
+def main(argv):
+    runs = int(argv[argv.index("--runs") + 1]) if "--runs" in argv else 100
+    seed = int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 1
+    micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
+    result = campaign(micropython, runs, seed)
+    print("%(runs)d power cuts: token not applied %(cut_before_save)d times, applied "
+          "%(cut_after_save)d times; after all tokens once more the credit is %(final_credit)d "
+          "tenths, their exact sum: nothing lost, nothing doubled" % result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
