@@ -83,3 +83,21 @@ def test_power_cuts_during_token_sessions(micropython, tmp_path):
 
     result = powercut.campaign(micropython, runs=8, seed=11, state=str(tmp_path / "state"))
     assert result["cut_before_save"] + result["cut_after_save"] == 8
+
+
+def test_token_sessions_through_a_noisy_line(micropython):
+    """Bit-error rate 1e-3 both ways (the long run: 20 sessions per rate, docs/reliability.md)."""
+    import noise_sessions
+
+    result = noise_sessions.run_rate(micropython, 1e-3, sessions=2, seed=4)
+    assert result["wrong"] == 0 and result["ok"] + result["error"] == 2, result
+
+
+def test_soak_on_a_small_heap(micropython):
+    """2,000 messages on the smallest heap the unix board runs in (the long run: 100,000)."""
+    import soak
+
+    subprocess.run(["make", "-s", "compile"], cwd=ROOT, check=True, capture_output=True)
+    result = soak.soak(micropython, 2000, heap="80k")
+    assert result["messages"] == 2000 and result["samples"] >= 3
+    assert result["heap_max"] < 80 * 1024

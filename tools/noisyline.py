@@ -78,3 +78,40 @@ class NoisyLine:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class Channel:
+    """A noisy line as a damage function: each bit of each character flips with
+    probability `ber`; each character is lost with probability `ber` and doubled with
+    probability `ber`; and a chunk is held back 0-200 ms with probability 100 x `ber`
+    (a gap inside or between messages). Seeded, so a run can be repeated."""
+
+    def __init__(self, ber, seed=1):
+        import random
+
+        self.ber = ber
+        self.rng = random.Random(seed)
+        self.flipped = self.lost = self.doubled = self.gaps = 0
+
+    def __call__(self, data):
+        import time
+
+        rng, ber = self.rng, self.ber
+        if ber and rng.random() < min(1.0, 100 * ber):
+            self.gaps += 1
+            time.sleep(rng.uniform(0, 0.2))
+        out = bytearray()
+        for b in data:
+            r = rng.random()
+            if r < ber:
+                self.lost += 1
+                continue
+            for bit in range(8):
+                if rng.random() < ber:
+                    b ^= 1 << bit
+                    self.flipped += 1
+            out.append(b)
+            if r > 1 - ber:
+                self.doubled += 1
+                out.append(b)
+        return bytes(out)

@@ -6,11 +6,13 @@ Each run starts the unix board on one state directory, signs on, writes a new cr
 token and kills the process (SIGKILL: no clean-up, like pulling the plug) at a random
 instant between 0 and 400 ms after the write went out, which spans the ACK at tr and the
 token's processing and save. The state directory is then read on the host and checked
-against a model: the credit is exactly the sum of the tokens whose TID is stored,
-every token acknowledged by a TID in the store was the one counted, and no TID is there
-twice. At the end every token is entered once more on a clean line: each must be Used
-(it was applied) or Accept (it was not, and is now), and the credit must be the sum of
-all tokens: nothing lost, nothing doubled.
+against a model that knows which tokens were applied (those whose TID is or was in the
+store; the store keeps the newest 50): the credit is exactly the sum of the applied
+tokens, no TID is stored twice, and a token once applied stays applied. At the end every
+token is entered once more on a clean line: Used if it was applied, Accept if it was not
+(and now is), or Old if it is older than the 50 newest (the STS rule: such a token can
+no longer be taken), and the credit must be the sum of the applied tokens: nothing
+lost, nothing doubled.
 """
 import os
 import random
@@ -56,16 +58,20 @@ def ask(sock, text):
     return tracefile.escape(tracefile.from_line(sock.recv(64)))
 
 
-def check_state(state, amounts):
-    """The stored state against the model; returns (credit, TIDs stored)."""
+def check_state(state, amounts, applied):
+    """The stored state against the model; adds what is now stored to `applied`."""
     app = MeterApplication(FileStore(state), {})
     assert not app.store.fault, "a damaged record"
     assert len(set(app.tids)) == len(app.tids), "a TID stored twice"
     unknown = [t for t in app.tids if t not in amounts]
     assert not unknown, "TIDs no token had: %r" % unknown
-    expected = sum(amounts[t] for t in app.tids)
-    assert app.credit[0] == expected, "credit %d, tokens stored add up to %d" % (app.credit[0], expected)
-    return app.credit[0], set(app.tids)
+    dropped = applied - set(app.tids)
+    assert not dropped or (len(app.tids) >= 50 and max(dropped) < min(app.tids)), \
+        "applied tokens missing from the store: %r" % sorted(dropped)
+    applied |= set(app.tids)
+    expected = sum(amounts[t] for t in applied)
+    assert app.credit[0] == expected, "credit %d, applied tokens add up to %d" % (app.credit[0], expected)
+    return set(app.tids)
 
 
 def campaign(micropython, runs, seed=1, state=None):
@@ -73,6 +79,7 @@ def campaign(micropython, runs, seed=1, state=None):
     state = state or tempfile.mkdtemp(prefix="powercut-")
     amounts = {}  # TID -> amount (tenths)
     tokens = {}
+    applied = set()
     cut_before_save = cut_after_save = 0
     for run in range(runs):
         tid = 1000 + run
@@ -91,7 +98,7 @@ def campaign(micropython, runs, seed=1, state=None):
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             sock.close()
-        _, stored = check_state(state, amounts)
+        stored = check_state(state, amounts, applied)
         if tid in stored:
             cut_after_save += 1
         else:
@@ -99,7 +106,7 @@ def campaign(micropython, runs, seed=1, state=None):
     # every token once more, on a line that is not cut
     port = free_port()
     proc, sock = start_board(micropython, state, port)
-    used = accepted = 0
+    used = accepted = old = 0
     try:
         assert ask(sock, "/?!<CR><LF>").startswith("/STS")
         for tid, number in tokens.items():
@@ -108,9 +115,14 @@ def campaign(micropython, runs, seed=1, state=None):
             time.sleep(0.05)
             status = ask(sock, tracefile.escape(list(tracefile.command(b"R1\x020005()"))))
             if "(10)" in status:
+                assert tid in applied, "token %d Used but never applied" % tid
                 used += 1
             elif "(01)" in status:
+                assert tid not in applied, "token %d applied twice" % tid
+                applied.add(tid)
                 accepted += 1
+            elif "(09)" in status:
+                old += 1
             else:
                 raise AssertionError("token %d answered %s" % (tid, status))
         credit = ask(sock, tracefile.escape(list(tracefile.command(b"R1\x028001()"))))
@@ -118,11 +130,11 @@ def campaign(micropython, runs, seed=1, state=None):
         proc.kill()
         proc.wait()
         sock.close()
-    total = sum(amounts.values())
-    assert "(%010d)" % total in credit, "final credit %s, tokens add up to %d" % (credit, total)
-    assert used == cut_after_save and accepted == cut_before_save
+    total = sum(amounts[t] for t in applied)
+    assert "(%010d)" % total in credit, "final credit %s, applied tokens add up to %d" % (credit, total)
+    assert used + old + accepted == runs and accepted <= cut_before_save
     return {"runs": runs, "cut_before_save": cut_before_save, "cut_after_save": cut_after_save,
-            "final_credit": total}
+            "used": used, "accepted": accepted, "old": old, "final_credit": total}
 
 
 def main(argv):
@@ -130,9 +142,10 @@ def main(argv):
     seed = int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 1
     micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
     result = campaign(micropython, runs, seed)
-    print("%(runs)d power cuts: token not applied %(cut_before_save)d times, applied "
-          "%(cut_after_save)d times; after all tokens once more the credit is %(final_credit)d "
-          "tenths, their exact sum: nothing lost, nothing doubled" % result)
+    print("%(runs)d power cuts: the token was not applied %(cut_before_save)d times, applied "
+          "%(cut_after_save)d times. All tokens once more: %(used)d Used, %(accepted)d Accept, "
+          "%(old)d Old. Credit %(final_credit)d tenths, the exact sum of the applied tokens: "
+          "nothing lost, nothing doubled" % result)
     return 0
 
 
