@@ -20,7 +20,7 @@ STUBS_esp32 := micropython-esp32-stubs==1.29.0.post1
 STUBS_stm32_pyboard := micropython-stm32-stubs==1.29.0.post1
 STDLIB_STUBS := micropython-stdlib-stubs==1.29.0.post2
 
-.PHONY: venv compile test run demo bench deploy clean
+.PHONY: venv compile test run demo bench reliability deploy clean
 
 venv: $(VENV)/.installed
 
@@ -69,6 +69,15 @@ deploy: compile
 
 bench: compile
 	$(PY) tools/bench.py
+
+# The long reliability runs behind docs/reliability.md (about 20 minutes; `make test` runs
+# short versions of each)
+reliability: compile
+	$(MPY) tools/fuzz_core.py 1000000 1
+	$(PY) tools/bruteforce.py --hours 24 | tail -1
+	$(PY) tools/powercut.py --runs 200 --seed 5
+	$(PY) tools/soak.py --messages 100000 --heap 80k
+	$(PY) tools/noise_sessions.py --sessions 20
 
 clean:
 	rm -rf $(BUILD) $(VENV) .pytest_cache .hypothesis
