@@ -102,6 +102,7 @@ class MeterApplication(Application):
             raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
         self._number = 0
+        self._record = bytearray(_HEAD_SIZE + 3 * (TID_STORE_MIN + 1))
         self._reset_state()
         self._load()
         self._pending_at = now  # a half waiting since before a restart gets a full window
@@ -166,18 +167,19 @@ class MeterApplication(Application):
         c = self.credit
         last = self.last
         p = self.pending
-        head = struct.pack(_HEAD, _VERSION, c[0], c[1], c[2], c[3],
-                           self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper,
-                           last[0], last[1], last[2], last[3], last[4],
-                           self.key_changed, self.dk, self.key_type, self.krn, self.ken, self.ti,
-                           self.base_date, p[0], p[1], p[2], p[3], len(self.tids))
-        body = bytearray(3 * len(self.tids))
-        for i in range(len(self.tids)):
-            t = self.tids[i]
-            body[3 * i] = t >> 16
-            body[3 * i + 1] = (t >> 8) & 0xFF
-            body[3 * i + 2] = t & 0xFF
-        self.store.save(_RECORD, head + body)
+        rec = self._record  # reused: a token's save makes no new buffer
+        struct.pack_into(_HEAD, rec, 0, _VERSION, c[0], c[1], c[2], c[3],
+                         self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper,
+                         last[0], last[1], last[2], last[3], last[4],
+                         self.key_changed, self.dk, self.key_type, self.krn, self.ken, self.ti,
+                         self.base_date, p[0], p[1], p[2], p[3], len(self.tids))
+        n = _HEAD_SIZE
+        for t in self.tids:
+            rec[n] = t >> 16
+            rec[n + 1] = (t >> 8) & 0xFF
+            rec[n + 2] = t & 0xFF
+            n += 3
+        self.store.save(_RECORD, memoryview(rec)[:n])
 
     # --- the Application contract ------------------------------------------------------
 

@@ -6,7 +6,10 @@ Prints one "name value" line per figure:
   heap_modules     bytes the firmware modules take once imported (source or .mpy)
   heap_core        bytes a built core keeps (server, buffers, registers, lockout)
   heap_peak_replay most heap the core had in use (objects and not yet collected garbage)
-                   while it replayed every trace, above what the harness holds
+                   while it replayed every trace, above what the harness holds, with a
+                   collection after every 2 KB allocated (gc.threshold(2048))
+  heap_peak_replay_no_gc  the same with no collection during a trace: all of a trace's
+                   garbage counts, so it grows with the trace's length
   alloc_per_char   heap allocations while 10,000 characters are received (heap locked)
   us_per_char      time per received character, messages of mixed kinds
   ms_per_token_sta time to decode and execute one token (EA07 decrypt, CRC, rules, no save)
@@ -33,6 +36,7 @@ gc.collect()
 _base = gc.mem_alloc()
 import frames  # noqa: E402
 import meter  # noqa: E402
+import sta  # noqa: E402,F401  (the default key's cipher, which meterapp imports when built)
 from storage import MemoryStore  # noqa: E402
 
 gc.collect()
@@ -54,8 +58,10 @@ def measure_core():
     return server, gc.mem_alloc() - before
 
 
-def replay_peak(paths):
-    """Highest heap in use while the core runs each trace (inputs decoded beforehand)."""
+def replay_peak(paths, threshold=-1):
+    """Highest heap in use while the core runs each trace (inputs decoded beforehand).
+    `threshold`: collect whenever that many bytes were allocated since the last collection
+    (gc.threshold), as a board's heap does when it is small; -1: never during a trace."""
     scripts = []
     for path in paths:
         trace = tracefile.load(path)
@@ -65,6 +71,7 @@ def replay_peak(paths):
     gc.collect()
     base = gc.mem_alloc()
     peak = 0
+    gc.threshold(threshold)
     for settings, inputs in scripts:
         gc.collect()
         server = meter.build(settings, MemoryStore(), 0)
@@ -81,6 +88,7 @@ def replay_peak(paths):
             server.receive(data, t)
             peak = max(peak, gc.mem_alloc())
         server = None
+    gc.threshold(-1)
     return peak - base
 
 
@@ -155,7 +163,8 @@ def main(argv):
         return 0 if alloc == 0 else 1
     print("heap_modules", heap_modules)
     print("heap_core", heap_core)
-    print("heap_peak_replay", replay_peak(argv))
+    print("heap_peak_replay", replay_peak(argv, 2048))
+    print("heap_peak_replay_no_gc", replay_peak(argv))
     print("us_per_char", "%.2f" % us_per_char(meter.build({}, MemoryStore(), 0)))
     for algorithm in TOKENS:
         print("ms_per_token_" + algorithm, "%.2f" % ms_per_token(algorithm))
