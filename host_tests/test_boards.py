@@ -40,10 +40,10 @@ class FakePin:
         self.log.append((self.clock(), v))
 
 
-class FakeUART:
+class NoFlushUART:
     """Bytes in `rx` are what the line brought; `write` logs (ms, bytes). With `loopback`
     the line carries our own characters back (a current loop). `chunk` limits what one
-    readinto returns (partial reads). Without `has_flush` the port has no UART.flush()."""
+    readinto returns (partial reads). This one, like some ports, has no UART.flush()."""
     INV_TX = 1
     INV_RX = 2
 
@@ -70,21 +70,17 @@ class FakeUART:
             self.rx += data
         return len(data)
 
-    def flush(self):  # the stop bit of the last character has left
+
+
+class FakeUART(NoFlushUART):
+    def flush(self):  # returns when the stop bit of the last character has left
         self.clock.ms += (len(self.written[-1][1]) * 10 * 1000 + self.baudrate - 1) // self.baudrate
-
-
-class NoFlushUART(FakeUART):
-    flush = None
-
-
-del NoFlushUART.flush
 
 
 def fake_machine(clock, uart_class=FakeUART):
     m = types.ModuleType("machine")
     m.UART = lambda *a, **kw: uart_class(*a, clock=clock, **kw)
-    m.UART.INV_TX, m.UART.INV_RX = FakeUART.INV_TX, FakeUART.INV_RX
+    m.UART.INV_TX, m.UART.INV_RX = NoFlushUART.INV_TX, NoFlushUART.INV_RX
     m.Pin = lambda *a, **kw: FakePin(*a, clock=clock, **kw)
     m.Pin.OUT, m.Pin.IN = FakePin.OUT, FakePin.IN
     return m
@@ -189,7 +185,8 @@ def test_current_loop_echo_is_removed_and_pin_frames_the_transmission(tmp_path, 
     off = [ms for ms, v in pin.log if v == 0]
     assert pin.log[0] == (0, 0) and on[0] == sent_at
     assert off[1] == sent_at + lnk.tx_ms(len(data)) == 201 + 67  # 16 chars at 2400 Bd: 66.7 ms
-    assert lnk.led.log[-2:] == [(sent_at_2 := uart.written[1][0], 1), (sent_at_2 + lnk.tx_ms(len(uart.written[1][1])), 0)]
+    second_at, second = uart.written[1]
+    assert lnk.led.log[-2:] == [(second_at, 1), (second_at + lnk.tx_ms(len(second)), 0)]
 
 
 @pytest.mark.parametrize("remove_echo", [True, False])
@@ -214,14 +211,17 @@ def test_without_echo_removal_the_meter_answers_itself(tmp_path, monkeypatch, re
 def test_direction_pin_without_uart_flush_waits_the_transmission_time(tmp_path, monkeypatch):
     clock = Clock()
     board = load_board("esp32", tmp_path, monkeypatch, clock, uart_class=NoFlushUART)
+    slept = []
 
     def sleep_ms(ms):
+        slept.append(ms)
         clock.ms += ms
 
     lnk = boardmain.build(board, clock, sleep_ms)
     lnk.uart.rx += SIGN_ON
     run_until(lnk, clock, 1000)
     sent_at, data = lnk.uart.written[0]
+    assert not hasattr(lnk.uart, "flush") and slept == [67]
     assert lnk.tx_enable.log[-1] == (sent_at + 67, 0)
 
 
