@@ -18,21 +18,28 @@ import serial
 
 import hostpath  # noqa: F401  (firmware/ on sys.path)
 import tracefile
-import vending
-from formats import FMT_A, FMT_B, FMT_D
+from formats import FMT_A, parse_number, valid_ascii
+from frames import bcc
 from tables import (
+    ACK,
+    CR,
+    ETX,
+    LF,
+    NAK,
     RECOVERY_WAIT,
     REG_BINARY_TOKEN_ENTRY,
     REG_LOCKOUT_REMAINING,
     REG_TOKEN_STATUS,
     REPEATS_MAX,
+    STX,
     TA,
+    TOKEN_CLASS_NON_ENCRYPTED,
     TOKEN_DIGITS_HEX,
     TR_MAX,
     TS_NOT_READY,
 )
+from tokens import Token
 
-SOH, STX, ETX, ACK, NAK, CR, LF = 0x01, 0x02, 0x03, 0x06, 0x15, 0x0D, 0x0A
 FIRST_CHAR_S = (max(TR_MAX, RECOVERY_WAIT) + 500) / 1000  # + the host's and line's latency
 GAP_S = TA / 1000
 TOKEN_WAIT_S = 15.0  # longest the client polls TokenStatus for a result
@@ -147,16 +154,13 @@ def token_number(text):
     number = int(digits)
     if number >> 66:
         raise ValueError("%s is not a token: larger than 66 bits" % text)
-    # only a test token (class 1, not encrypted) can be checked without the meter's key
-    if (number >> 27) & 3 == 1 and not _class1_crc_ok(number):
+    # only a test token (class 1, not encrypted) can be checked without the meter's key;
+    # the firmware's own TokenData does the transposition and the CRC
+    token = Token()
+    token.load(number)
+    if token.token_class == TOKEN_CLASS_NON_ENCRYPTED and not token.crc_ok():
         raise ValueError("%s is a test token (class 1) with a wrong check (CRC): mistyped?" % text)
     return number
-
-
-def _class1_crc_ok(number):
-    block = number & ((1 << 64) - 1)
-    block = block & ~(3 << 27) | (((number >> 65) & 1) << 28) | (((number >> 64) & 1) << 27)
-    return vending.with_crc(1, block >> 16) == block
 
 
 class Hhu:
@@ -361,15 +365,15 @@ def _clean(chars):
 def _bcc_ok(chars):
     if chars[0] != STX or len(chars) < 3 or chars[-2] != ETX:
         return False
-    bcc = 0
-    for c in chars[1:-1]:
-        bcc ^= c
-    return bcc == chars[-1]
+    return bcc(chars, 1, len(chars) - 1) == chars[-1]
 
 
 def value_ok(reg, value):
-    """A value the register's format and width accept (checked before it is sent)."""
+    """A value the register's format and width accept (checked before it is sent), by the
+    firmware's own format checks."""
+    data = value.encode("latin-1", "replace")
+    if not reg.value_length_ok(len(data)):
+        return False
     if reg.fmt == FMT_A:
-        return 1 <= len(value) <= reg.width and all(0x20 <= ord(c) <= 0x7E and c not in "()/!*" for c in value)
-    digits = {FMT_D: "0123456789", FMT_B: "01"}.get(reg.fmt, "0123456789ABCDEF")
-    return len(value) == reg.width and all(c in digits for c in value)
+        return valid_ascii(data, 0, len(data))
+    return parse_number(data, 0, len(data), reg.fmt) >= 0

@@ -12,7 +12,8 @@ on a running meter, so such traces are for `replay_core.py`.
 import time
 
 import tracefile
-from hhu import ACK, NAK, SOH, STX
+import hostpath  # noqa: F401  (firmware/ on sys.path)
+from tables import ACK, NAK, SOH, STX
 
 REPLAY_ONLY = ("start", "lockout")
 

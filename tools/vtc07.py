@@ -22,7 +22,9 @@ import sys
 
 import hhu
 import vending
+from formats import FMT_A, FMT_B, FMT_D, FMT_H
 from hhu import HhuError, MeterRefused
+from tables import BAUD_CHARS
 
 DEFAULT_PORT = "socket://127.0.0.1:7001"
 ACCEPTED = (1, 2, 3)  # Accept, 1stKCT, 2ndKCT
@@ -42,7 +44,7 @@ def _line(reg, value):
 
 def cmd_id(meter, args, out):
     ident = meter.sign_on()
-    speeds = {"0": 300, "1": 600, "2": 1200, "3": 2400, "4": 4800, "5": 9600}
+    speeds = {chr(char): baud for baud, char in BAUD_CHARS}
     out("%s" % ident)
     out("manufacturer %s, speed %s Bd, identification %s"
         % (ident[1:4], speeds.get(ident[4], "?"), ident[5:]))
@@ -88,9 +90,9 @@ def cmd_write(meter, args, out):
 
 
 def _format_words(reg):
-    kind = {ord("H"): "hex digits", ord("D"): "decimal digits", ord("B"): "binary digits",
-            ord("A"): "printable characters"}[reg.fmt]
-    return ("1 to %d %s" if reg.fmt == ord("A") else "exactly %d %s") % (reg.width, kind)
+    kind = {FMT_H: "hex digits", FMT_D: "decimal digits", FMT_B: "binary digits",
+            FMT_A: "printable characters"}[reg.fmt]
+    return ("1 to %d %s" if reg.fmt == FMT_A else "exactly %d %s") % (reg.width, kind)
 
 
 def cmd_token(meter, args, out):
