@@ -243,65 +243,58 @@ def test_silent_mid_session(board):
             meter.read(hhu.lookup("0000"))
 
 
-def test_meter_answering_nak_gets_the_request_again(board):
-    damaged = [0]
+SOH_LINE, STX_LINE = b"\x81", b"\x82"  # SOH and STX as line bytes, with their parity bit
 
-    def damage_first_request(data):
-        if data[:1] == b"\x81" and damaged[0] == 0:  # SOH with its parity bit
-            damaged[0] += 1
-            return flip_parity(-1)(data)  # the BCC arrives with a parity error
+
+def damaging(first_byte, damage, times=None):
+    """A damage function for the chunks that start with `first_byte` (a request: SOH, a
+    data message: STX): the first `times` of them, or all when `times` is None."""
+    done = [0]
+
+    def on_chunk(data):
+        if data[:1] == first_byte and (times is None or done[0] < times):
+            done[0] += 1
+            return damage(data)
         return data
+    return on_chunk
 
-    with NoisyLine(board.port, to_meter=damage_first_request) as line, hhu.Hhu(url(line.port)) as meter:
+
+def test_meter_answering_nak_gets_the_request_again(board):
+    first_request_bcc_damaged = damaging(SOH_LINE, flip_parity(-1), times=1)
+    with NoisyLine(board.port, to_meter=first_request_bcc_damaged) as line, hhu.Hhu(url(line.port)) as meter:
         meter.sign_on()
         assert meter.read(hhu.lookup("0000")) == "01"  # after the meter's NAK, sent again
         assert meter.repeats == 1
 
 
 def test_meter_answering_nak_every_time(board):
-    def damage_requests(data):
-        return flip_parity(-1)(data) if data[:1] == b"\x81" else data
-
-    with NoisyLine(board.port, to_meter=damage_requests) as line, hhu.Hhu(url(line.port)) as meter:
+    with NoisyLine(board.port, to_meter=damaging(SOH_LINE, flip_parity(-1))) as line, \
+            hhu.Hhu(url(line.port)) as meter:
         meter.sign_on()
         with pytest.raises(hhu.HhuError, match="answered NAK 3 times and ended the session"):
             meter.read(hhu.lookup("0000"))
 
 
 def test_garbled_answer_is_asked_again_with_nak(board):
-    garbled = [0]
-
-    def garble_first_data(data):
-        if data[:1] == b"\x82" and garbled[0] == 0:  # STX: a data message
-            garbled[0] += 1
-            return flip_parity(3)(data)
-        return data
-
-    with NoisyLine(board.port, to_hhu=garble_first_data) as line, hhu.Hhu(url(line.port)) as meter:
+    with NoisyLine(board.port, to_hhu=damaging(STX_LINE, flip_parity(3), times=1)) as line, \
+            hhu.Hhu(url(line.port)) as meter:
         meter.sign_on()
         assert meter.read(hhu.lookup("8015")) == "07"
         assert meter.repeats == 1
 
 
 def test_garbled_answers_every_time(board, capsys):
-    def garble_data(data):
-        return flip_parity(-1)(data) if data[:1] == b"\x82" else data
-
-    with NoisyLine(board.port, to_hhu=garble_data) as line:
+    with NoisyLine(board.port, to_hhu=damaging(STX_LINE, flip_parity(-1))) as line:
         status, _, err = vtc(capsys, line.port, "read", "0000")
     assert status == 1 and "garbled 4 times (parity or BCC wrong)" in err
 
 
 def test_truncated_answer(board):
-    cut = [0]
+    def cut_etx_and_bcc(data):
+        return data[:-2]
 
-    def cut_first_data(data):
-        if data[:1] == b"\x82" and cut[0] == 0:
-            cut[0] += 1
-            return data[:-2]  # ETX and BCC lost
-        return data
-
-    with NoisyLine(board.port, to_hhu=cut_first_data) as line, hhu.Hhu(url(line.port)) as meter:
+    with NoisyLine(board.port, to_hhu=damaging(STX_LINE, cut_etx_and_bcc, times=1)) as line, \
+            hhu.Hhu(url(line.port)) as meter:
         meter.sign_on()
         assert meter.read(hhu.lookup("0000")) == "01"
         assert meter.repeats == 1
