@@ -59,6 +59,7 @@ from ticks import ticks_add, ticks_diff
 from tokens import Token, amount_value, bits_from_bytes
 
 METER_NUMBER = "600727000000000009"  # the unix board's identity (sts-tokens.md vectors)
+DEFAULT_DK = "E653341F9D5BF36F"  # and its decoder key (EA07, the vectors' key)
 ALGORITHMS = {"sta": EA_STA, "des": EA_DES, "misty1": EA_MISTY1}
 _RECORD = "meter"
 _VERSION = 2
@@ -92,7 +93,7 @@ class MeterApplication(Application):
         self.sgc = int(config.get("sgc", "123456"))
         self.mfr_code = int(config.get("mfr_code", "0"))
         self.currency = config.get("currency", "0") == "1"
-        dk = bytes.fromhex(config.get("dk", "E653341F9D5BF36F"))
+        dk = bytes.fromhex(config.get("dk", DEFAULT_DK))
         if len(dk) != 8:
             raise ValueError("dk must be 16 hex digits")
         self._factory = (dk, int(config.get("key_type", "2")), int(config.get("krn", "1")),

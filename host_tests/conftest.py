@@ -1,10 +1,8 @@
 """Shared setup: import paths for firmware/ on CPython, the MicroPython binary, the unix board."""
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -39,44 +37,7 @@ def run_decoder_on_micropython(binary, cases=""):
     return result.stdout.strip().split("\n")[-1]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class UnixBoard:
-    """The unix board as a process on a loopback TCP port."""
-
-    def __init__(self, binary, state, *flags):
-        self.binary = binary
-        self.state = state
-        self.flags = flags
-        self.port = free_port()
-        self.proc = None
-
-    def start(self):
-        cmd = [self.binary, os.path.join(ROOT, "boards", "unix", "main.py"),
-               "--tcp", "127.0.0.1:%d" % self.port, "--state", str(self.state), *self.flags]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(self.proc.stdout.read().decode())
-                time.sleep(0.05)
-        raise RuntimeError("unix board did not start listening")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def connect(self, timeout=3.0):
-        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+from unixboard import UnixBoard  # noqa: E402  (tools/ is on sys.path from here on)
 
 
 @pytest.fixture

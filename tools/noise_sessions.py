@@ -18,24 +18,24 @@ import tempfile
 import hhu
 import vending
 from noisyline import Channel, NoisyLine
-from powercut import DK, free_port, start_board
+from powercut import DK
+from unixboard import UnixBoard
 
 CREDIT = hhu.BY_NAME["creditelectricity"]
 
 
-def clean_read_credit(port):
+def session(port, work):
+    """Sign on at `port`, return `work(meter)`, end with Break."""
     with hhu.Hhu("socket://127.0.0.1:%d" % port) as meter:
         meter.sign_on()
-        value = int(meter.read(CREDIT))
+        result = work(meter)
         meter.brk()
-    return value
+    return result
 
 
 def run_rate(micropython, ber, sessions, seed):
-    state = tempfile.mkdtemp(prefix="noise-")
-    port = free_port()
-    proc, sock = start_board(micropython, state, port)
-    sock.close()
+    board = UnixBoard(micropython, tempfile.mkdtemp(prefix="noise-")).start()
+    port = board.port
     results = {"ok": 0, "error": 0, "wrong": 0, "errors": []}
     credit = 0
     try:
@@ -45,24 +45,17 @@ def run_rate(micropython, ber, sessions, seed):
             to_meter, to_hhu = Channel(ber, seed * 1000 + 2 * i), Channel(ber, seed * 1000 + 2 * i + 1)
             with NoisyLine(port, to_meter=to_meter, to_hhu=to_hhu) as line:
                 try:
-                    with hhu.Hhu("socket://127.0.0.1:%d" % line.port) as meter:
-                        meter.sign_on()
-                        status = meter.enter_token(token)[0]
-                        meter.brk()
-                    reported = status
+                    reported = session(line.port, lambda meter: meter.enter_token(token)[0])
                 except hhu.HhuError as e:
                     reported = None
                     results["errors"].append(str(e).split(":")[0])
             # the truth, on a clean line
-            with hhu.Hhu("socket://127.0.0.1:%d" % port) as meter:
-                meter.sign_on()
-                again = meter.enter_token(token)[0]
-                meter.brk()
+            again = session(port, lambda meter: meter.enter_token(token)[0])
             credit += amount  # applied now if not before: exactly once either way
             right = again in (1, 10) and (reported is None or reported == 1)
             if reported is not None and reported == 1 and again != 10:
                 right = False  # the HHU said Accept but the meter had not applied it
-            if clean_read_credit(port) != credit:
+            if int(session(port, lambda meter: meter.read(CREDIT))) != credit:
                 right = False
             if not right:
                 results["wrong"] += 1
@@ -71,8 +64,7 @@ def run_rate(micropython, ber, sessions, seed):
             else:
                 results["ok"] += 1
     finally:
-        proc.kill()
-        proc.wait()
+        board.stop()
     return results
 
 

@@ -17,9 +17,6 @@ tokens: nothing lost, nothing doubled.
 """
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,35 +24,17 @@ import time
 import hostpath  # noqa: F401  (firmware/ on sys.path)
 import tracefile
 import vending
-from meterapp import MeterApplication
+from meterapp import DEFAULT_DK, MeterApplication
 from storage import FileStore
+from unixboard import UnixBoard
 
-DK = 0xE653341F9D5BF36F
-ROOT = hostpath.ROOT
-
-
-def start_board(micropython, state, port):
-    proc = subprocess.Popen([micropython, os.path.join(ROOT, "boards", "unix", "main.py"),
-                             "--tcp", "127.0.0.1:%d" % port, "--state", state],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            return proc, socket.create_connection(("127.0.0.1", port), timeout=3)
-        except OSError:
-            time.sleep(0.02)
-    proc.kill()
-    raise RuntimeError("the unix board did not start")
+DK = int(DEFAULT_DK, 16)  # the unix board's default key
+SIGN_ON = b"/?!\r\n"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def ask(sock, text):
-    sock.sendall(tracefile.to_line(tracefile.unescape(text)))
+def ask(sock, chars):
+    """Send 7-bit characters (with parity), return the answer in the trace notation."""
+    sock.sendall(tracefile.to_line(list(chars)))
     return tracefile.escape(tracefile.from_line(sock.recv(64)))
 
 
@@ -88,16 +67,14 @@ def campaign(micropython, runs, seed=1, state=None):
         number = vending.token(0, 0, rng.randint(0, 15), tid, vending.amount_field(amount), DK)
         amounts[tid] = amount
         tokens[tid] = number
-        port = free_port()
-        proc, sock = start_board(micropython, state, port)
+        board = UnixBoard(micropython, state).start()
+        sock = board.connect()
         try:
-            assert ask(sock, "/?!<CR><LF>").startswith("/STS")
-            write = tracefile.escape(list(tracefile.command(b"W1\x020004(%017X)" % number)))
-            sock.sendall(tracefile.to_line(tracefile.unescape(write)))
+            assert ask(sock, SIGN_ON).startswith("/STS")
+            sock.sendall(tracefile.to_line(list(tracefile.command(b"W1\x020004(%017X)" % number))))
             time.sleep(rng.uniform(0, 0.4))
         finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+            board.stop()  # SIGKILL: the power cut
             sock.close()
         stored = check_state(state, amounts, applied)
         if tid in stored:
@@ -111,16 +88,15 @@ def campaign(micropython, runs, seed=1, state=None):
     missed = [t for t in tokens if t not in applied and t > oldest]
     old = len([t for t in tokens if t not in applied and t <= oldest])
     again = missed + sorted(applied)[-2:]
-    port = free_port()
-    proc, sock = start_board(micropython, state, port)
+    board = UnixBoard(micropython, state).start()
+    sock = board.connect()
     used = accepted = 0
     try:
-        assert ask(sock, "/?!<CR><LF>").startswith("/STS")
+        assert ask(sock, SIGN_ON).startswith("/STS")
         for tid in again:
-            write = tracefile.escape(list(tracefile.command(b"W1\x020004(%017X)" % tokens[tid])))
-            assert ask(sock, write) == "<ACK>"
+            assert ask(sock, tracefile.command(b"W1\x020004(%017X)" % tokens[tid])) == "<ACK>"
             time.sleep(0.05)
-            status = ask(sock, tracefile.escape(list(tracefile.command(b"R1\x020005()"))))
+            status = ask(sock, tracefile.command(b"R1\x020005()"))
             if "(10)" in status:
                 assert tid in applied, "token %d Used but never applied" % tid
                 used += 1
@@ -130,10 +106,9 @@ def campaign(micropython, runs, seed=1, state=None):
                 accepted += 1
             else:
                 raise AssertionError("token %d answered %s" % (tid, status))
-        credit = ask(sock, tracefile.escape(list(tracefile.command(b"R1\x028001()"))))
+        credit = ask(sock, tracefile.command(b"R1\x028001()"))
     finally:
-        proc.kill()
-        proc.wait()
+        board.stop()
         sock.close()
     total = sum(amounts[t] for t in applied)
     assert "(%010d)" % total in credit, "final credit %s, applied tokens add up to %d" % (credit, total)

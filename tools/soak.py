@@ -11,16 +11,17 @@ The board prints its heap in use after a collection every second; the run fails 
 MemoryError, a missing answer, or heap growth between the first and the last quarter.
 """
 import os
-import subprocess
 import sys
+import tempfile
 import threading
 import time
 
-import hostpath  # noqa: F401
+import hostpath
 import tracefile
 import vending
+from powercut import DK
+from unixboard import UnixBoard
 
-DK = 0xE653341F9D5BF36F
 READABLE = (b"0000", b"0001", b"0002", b"0003", b"0005", b"0006", b"8000", b"8001", b"8005", b"800B",
             b"8010", b"8014", b"8016")
 
@@ -52,48 +53,33 @@ def messages(count):
             sent += 1
             yield item
 
-ROOT = hostpath.ROOT
 
 
-def start(micropython, heap, lib, state, port):
-    cmd = [micropython, "-X", "heapsize=" + heap, os.path.join(ROOT, "boards", "unix", "main.py"),
-           "--lib", lib, "--heap-log", "1000", "--tr", "1", "--tcp", "127.0.0.1:%d" % port,
-           "--state", state]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def heap_sampler(proc):
+    """Collects the board's output lines, and its `heap` lines as samples, in a thread."""
     samples = []
     lines = []
 
     def read():
-        for line in proc.stdout:
-            lines.append(line.rstrip())
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            lines.append(line)
             if line.startswith("heap "):
                 samples.append(int(line.split()[1]))
 
     threading.Thread(target=read, daemon=True).start()
-    return proc, samples, lines
+    return samples, lines
 
 
-def soak(micropython, count, heap="96k", lib=None, state=None, port=None):
-    import socket
-    import tempfile
-
-    lib = lib or os.path.join(ROOT, "build", "firmware")
-    state = state or tempfile.mkdtemp(prefix="soak-")
-    if port is None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-    proc, samples, lines = start(micropython, heap, lib, state, port)
+def soak(micropython, count, heap="96k", lib=None, state=None):
+    lib = lib or os.path.join(hostpath.ROOT, "build", "firmware")
+    board = UnixBoard(micropython, state or tempfile.mkdtemp(prefix="soak-"),
+                      "--lib", lib, "--heap-log", "1000", "--tr", "1",
+                      interpreter_args=["-X", "heapsize=" + heap])
     try:
-        deadline = time.time() + 10
-        while True:
-            try:
-                sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("the board did not start:\n" + "\n".join(lines))
-                time.sleep(0.05)
+        board.start()
+        samples, lines = heap_sampler(board.proc)
+        sock = board.connect(timeout=5)
         start_time = time.time()
         sent = 0
         for request, check in messages(count):
@@ -112,8 +98,7 @@ def soak(micropython, count, heap="96k", lib=None, state=None, port=None):
         time.sleep(1.2)  # one more heap sample after the last message
         sock.close()
     finally:
-        proc.kill()
-        proc.wait()
+        board.stop()
     errors = [line for line in lines if "Error" in line]
     assert not errors, errors
     quarter = max(1, len(samples) // 4)

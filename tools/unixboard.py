@@ -1,0 +1,53 @@
+"""The unix board as a process on a loopback TCP port (host side: tests and the
+reliability scripts start it the same way)."""
+import os
+import socket
+import subprocess
+import time
+
+import hostpath
+
+MAIN = os.path.join(hostpath.ROOT, "boards", "unix", "main.py")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class UnixBoard:
+    """`micropython [interpreter_args] boards/unix/main.py --tcp 127.0.0.1:PORT --state
+    STATE [flags]`; its output (stdout and stderr) is `proc.stdout`, bytes."""
+
+    def __init__(self, binary, state, *flags, interpreter_args=()):
+        self.binary = binary
+        self.state = state
+        self.flags = flags
+        self.interpreter_args = list(interpreter_args)
+        self.port = free_port()
+        self.proc = None
+
+    def start(self):
+        cmd = [self.binary] + self.interpreter_args + [
+            MAIN, "--tcp", "127.0.0.1:%d" % self.port, "--state", str(self.state), *self.flags]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(self.proc.stdout.read().decode())
+                time.sleep(0.05)
+        raise RuntimeError("unix board did not start listening")
+
+    def stop(self):
+        """SIGKILL: no clean-up, as when the power goes."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def connect(self, timeout=3.0):
+        return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
