@@ -16,6 +16,8 @@ first to arrive answers 2 (1stKCT) and waits, the one that completes the pair an
 """
 import struct
 
+from micropython import const
+
 from application import Application
 from formats import FMT_D
 from registers import Register
@@ -30,10 +32,19 @@ from tables import (
     EA_MISTY1,
     EA_STA,
     KCT_WINDOW_MS,
+    KEN_NEVER,
     KRN_MAX,
     KRN_MIN,
     KT_DDTK,
     KT_DITK,
+    SC_CLEAR_CREDIT,
+    SC_CLEAR_TAMPER,
+    SC_KCT1,
+    SC_KCT2,
+    SC_MPL,
+    SC_MPPUL,
+    SC_TARIFF_RATE,
+    SC_WATER_FACTOR,
     STATUS_CREDIT_EXHAUSTED,
     STATUS_TAMPER,
     TI_MAX,
@@ -62,24 +73,13 @@ METER_NUMBER = "600727000000000009"  # the unix board's identity (sts-tokens.md 
 DEFAULT_DK = "E653341F9D5BF36F"  # and its decoder key (EA07, the vectors' key)
 ALGORITHMS = {"sta": EA_STA, "des": EA_DES, "misty1": EA_MISTY1}
 _RECORD = "meter"
-_VERSION = 2
+_VERSION = const(2)
 # version; credit x4, MPL, tariff rate, water factor, MPPUL, tamper; last status, class,
 # subclass, value, TID; key from a key change (0/1), key, KT, KRN, KEN, TI, base date;
 # waiting key change half: subclass (0 none), KEN nibble, KRN|RO|KT or TI, key half;
 # TID count; then the TIDs, 3 bytes each
 _HEAD = ">B4QIHHIBBBBIIB8sBBBBHBBBIB"
 _HEAD_SIZE = struct.calcsize(_HEAD)
-
-# Class 2 subclasses this meter executes (sts-tokens.md section 3)
-_MPL = 0
-_CLEAR_CREDIT = 1
-_TARIFF_RATE = 2
-_KCT1 = 3
-_KCT2 = 4
-_CLEAR_TAMPER = 5
-_MPPUL = 6
-_WATER_FACTOR = 7
-_MANAGEMENT = (_MPL, _CLEAR_CREDIT, _TARIFF_RATE, _KCT1, _KCT2, _CLEAR_TAMPER, _MPPUL, _WATER_FACTOR)
 
 
 class MeterApplication(Application):
@@ -90,20 +90,24 @@ class MeterApplication(Application):
         if algorithm not in ALGORITHMS:
             raise ValueError("algorithm must be sta, des or misty1, not " + algorithm)
         self.algorithm = ALGORITHMS[algorithm]
-        self.sgc = int(config.get("sgc", "123456"))
-        self.mfr_code = int(config.get("mfr_code", "0"))
+        self.sgc = int(config.get("sgc", 123456))
+        self.mfr_code = int(config.get("mfr_code", 0))
         self.currency = config.get("currency", "0") == "1"
         dk = bytes.fromhex(config.get("dk", DEFAULT_DK))
         if len(dk) != 8:
             raise ValueError("dk must be 16 hex digits")
-        self._factory = (dk, int(config.get("key_type", "2")), int(config.get("krn", "1")),
-                         int(config.get("ken", "255")), int(config.get("ti", "1")),
-                         int(config.get("base_date", "1993")))
+        self._factory = (dk, int(config.get("key_type", 2)), int(config.get("krn", 1)),
+                         int(config.get("ken", KEN_NEVER)), int(config.get("ti", 1)),
+                         int(config.get("base_date", 1993)))
         if self._factory[5] not in BASE_DATES:
             raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
         self._number = 0
         self._record = bytearray(_HEAD_SIZE + 3 * (TID_STORE_MIN + 1))
+        # The TID store, ascending in _tids[:_tid_count]; the oldest is dropped when there are
+        # more than TID_STORE_MIN. Its room is taken once: a list growing in mid-life needs a
+        # contiguous block that a small, fragmented heap may no longer have.
+        self._tids = [0] * (TID_STORE_MIN + 1)
         self._reset_state()
         self._load()
         self._pending_at = now  # a half waiting since before a restart gets a full window
@@ -119,7 +123,7 @@ class MeterApplication(Application):
         self.key_changed = 0
         self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date = self._factory
         self.pending = [0, 0, 0, 0]  # waiting key change half: subclass, KEN nibble, byte, key half
-        self.tids = []  # ascending; the oldest is dropped when more than TID_STORE_MIN
+        self._tid_count = 0
         self._new_cipher()
 
     def _new_cipher(self):
@@ -155,11 +159,13 @@ class MeterApplication(Application):
             self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date = f[16:22]
             self._new_cipher()
         self.pending = list(f[22:26])
-        tids = []
+        if f[26] > TID_STORE_MIN or len(data) < _HEAD_SIZE + 3 * f[26]:
+            self.store.fault = True
+            return
         for i in range(f[26]):
             p = _HEAD_SIZE + 3 * i
-            tids.append(data[p] << 16 | data[p + 1] << 8 | data[p + 2])
-        self.tids = tids
+            self._tids[i] = data[p] << 16 | data[p + 1] << 8 | data[p + 2]
+        self._tid_count = f[26]
         self.token_status = self.last[0]
 
     def _save(self):
@@ -173,9 +179,11 @@ class MeterApplication(Application):
                          self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper,
                          last[0], last[1], last[2], last[3], last[4],
                          self.key_changed, self.dk, self.key_type, self.krn, self.ken, self.ti,
-                         self.base_date, p[0], p[1], p[2], p[3], len(self.tids))
+                         self.base_date, p[0], p[1], p[2], p[3], self._tid_count)
         n = _HEAD_SIZE
-        for t in self.tids:
+        tids = self._tids
+        for i in range(self._tid_count):
+            t = tids[i]
             rec[n] = t >> 16
             rec[n + 1] = (t >> 8) & 0xFF
             rec[n + 2] = t & 0xFF
@@ -244,7 +252,7 @@ class MeterApplication(Application):
         subclass = t.field(63, 4)
         if not self._supported(token_class, subclass):
             return TS_FUNCTION
-        if token_class == CLASS_MANAGEMENT and (subclass == _KCT1 or subclass == _KCT2):
+        if token_class == CLASS_MANAGEMENT and (subclass == SC_KCT1 or subclass == SC_KCT2):
             return self._key_change(t, subclass, now)  # no TID: only its own rules apply
         if self.key_type == KT_DITK:
             return TS_KEY_TYPE  # an initialisation key only carries key changes
@@ -253,12 +261,15 @@ class MeterApplication(Application):
             return TS_KEY_EXPIRED
         if token_class == CLASS_CREDIT and self.key_type == KT_DDTK:
             return TS_DDTK
-        if tid in self.tids:
-            return TS_USED
-        if len(self.tids) >= TID_STORE_MIN and tid < self.tids[0]:
+        tids = self._tids
+        count = self._tid_count
+        for i in range(count):
+            if tids[i] == tid:
+                return TS_USED
+        if count >= TID_STORE_MIN and tid < tids[0]:
             return TS_OLD
         value = t.field(31, 16)
-        if token_class == CLASS_CREDIT or subclass in (_MPL, _MPPUL):
+        if token_class == CLASS_CREDIT or subclass in (SC_MPL, SC_MPPUL):
             value = amount_value(value)
         if token_class == CLASS_CREDIT:
             status = self._credit(subclass, value)
@@ -273,7 +284,7 @@ class MeterApplication(Application):
         if token_class == CLASS_CREDIT:
             return subclass < CREDIT_SUBCLASSES or self.currency
         if token_class == CLASS_MANAGEMENT:
-            return subclass in _MANAGEMENT
+            return subclass <= SC_WATER_FACTOR  # all of 0-7 (sts-tokens.md section 3)
         return False
 
     def _key_change(self, t, subclass, now):
@@ -281,7 +292,7 @@ class MeterApplication(Application):
         2nd `4 | KENLO | TI | NKLO` (sts-tokens.md section 3)."""
         nibble = t.field(59, 4)
         byte = t.field(55, 8)
-        if subclass == _KCT1:
+        if subclass == SC_KCT1:
             if byte & 3 == KT_DITK:
                 return TS_KEY_TYPE  # a meter is never put back to its initialisation key
             if not KRN_MIN <= byte >> 4 <= KRN_MAX:
@@ -297,8 +308,8 @@ class MeterApplication(Application):
             self.pending = [subclass, nibble, byte, half]  # a newer half replaces a waiting one
             self._pending_at = now
             return TS_1ST_KCT
-        if subclass == _KCT2:
-            p, nibble, byte, half = [_KCT2, nibble, byte, half], p[1], p[2], p[3]
+        if subclass == SC_KCT2:
+            p, nibble, byte, half = [SC_KCT2, nibble, byte, half], p[1], p[2], p[3]
         # now (nibble, byte, half) is the 1st section and p the 2nd
         self.dk = half.to_bytes(4, "big") + p[3].to_bytes(4, "big")
         self.ken = nibble << 4 | p[1]
@@ -307,7 +318,7 @@ class MeterApplication(Application):
         self.ti = p[2]
         if byte & 8:  # rollover: TIDs count from the next base date, the old ones mean nothing
             self.base_date = BASE_DATES[BASE_DATES.index(self.base_date) + 1]
-            self.tids = []
+            self.forget_tids()
         self.key_changed = 1
         self.pending = [0, 0, 0, 0]
         self._new_cipher()
@@ -321,20 +332,20 @@ class MeterApplication(Application):
         return TS_ACCEPT
 
     def _management(self, subclass, value):
-        if subclass == _MPL:
+        if subclass == SC_MPL:
             self.mpl = value
-        elif subclass == _CLEAR_CREDIT:
+        elif subclass == SC_CLEAR_CREDIT:
             if value == CLEAR_ALL:
                 self.credit = [0, 0, 0, 0]
             elif value < CREDIT_SUBCLASSES:
                 self.credit[value] = 0
             else:
                 return TS_RANGE
-        elif subclass == _TARIFF_RATE:
+        elif subclass == SC_TARIFF_RATE:
             self.tariff_rate = value
-        elif subclass == _CLEAR_TAMPER:
+        elif subclass == SC_CLEAR_TAMPER:
             self.tamper = 0
-        elif subclass == _MPPUL:
+        elif subclass == SC_MPPUL:
             self.mppul = value
         else:
             self.water_factor = value
@@ -356,43 +367,77 @@ class MeterApplication(Application):
         return TS_ACCEPT
 
     def _remember(self, tid):
-        tids = self.tids
-        i = len(tids)
+        tids = self._tids
+        i = self._tid_count
         while i > 0 and tids[i - 1] > tid:
+            tids[i] = tids[i - 1]
             i -= 1
-        tids.insert(i, tid)
-        if len(tids) > TID_STORE_MIN:
-            tids.pop(0)
+        tids[i] = tid
+        if self._tid_count < TID_STORE_MIN:
+            self._tid_count += 1
+        else:  # one over: the oldest goes
+            for i in range(TID_STORE_MIN):
+                tids[i] = tids[i + 1]
+
+    @property
+    def tids(self):
+        """The TID store, oldest first (a copy, for host tools and tests)."""
+        return self._tids[:self._tid_count]
+
+    def forget_tids(self):
+        """Empty the TID store (a rollover key change; the benchmark's repeated token)."""
+        self._tid_count = 0
 
     # --- companion RegisterTable 8001 (profile section 7) ------------------------------
 
     def add_registers(self, table):
         """Readable values for the HHU. No register ever reads or writes key material."""
         d = FMT_D
-        regs = (
-            (0x8000, "MeterNumber", 18, lambda: int(self.meter_number)),
-            (0x8001, "CreditElectricity", 10, lambda: self.credit[0]),
-            (0x8002, "CreditWater", 10, lambda: self.credit[1]),
-            (0x8003, "CreditGas", 10, lambda: self.credit[2]),
-            (0x8004, "CreditTime", 10, lambda: self.credit[3]),
-            (0x8005, "MaximumPowerLimit", 10, lambda: self.mpl),
-            (0x8006, "TariffIndex", 2, lambda: self.ti),
-            (0x8007, "SupplyGroupCode", 6, lambda: self.sgc),
-            (0x8008, "KeyRevisionNumber", 1, lambda: self.krn),
-            (0x8009, "KeyType", 1, lambda: self.key_type),
-            (0x800A, "KeyExpiryNumber", 3, lambda: self.ken),
-            (0x800B, "LastTID", 8, lambda: self.last[4]),
-            (0x800C, "TamperStatus", 1, lambda: self.tamper),
-            (0x800D, "TotalEnergyConsumed", 10, lambda: 0),
-            (0x800E, "LastTokenClass", 1, lambda: self.last[1]),
-            (0x800F, "LastTokenSubclass", 2, lambda: self.last[2]),
-            (0x8010, "LastTokenAmount", 10, lambda: self.last[3]),  # decoded value
-            (0x8011, "TariffRate", 5, lambda: self.tariff_rate),
-            (0x8012, "WaterMeterFactor", 5, lambda: self.water_factor),
-            (0x8013, "MaximumPhasePowerUnbalanceLimit", 10, lambda: self.mppul),
-            (0x8014, "BaseDate", 4, lambda: self.base_date),
-            (0x8015, "EncryptionAlgorithm", 2, lambda: self.algorithm),
-            (0x8016, "KeyChangeHalfWaiting", 1, lambda: self.pending[0]),
-        )
-        for rid, name, width, read in regs:
-            table.add(Register(rid, name, d, width, read))
+        read = self.read_register
+        for rid, width in (
+            (0x8000, 18),  # MeterNumber
+            (0x8001, 10),  # CreditElectricity
+            (0x8002, 10),  # CreditWater
+            (0x8003, 10),  # CreditGas
+            (0x8004, 10),  # CreditTime
+            (0x8005, 10),  # MaximumPowerLimit
+            (0x8006, 2),  # TariffIndex
+            (0x8007, 6),  # SupplyGroupCode
+            (0x8008, 1),  # KeyRevisionNumber
+            (0x8009, 1),  # KeyType
+            (0x800A, 3),  # KeyExpiryNumber
+            (0x800B, 8),  # LastTID
+            (0x800C, 1),  # TamperStatus
+            (0x800D, 10),  # TotalEnergyConsumed
+            (0x800E, 1),  # LastTokenClass
+            (0x800F, 2),  # LastTokenSubclass
+            (0x8010, 10),  # LastTokenAmount (decoded value)
+            (0x8011, 5),  # TariffRate
+            (0x8012, 5),  # WaterMeterFactor
+            (0x8013, 10),  # MaximumPhasePowerUnbalanceLimit
+            (0x8014, 4),  # BaseDate
+            (0x8015, 2),  # EncryptionAlgorithm
+            (0x8016, 1),  # KeyChangeHalfWaiting
+        ):
+            table.add(Register(rid, d, width, read))
+
+    def read_register(self, rid):
+        """The value of companion register `rid`, in the order of the table above."""
+        n = rid - 0x8000
+        if n == 0:
+            return int(self.meter_number)
+        if n <= 4:
+            return self.credit[n - 1]
+        if n <= 0x0A:
+            return (self.mpl, self.ti, self.sgc, self.krn, self.key_type, self.ken)[n - 5]
+        if n == 0x0B:
+            return self.last[4]  # TID
+        if n == 0x0C:
+            return self.tamper
+        if n == 0x0D:
+            return 0  # no metrology in this firmware
+        if n <= 0x10:
+            return self.last[n - 0x0D]  # class, subclass, decoded value
+        if n <= 0x15:
+            return (self.tariff_rate, self.water_factor, self.mppul, self.base_date, self.algorithm)[n - 0x11]
+        return self.pending[0]  # a key change half is waiting: its subclass, else 0

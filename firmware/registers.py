@@ -1,21 +1,23 @@
 """RegisterTable (IEC 62055-52 clause 6.8): what the HHU can read and write.
 
 A register is an ID, a value format with its width, and the functions that read and write
-it. A register without `read` is not readable (ERR03), without `write` not writable (ERR02).
+it. It has no name: the meter speaks only IDs, and each name would be a string in its RAM;
+the HHU keeps the names (tools/hhu.py). A register without `read` is not readable (ERR03), without `write` not writable (ERR02).
+`read` is given the register's ID, so that one bound method can serve a whole table: a
+closure per register would cost about 100 bytes of RAM each on MicroPython.
 The application adds its own registers (the companion table 8001) with `add`.
 """
 from formats import FMT_A
 
 
 class Register:
-    __slots__ = ("rid", "name", "fmt", "width", "read", "write")
+    __slots__ = ("rid", "fmt", "width", "read", "write")
 
-    def __init__(self, rid, name, fmt, width, read=None, write=None):
+    def __init__(self, rid, fmt, width, read=None, write=None):
         self.rid = rid
-        self.name = name
         self.fmt = fmt  # encodings.FMT_*
         self.width = width  # digits; for FMT_A the largest length (1..width)
-        self.read = read  # () -> int (H, D, B) or bytes (A)
+        self.read = read  # (rid) -> int (H, D, B) or bytes (A)
         self.write = write  # (int or bytes) -> 0, or an ERR_* code
 
     def value_length_ok(self, n):

@@ -28,6 +28,11 @@ from tables import (
     ACK,
     BAUD_CHARS,
     BAUD_DEFAULT,
+    CMD_BREAK,
+    CMD_READ,
+    CMD_TYPE_BREAK,
+    CMD_TYPE_DATA,
+    CMD_WRITE,
     ERR_BUSY,
     ERR_LOCKED,
     ERR_NOT_READABLE,
@@ -70,9 +75,6 @@ from tables import (
 )
 from ticks import ticks_add, ticks_diff
 
-_CMD_READ = b"R1"
-_CMD_WRITE = b"W1"
-_CMD_BREAK = b"B0"
 _ERR = b"ERR"
 
 
@@ -136,15 +138,27 @@ class Server:
 
     def _add_predefined(self):
         add = self.registers.add
-        add(Register(REG_PROTOCOL_VERSION, "ProtocolVersion", FMT_H, 2, lambda: PROTOCOL_VERSION))
-        add(Register(REG_TABLE_ID, "TableID", FMT_H, 4, lambda: self.app.table_id))
-        add(Register(REG_SERVER_STATUS, "ServerStatus", FMT_B, 8, self.server_status))
-        add(Register(REG_SOFTWARE_VERSION, "SoftwareVersion", FMT_A, 16, lambda: self.version))
-        add(Register(REG_BINARY_TOKEN_ENTRY, "BinaryTokenEntry", FMT_H, TOKEN_DIGITS_HEX,
-                     write=self._write_token))
-        add(Register(REG_TOKEN_STATUS, "TokenStatus", FMT_D, 2, lambda: self.app.token_status))
-        add(Register(REG_LOCKOUT_REMAINING, "TokenLockoutTimeRemaining", FMT_D,
-                     LOCKOUT_REMAINING_DIGITS, lambda: self.lockout.remaining_s(self._now)))
+        read = self._read_predefined
+        add(Register(REG_PROTOCOL_VERSION, FMT_H, 2, read))
+        add(Register(REG_TABLE_ID, FMT_H, 4, read))
+        add(Register(REG_SERVER_STATUS, FMT_B, 8, read))
+        add(Register(REG_SOFTWARE_VERSION, FMT_A, 16, read))
+        add(Register(REG_BINARY_TOKEN_ENTRY, FMT_H, TOKEN_DIGITS_HEX, write=self._write_token))
+        add(Register(REG_TOKEN_STATUS, FMT_D, 2, read))
+        add(Register(REG_LOCKOUT_REMAINING, FMT_D, LOCKOUT_REMAINING_DIGITS, read))
+
+    def _read_predefined(self, rid):
+        if rid == REG_PROTOCOL_VERSION:
+            return PROTOCOL_VERSION
+        if rid == REG_TABLE_ID:
+            return self.app.table_id
+        if rid == REG_SERVER_STATUS:
+            return self.server_status()
+        if rid == REG_SOFTWARE_VERSION:
+            return self.version
+        if rid == REG_TOKEN_STATUS:
+            return self.app.token_status
+        return self.lockout.remaining_s(self._now)  # REG_LOCKOUT_REMAINING
 
     def server_status(self):
         bits = self.app.status_bits()
@@ -221,12 +235,12 @@ class Server:
     def _command(self, now):
         buf = self._rx.buf
         n = self._rx.n  # buf[0] SOH ... buf[n - 1] ETX
-        if n == 4 and buf[1] == _CMD_BREAK[0] and buf[2] == _CMD_BREAK[1]:
+        if n == 4 and buf[1] == CMD_BREAK and buf[2] == CMD_TYPE_BREAK:
             self._idle()
             return
         if (
             n >= 11
-            and buf[2] == _CMD_READ[1]
+            and buf[2] == CMD_TYPE_DATA
             and buf[3] == STX
             and buf[8] == OPEN
             and buf[n - 2] == CLOSE
@@ -234,11 +248,11 @@ class Server:
         ):
             rid = parse_number(buf, 4, 8, FMT_H)
             if rid >= 0:
-                if buf[1] == _CMD_READ[0] and n == 11:
+                if buf[1] == CMD_READ and n == 11:
                     self._naks = 0
                     self._read(rid, now)
                     return
-                if buf[1] == _CMD_WRITE[0]:
+                if buf[1] == CMD_WRITE:
                     self._naks = 0
                     self._write(rid, 9, n - 2, now)
                     return
@@ -251,7 +265,7 @@ class Server:
         if reg.read is None:
             return self._error(rid, ERR_NOT_READABLE, now)
         self._now = now
-        value = reg.read()
+        value = reg.read(rid)
         tx = self._tx
         pos = self._head(rid)
         if reg.fmt == FMT_A:

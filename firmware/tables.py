@@ -22,6 +22,12 @@ REQUEST = const(0x3F)  # '?'
 END = const(0x21)  # '!'
 OPEN = const(0x28)  # '('
 CLOSE = const(0x29)  # ')'
+# command message identifier and type (21: R1 read, W1 write, B0 break = sign off)
+CMD_READ = const(0x52)  # 'R'
+CMD_WRITE = const(0x57)  # 'W'
+CMD_BREAK = const(0x42)  # 'B'
+CMD_TYPE_DATA = const(0x31)  # '1' after R and W: the value travels as data
+CMD_TYPE_BREAK = const(0x30)  # '0' after B: complete sign-off
 
 # --- Message limits ---
 ADDRESS_MAX = const(32)  # STD 6.4 table: IDRequest device address 0..32 characters
@@ -191,6 +197,15 @@ KT_DCTK = const(3)
 CLASS_CREDIT = const(0)
 CLASS_MANAGEMENT = const(2)
 CREDIT_SUBCLASSES = const(4)  # class 0 subclasses 0-3: electricity, water, gas, time
+# class 2 (management) subclasses
+SC_MPL = const(0)  # SetMaximumPowerLimit
+SC_CLEAR_CREDIT = const(1)
+SC_TARIFF_RATE = const(2)
+SC_KCT1 = const(3)  # Set1stSectionDecoderKey
+SC_KCT2 = const(4)  # Set2ndSectionDecoderKey
+SC_CLEAR_TAMPER = const(5)
+SC_MPPUL = const(6)  # SetMaximumPhasePowerUnbalanceLimit
+SC_WATER_FACTOR = const(7)
 CREDIT_MAX = const(9999999999)  # OWN 6.9: credit registers are D10 in tenths of a unit
 CLEAR_ALL = const(0xFFFF)  # ClearCredit register value for all registers
 KRN_MIN = const(1)  # key revision numbers 1..9: one DKGA02 control-block digit, 0 unused

@@ -52,11 +52,22 @@ def test_read_by_id_and_name_in_words(board, capsys):
     assert lines[3] == ["0006", "TokenLockoutTimeRemaining", "00000", "0", "s"]
 
 
+def test_the_hhu_names_exactly_the_registers_the_firmware_has():
+    import meter
+    from storage import MemoryStore
+
+    for app in ("sts", "stub"):
+        ids = meter.build({"app": app}, MemoryStore(), 0).registers.ids()
+        assert set(ids) <= set(hhu.NAMES)
+    assert sorted(hhu.NAMES) == [r.rid for r in hhu.REGISTERS]
+    assert len(set(hhu.NAMES.values())) == len(hhu.NAMES)
+
+
 def test_dump_lists_every_readable_register_and_no_key(board, capsys):
     status, out, _ = vtc(capsys, board.port, "dump")
     assert status == 0
     rows = out.strip().split("\n")[1:]
-    readable = [r for r in hhu.REGISTERS if r.read is not None]
+    readable = [r for r in hhu.REGISTERS if r.readable]
     assert [int(row.split()[0], 16) for row in rows] == [r.rid for r in readable]
     assert "0004" not in [row.split()[0] for row in rows]  # BinaryTokenEntry: write-only
     assert "E653341F9D5BF36F" not in out.upper()

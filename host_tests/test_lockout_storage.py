@@ -73,11 +73,11 @@ def test_crc16_is_modbus():
 
 def test_register_table_rejects_duplicates_and_checks_lengths():
     table = RegisterTable()
-    table.add(Register(0x10, "x", FMT_H, 4))
+    table.add(Register(0x10, FMT_H, 4))
     with pytest.raises(ValueError):
-        table.add(Register(0x10, "y", FMT_H, 2))
+        table.add(Register(0x10, FMT_H, 2))
     assert table.get(0x11) is None and table.ids() == [0x10]
-    a = Register(0x20, "a", FMT_A, 16)
+    a = Register(0x20, FMT_A, 16)
     assert a.value_length_ok(1) and a.value_length_ok(16) and not a.value_length_ok(0)
     assert not table.get(0x10).value_length_ok(3)
 

@@ -149,7 +149,7 @@ def ms_per_token(algorithm):
     rounds = 20
     start = time.ticks_us()
     for _ in range(rounds):
-        app.tids = []  # accept it every time: the full path of rules
+        app.forget_tids()  # accept it every time: the full path of rules
         app.submit(number, 0)
         assert app.step(0) == 1
     return time.ticks_diff(time.ticks_us(), start) / rounds / 1000

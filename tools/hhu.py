@@ -93,13 +93,63 @@ class MeterRefused(HhuError):
     """The line worked and the meter said no (an error data message)."""
 
 
+# The registers' names: IEC 62055-52 Table 15 for 0000-0006, profile section 7 for the
+# companion table. The meter speaks only IDs and keeps no names (each would be a string in
+# its RAM); everything else about a register comes from the firmware.
+NAMES = {
+    0x0000: "ProtocolVersion",
+    0x0001: "TableID",
+    0x0002: "ServerStatus",
+    0x0003: "SoftwareVersion",
+    0x0004: "BinaryTokenEntry",
+    0x0005: "TokenStatus",
+    0x0006: "TokenLockoutTimeRemaining",
+    0x8000: "MeterNumber",
+    0x8001: "CreditElectricity",
+    0x8002: "CreditWater",
+    0x8003: "CreditGas",
+    0x8004: "CreditTime",
+    0x8005: "MaximumPowerLimit",
+    0x8006: "TariffIndex",
+    0x8007: "SupplyGroupCode",
+    0x8008: "KeyRevisionNumber",
+    0x8009: "KeyType",
+    0x800A: "KeyExpiryNumber",
+    0x800B: "LastTID",
+    0x800C: "TamperStatus",
+    0x800D: "TotalEnergyConsumed",
+    0x800E: "LastTokenClass",
+    0x800F: "LastTokenSubclass",
+    0x8010: "LastTokenAmount",
+    0x8011: "TariffRate",
+    0x8012: "WaterMeterFactor",
+    0x8013: "MaximumPhasePowerUnbalanceLimit",
+    0x8014: "BaseDate",
+    0x8015: "EncryptionAlgorithm",
+    0x8016: "KeyChangeHalfWaiting",
+}
+
+
+class Register:
+    """A register as the HHU knows it: the firmware's definition, and its name."""
+
+    def __init__(self, reg, name):
+        self.rid = reg.rid
+        self.name = name
+        self.fmt = reg.fmt
+        self.width = reg.width
+        self.readable = reg.read is not None
+        self.writable = reg.write is not None
+        self.value_length_ok = reg.value_length_ok
+
+
 def _register_table():
     """The registers our firmware has, from the firmware itself (one source of truth)."""
     import meter
     from storage import MemoryStore
 
     table = meter.build({}, MemoryStore(), 0).registers
-    return [table.get(rid) for rid in table.ids()]
+    return [Register(table.get(rid), NAMES[rid]) for rid in table.ids()]
 
 
 REGISTERS = _register_table()

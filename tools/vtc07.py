@@ -67,7 +67,7 @@ def cmd_dump(meter, args, out):
     meter.sign_on()
     out("%-4s %-32s %-20s %s" % ("ID", "name", "value", "meaning"))
     for reg in hhu.REGISTERS:
-        if reg.read is None:
+        if not reg.readable:
             continue
         out(_line(reg, meter.read(reg)).rstrip())
     return 0
@@ -75,7 +75,7 @@ def cmd_dump(meter, args, out):
 
 def cmd_write(meter, args, out):
     reg = hhu.lookup(args.register)
-    if reg.write is None:
+    if not reg.writable:
         raise ValueError("%04X %s is not writable" % (reg.rid, reg.name))
     if not hhu.value_ok(reg, args.value):
         raise ValueError("%04X %s takes %s: %r does not fit"
