@@ -31,10 +31,11 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml Makefile
 	$(foreach b,$(BOARDS),$(VENV)/bin/pip install --quiet --no-compile --upgrade --target $(VENV)/stubs/$(b) $(STUBS_$(b)) $(STDLIB_STUBS) &&) true
 	touch $@
 
-# Every firmware module as .mpy (what a board runs), plus the unix board's glue
+# Every firmware module as .mpy (what a board runs, its integer constants folded in by
+# tools/build_firmware.py), plus the unix board's glue
 compile: venv
-	rm -rf $(BUILD) && mkdir -p $(BUILD)/firmware
-	for f in $(FIRMWARE); do $(MPY_CROSS) -o $(BUILD)/firmware/$$(basename $${f%.py}).mpy $$f || exit 1; done
+	rm -rf $(BUILD) && mkdir -p $(BUILD)
+	$(PY) tools/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware $(FIRMWARE)
 	$(MPY_CROSS) -o $(BUILD)/unix_main.mpy boards/unix/main.py
 
 test: compile
@@ -61,8 +62,8 @@ deploy: compile
 	    echo "then: make deploy BOARD=$(BOARD) PORT=/dev/ttyACM0   (the port mpremote shows)"; exit 2; fi
 	rm -rf $(BUILD)/deploy && mkdir -p $(BUILD)/deploy/lib
 	cp $(BUILD)/firmware/*.mpy $(BUILD)/deploy/lib/
-	for f in boards/common/link.py boards/common/boardmain.py boards/$(BOARD)/board.py; do \
-	    $(MPY_CROSS) -o $(BUILD)/deploy/lib/$$(basename $${f%.py}).mpy $$f || exit 1; done
+	$(PY) tools/build_firmware.py $(MPY_CROSS) $(BUILD)/deploy/lib \
+	    boards/common/link.py boards/common/boardmain.py boards/$(BOARD)/board.py
 	cp boards/$(BOARD)/main.py $(BUILD)/deploy/main.py
 	$(VENV)/bin/mpremote connect $(PORT) mkdir :lib || true
 	$(VENV)/bin/mpremote connect $(PORT) cp $(BUILD)/deploy/lib/*.mpy :lib/ + cp $(BUILD)/deploy/main.py :main.py + reset
@@ -76,7 +77,7 @@ reliability: compile
 	$(MPY) tools/fuzz_core.py 1000000 1
 	$(PY) tools/bruteforce.py --hours 24 | tail -1
 	$(PY) tools/powercut.py --runs 200 --seed 5
-	$(PY) tools/soak.py --messages 100000 --heap 80k
+	$(PY) tools/soak.py --messages 100000 --heap 64k
 	$(PY) tools/noise_sessions.py --sessions 20
 
 clean:

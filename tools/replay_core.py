@@ -3,6 +3,7 @@
 Runs on CPython and on the MicroPython unix port:
 
     micropython tools/replay_core.py host_tests/traces/*.trace
+    micropython tools/replay_core.py --lib build/firmware host_tests/traces/*.trace   # as built
     python3 tools/replay_core.py --record host_tests/traces/new.trace   # (re)write < lines
 
 The client's lines are fed to a fresh core at their times; the core's output, with the
@@ -14,7 +15,11 @@ import sys
 if __name__ == "__main__":
     _here = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
     sys.path.insert(0, _here)
-    sys.path.insert(0, _here + "/../firmware")
+    if sys.argv[1:2] == ["--lib"]:  # the firmware from DIR (build/firmware: .mpy, as a board runs it)
+        sys.path.insert(0, sys.argv[2])
+        del sys.argv[1:3]
+    else:
+        sys.path.insert(0, _here + "/../firmware")
     sys.path.insert(0, _here + "/../cpython")
 
 import tracefile  # noqa: E402

@@ -1,0 +1,131 @@
+"""Compiles MicroPython sources to .mpy as a board runs them (`make compile`, `make deploy`).
+
+    python3 tools/build_firmware.py MPY_CROSS OUT_DIR SOURCE.py...
+
+Before mpy-cross sees a module, every integer constant it imports from a firmware module
+(tables.py's numbers, frames' events, formats' format letters) becomes a
+`_NAME = const(value)` of its own, and the integer constants a firmware module defines are
+renamed `_NAME` where they are defined. On MicroPython an imported name costs RAM at run
+time: an entry in the importer's globals, one in the defining module's globals and an
+interned name, some 60 bytes on the 64-bit unix port, and the firmware imports about 170
+of them. A `_NAME = const()` is folded into the bytecode and costs nothing. The sources stay
+as they are, with each number written once; a module that still looked one up at run time
+would fail the tests instead of costing RAM.
+
+Each .mpy names its module (`-s tables`) as its source file: the name is interned anyway,
+so this costs no RAM, where `tables.py` would be one more interned string per module.
+The rewrite keeps every line where it was, so a board's tracebacks point at the source.
+"""
+import ast
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import tokenize
+
+import hostpath
+
+FIRMWARE = os.path.join(hostpath.ROOT, "firmware")
+
+
+def _is_const(node):
+    return (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+            and not node.targets[0].id.startswith("_")
+            and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", None) == "const")
+
+
+def int_constants(source, known=None):
+    """{name: value} for each public `NAME = const(...)` of a module, in order."""
+    values = {}
+    scope = dict(known or {})
+    for node in ast.parse(source).body:
+        if _is_const(node):
+            expr = ast.Expression(node.value.args[0])
+            scope[node.targets[0].id] = values[node.targets[0].id] = eval(
+                compile(expr, "const", "eval"), {"__builtins__": {}}, scope)
+    return values
+
+
+def firmware_constants():
+    """{module: {name: value}} for every firmware module (tables first: others use it)."""
+    with open(os.path.join(FIRMWARE, "tables.py")) as f:
+        found = {"tables": int_constants(f.read())}
+    for name in sorted(os.listdir(FIRMWARE)):
+        module = name[:-3]
+        if name.endswith(".py") and module not in found:
+            with open(os.path.join(FIRMWARE, name)) as f:
+                found[module] = int_constants(f.read(), found["tables"])
+    return found
+
+
+def _rename(source, names):
+    """`source` with each use of a name in `names` (not an attribute) prefixed with `_`."""
+    lines = source.splitlines(keepends=True)
+    spots = []
+    previous = None
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.NAME and tok.string in names and previous != ".":
+            spots.append(tok.start)
+        if tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
+            previous = tok.string
+    for row, col in reversed(spots):
+        line = lines[row - 1]
+        lines[row - 1] = line[:col] + "_" + line[col:]
+    return "".join(lines)
+
+
+def inline(source, module, constants):
+    """A module's source with the firmware's integer constants made `_NAME = const()`.
+
+    `module` is the module's name, `constants` what firmware_constants() gives."""
+    tree = ast.parse(source)
+    has_const = any(isinstance(n, ast.ImportFrom) and n.module == "micropython"
+                    and any(a.name == "const" for a in n.names) for n in tree.body)
+    names = set(constants.get(module, ()))  # its own: renamed where they are defined
+    edits = []
+    for node in tree.body:
+        if not (isinstance(node, ast.ImportFrom) and node.module in constants):
+            continue
+        values = constants[node.module]
+        inlined = [a.name for a in node.names if a.name in values and a.asname is None]
+        if not inlined:
+            continue
+        kept = [a.name + (" as " + a.asname if a.asname else "") for a in node.names if a.name not in inlined]
+        statements = [] if has_const else ["from micropython import const"]
+        if kept:
+            statements.append("from %s import %s" % (node.module, ", ".join(kept)))
+        statements += ["_%s = const(%d)" % (name, values[name]) for name in inlined]
+        edits.append((node.lineno, node.end_lineno, "; ".join(statements)))
+        names.update(inlined)
+    lines = _rename(source, names).splitlines(keepends=True)
+    for first, last, replacement in reversed(edits):
+        lines[first - 1:last] = [replacement + "\n"] + ["\n"] * (last - first)
+    return "".join(lines)
+
+
+def build(mpy_cross, out_dir, sources):
+    constants = firmware_constants()
+    os.makedirs(out_dir, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="build-firmware-") as staging:
+        for path in sources:
+            module = os.path.basename(path)[:-3]
+            with open(path) as f:
+                text = inline(f.read(), module, constants)
+            staged = os.path.join(staging, module + ".py")
+            with open(staged, "w") as f:
+                f.write(text)
+            subprocess.run([mpy_cross, "-s", module, "-o", os.path.join(out_dir, module + ".mpy"), staged],
+                           check=True)
+
+
+def main(argv):
+    if len(argv) < 3:
+        print(__doc__.split("\n\n")[1])
+        return 2
+    build(argv[0], argv[1], argv[2:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
