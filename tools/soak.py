@@ -1,6 +1,6 @@
 """Soak: many messages against the unix board on a small heap, with its heap sampled.
 
-    python3 tools/soak.py [--messages 100000] [--heap 96k] [--lib build/firmware]
+    python3 tools/soak.py [--messages 100000] [--heap 64k] [--lib build/firmware]
 
 Starts the unix board as `micropython -X heapsize=HEAP boards/unix/main.py --lib LIB
 --heap-log 1000 --tr 1` (tr shortened so that 100,000 messages take minutes, not hours;
@@ -71,7 +71,7 @@ def heap_sampler(proc):
     return samples, lines
 
 
-def soak(micropython, count, heap="96k", lib=None, state=None):
+def soak(micropython, count, heap="64k", lib=None, state=None):
     lib = lib or os.path.join(hostpath.ROOT, "build", "firmware")
     board = UnixBoard(micropython, state or tempfile.mkdtemp(prefix="soak-"),
                       "--lib", lib, "--heap-log", "1000", "--tr", "1",
@@ -89,10 +89,13 @@ def soak(micropython, count, heap="96k", lib=None, state=None):
                 continue  # Break: no answer
             answer = b""
             while not check(answer):
-                chunk = sock.recv(128)
+                try:
+                    chunk = sock.recv(128)
+                except ConnectionResetError:
+                    chunk = b""
                 if not chunk:
                     raise RuntimeError("the board closed the line after %d messages:\n%s"
-                                       % (sent, "\n".join(lines[-5:])))
+                                       % (sent, "\n".join(lines[-8:])))
                 answer += bytes(tracefile.from_line(chunk))
         seconds = time.time() - start_time
         time.sleep(1.2)  # one more heap sample after the last message
@@ -110,7 +113,7 @@ def soak(micropython, count, heap="96k", lib=None, state=None):
 
 def main(argv):
     count = int(argv[argv.index("--messages") + 1]) if "--messages" in argv else 100000
-    heap = argv[argv.index("--heap") + 1] if "--heap" in argv else "96k"
+    heap = argv[argv.index("--heap") + 1] if "--heap" in argv else "64k"
     lib = argv[argv.index("--lib") + 1] if "--lib" in argv else None
     micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
     r = soak(micropython, count, heap, lib)
