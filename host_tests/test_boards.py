@@ -285,6 +285,7 @@ def test_manifest_freezes_the_whole_meter(name):
 
         exec(open(path).read(), {"include": include, "freeze": freeze, "module": module})
 
+    subprocess.run(["make", "-s", "frozen"], cwd=ROOT, check=True, capture_output=True, timeout=300)
     run_manifest(os.path.join(ROOT, "boards", name, "manifest.py"))
     firmware = {f for f in os.listdir(os.path.join(ROOT, "firmware")) if f.endswith(".py")}
     assert firmware | {"link.py", "boardmain.py", "board.py"} == frozen

@@ -1,6 +1,7 @@
-"""Compiles MicroPython sources to .mpy as a board runs them (`make compile`, `make deploy`).
+"""Builds MicroPython sources as a board runs them (`make compile`, `make deploy`, `make frozen`).
 
-    python3 tools/build_firmware.py MPY_CROSS OUT_DIR SOURCE.py...
+    python3 tools/build_firmware.py MPY_CROSS OUT_DIR SOURCE.py...   .mpy files
+    python3 tools/build_firmware.py --py OUT_DIR SOURCE.py...        sources, for freezing
 
 Before mpy-cross sees a module, every integer constant it imports from a firmware module
 (tables.py's numbers, frames' events, formats' format letters) becomes a
@@ -104,26 +105,37 @@ def inline(source, module, constants):
     return "".join(lines)
 
 
-def build(mpy_cross, out_dir, sources):
+def stage(out_dir, sources):
+    """Write each source, constants folded in, to out_dir (what a frozen build freezes)."""
     constants = firmware_constants()
     os.makedirs(out_dir, exist_ok=True)
+    for path in sources:
+        module = os.path.basename(path)[:-3]
+        with open(path) as f:
+            text = inline(f.read(), module, constants)
+        with open(os.path.join(out_dir, module + ".py"), "w") as f:
+            f.write(text)
+
+
+def build(mpy_cross, out_dir, sources):
+    """Compile each source, constants folded in, to out_dir/<module>.mpy."""
+    os.makedirs(out_dir, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="build-firmware-") as staging:
+        stage(staging, sources)
         for path in sources:
             module = os.path.basename(path)[:-3]
-            with open(path) as f:
-                text = inline(f.read(), module, constants)
-            staged = os.path.join(staging, module + ".py")
-            with open(staged, "w") as f:
-                f.write(text)
-            subprocess.run([mpy_cross, "-s", module, "-o", os.path.join(out_dir, module + ".mpy"), staged],
-                           check=True)
+            subprocess.run([mpy_cross, "-s", module, "-o", os.path.join(out_dir, module + ".mpy"),
+                            os.path.join(staging, module + ".py")], check=True)
 
 
 def main(argv):
-    if len(argv) < 3:
+    if len(argv) >= 3 and argv[0] == "--py":
+        stage(argv[1], argv[2:])
+    elif len(argv) >= 3:
+        build(argv[0], argv[1], argv[2:])
+    else:
         print(__doc__.split("\n\n")[1])
         return 2
-    build(argv[0], argv[1], argv[2:])
     return 0
 
 
