@@ -95,7 +95,7 @@ def main():
         print("  %-16s %6d" % (name, size))
     figures = micropython_figures(BUILD)
     print("MicroPython unix port (firmware as .mpy):")
-    print("  heap of the imported modules:       %s bytes (0 when frozen into flash)" % figures["heap_modules"])
+    print("  heap of the imported modules:       %s bytes (most of it in flash when frozen)" % figures["heap_modules"])
     print("  heap a built core + token engine keeps: %s bytes" % figures["heap_core"])
     print("  peak heap of the core over traces:  %s bytes (target <= 16384), collecting every 2 KB"
           % figures["heap_peak_replay"])
