@@ -151,6 +151,9 @@ class MeterApplication(Application):
             self.store.fault = True  # not a record this firmware can read: report it
             return
         f = struct.unpack(_HEAD, data[:_HEAD_SIZE])
+        if f[26] > TID_STORE_MIN or len(data) < _HEAD_SIZE + 3 * f[26]:
+            self.store.fault = True  # as above: nothing is taken from it
+            return
         self.credit = list(f[1:5])
         self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper = f[5:10]
         self.last = list(f[10:15])
@@ -159,9 +162,6 @@ class MeterApplication(Application):
             self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date = f[16:22]
             self._new_cipher()
         self.pending = list(f[22:26])
-        if f[26] > TID_STORE_MIN or len(data) < _HEAD_SIZE + 3 * f[26]:
-            self.store.fault = True
-            return
         for i in range(f[26]):
             p = _HEAD_SIZE + 3 * i
             self._tids[i] = data[p] << 16 | data[p + 1] << 8 | data[p + 2]

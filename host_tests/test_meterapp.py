@@ -250,3 +250,20 @@ def test_failed_save_leaves_the_running_state_as_stored():
     assert app.credit[0] == 30 and app.tids == [tid(-5)] and app.token_status == 1 and not app.busy
     store.fail = False
     assert run(app, credit_token(amount=70)) == 1 and app.credit[0] == 100
+
+
+def test_a_record_it_cannot_read_is_a_storage_fault_not_a_guess(app):
+    """Another format version, or more TIDs than the store keeps: nothing is taken from it."""
+    import meterapp
+
+    assert run(app, credit_token()) == 1
+    good = bytes(app.store.load("meter"))
+    for damaged in (b"\x09" + good[1:],  # a record of format version 9
+                    good[:meterapp._HEAD_SIZE - 1] + b"\x33" + good[meterapp._HEAD_SIZE:]):  # 51 TIDs
+        store = MemoryStore()
+        store.save("meter", damaged)
+        again = MeterApplication(store, {})
+        assert store.fault and again.credit == [0, 0, 0, 0] and again.tids == []
+    store = MemoryStore()
+    store.save("meter", good)
+    assert MeterApplication(store, {}).credit[0] == 1 and not store.fault
