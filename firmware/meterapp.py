@@ -98,7 +98,7 @@ class MeterApplication(Application):
             raise ValueError("dk must be 16 hex digits")
         self._factory = (dk, int(config.get("key_type", 2)), int(config.get("krn", 1)),
                          int(config.get("ken", KEN_NEVER)), int(config.get("ti", 1)),
-                         int(config.get("base_date", 1993)))
+                         int(config.get("base_date", BASE_DATES[0])))
         if self._factory[5] not in BASE_DATES:
             raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
