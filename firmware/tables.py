@@ -74,6 +74,7 @@ PROTOCOL_VERSION = const(0x01)  # STD Table 15: 01 = IEC 62055-52 edition 1.0
 TABLE_ID_COMPANION = const(0x8001)  # OWN 6.9: the companion RegisterTable
 TOKEN_DIGITS_HEX = const(17)  # STD Table 15: BinaryTokenEntry H17, 66 bits, top 2 bits 0
 TOKEN_BITS = const(66)  # 41: TokenData is 66 bits
+TOKEN_DIGITS = const(20)  # 41: a token is entered as 20 decimal digits
 
 # --- ServerStatus B8 bits (STD Table 15) ---
 STATUS_BUSY = const(0x01)

@@ -6,6 +6,7 @@ BinaryTokenEntry. `Token.load` spreads it into a bit array, reads the class from
 decryption `field()` reads the 64-bit data block, most significant bit first.
 """
 from crc import crc16
+from tables import TOKEN_BITS, TOKEN_DIGITS
 
 
 def bits_from_bytes(data, bits):
@@ -25,7 +26,7 @@ def digits_to_number(text):
             count += 1
         elif c not in b"- ":
             return -1
-    return value if count == 20 else -1
+    return value if count == TOKEN_DIGITS else -1
 
 
 def amount_value(field):
@@ -46,7 +47,7 @@ class Token:
 
     def load(self, number):
         """Take the 66-bit TokenData; False when it does not fit 66 bits (format)."""
-        if number < 0 or number >> 66:
+        if number < 0 or number >> TOKEN_BITS:
             return False
         bits = self.bits
         bits_from_bytes(number.to_bytes(9, "big"), bits)  # 72 bits, the top 6 are zero

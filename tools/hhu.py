@@ -38,7 +38,7 @@ from tables import (
     TR_MAX,
     TS_NOT_READY,
 )
-from tokens import Token
+from tokens import Token, digits_to_number
 
 FIRST_CHAR_S = (max(TR_MAX, RECOVERY_WAIT) + 500) / 1000  # + the host's and line's latency
 GAP_S = TA / 1000
@@ -198,16 +198,14 @@ def tenths(n, unit):
 
 def token_number(text):
     """20 digits (dashes and spaces allowed) -> the 66-bit TokenData, or HhuError."""
-    digits = "".join(c for c in text if c not in "- ")
-    if len(digits) != 20 or not digits.isdigit():
+    number = digits_to_number(text.encode())
+    if number < 0:
         raise ValueError("a token is 20 digits (dashes and spaces allowed), not %r" % text)
-    number = int(digits)
-    if number >> 66:
-        raise ValueError("%s is not a token: larger than 66 bits" % text)
-    # only a test token (class 1, not encrypted) can be checked without the meter's key;
-    # the firmware's own TokenData does the transposition and the CRC
+    # the firmware's own TokenData checks the size, does the transposition and the CRC;
+    # only a test token (class 1, not encrypted) can be checked without the meter's key
     token = Token()
-    token.load(number)
+    if not token.load(number):
+        raise ValueError("%s is not a token: larger than 66 bits" % text)
     if token.token_class == TOKEN_CLASS_NON_ENCRYPTED and not token.crc_ok():
         raise ValueError("%s is a test token (class 1) with a wrong check (CRC): mistyped?" % text)
     return number
