@@ -297,7 +297,7 @@ class Hhu:
         request = "/?%s!\r\n" % self.address
         for _ in range(REPEATS_MAX + 1):
             self.send(request.encode())
-            chars = self._receive(lambda c: c[-1:] == [LF])
+            chars = self._receive(id_response_complete)
             if chars is None:
                 raise HhuError("the meter is silent: no answer to the sign-on within %.1f s "
                                "(wrong address, wrong port or speed, or not connected?)" % FIRST_CHAR_S)
@@ -317,7 +317,7 @@ class Hhu:
         naks_sent = 0
         naks_received = 0
         while True:
-            chars = self._receive(_message_complete)
+            chars = self._receive(message_complete)
             if chars is None:
                 raise HhuError("the meter is silent: no answer within %.1f s (session ended? "
                                "sign on again)" % FIRST_CHAR_S)
@@ -397,10 +397,16 @@ def _reason(e):
     return text
 
 
-def _message_complete(chars):
-    if chars[0] in (ACK, NAK):
-        return True
-    return len(chars) >= 2 and chars[-2] == ETX
+def id_response_complete(chars):
+    """An IDResponse is whole at its LF (7-bit characters: a list or bytes)."""
+    return len(chars) > 0 and chars[-1] == LF
+
+
+def message_complete(chars):
+    """An ACK, a NAK, or a message whole at its BCC (7-bit characters: a list or bytes)."""
+    if not chars:
+        return False
+    return chars[0] in (ACK, NAK) or (len(chars) >= 2 and chars[-2] == ETX)
 
 
 def _clean(chars):

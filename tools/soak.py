@@ -4,11 +4,13 @@
 
 Starts the unix board as `micropython -X heapsize=HEAP boards/unix/main.py --lib LIB
 --heap-log 1000 --tr 1` (tr shortened so that 100,000 messages take minutes, not hours;
-every other timing is the profile's), and sends a steady mix: sign-on, reads of every
-readable register, writes of tokens (accepted, used, rejected until the lockout answers
-ERR07), writes of bad values, Break. Every answer must be the one the message asks for.
+every other timing is the profile's), and sends a steady mix: sign-on, reads of 13
+registers, writes of tokens (accepted, used, rejected until the lockout answers ERR07),
+writes of bad values, Break. Every answer must be of the kind the message asks for: an
+IDResponse, the register's data message, ACK or an error data message for a write.
 The board prints its heap in use after a collection every second; the run fails on a
-MemoryError, a missing answer, or heap growth between the first and the last quarter.
+MemoryError, a missing or wrong answer, or heap growth between the first and the last
+quarter.
 """
 import os
 import sys
@@ -19,6 +21,7 @@ import time
 import hostpath
 import tracefile
 import vending
+from hhu import id_response_complete, message_complete
 from powercut import DK
 from unixboard import UnixBoard
 
@@ -26,27 +29,25 @@ READABLE = (b"0000", b"0001", b"0002", b"0003", b"0005", b"0006", b"8000", b"800
             b"8010", b"8014", b"8016")
 
 
-def _line_end(answer):
-    return answer.endswith(b"\r\n")
-
-
-def _message_end(answer):
-    return answer in (b"\x06", b"\x15") or (len(answer) >= 2 and answer[-2] == 3)
+# what a token write may answer: taken (ACK), or an error data message (locked, bad value)
+_WRITE_ANSWERS = (b"\x06", b"\x020004(ERR")
 
 
 def messages(count):
-    """(request as 7-bit characters, a test that the answer is complete or None) x count."""
+    """(request as 7-bit characters, a test that the answer is complete or None, the
+    answer's possible beginnings) x count."""
     sent = 0
     cycle = 0
     while True:
         cycle += 1
         token = vending.token(0, 0, cycle % 16, 1000 + cycle, 1, DK)
-        batch = [(b"/?!\r\n", _line_end)]
-        batch += [(tracefile.command(b"R1\x02" + rid + b"()"), _message_end) for rid in READABLE]
+        batch = [(b"/?!\r\n", id_response_complete, (b"/STS",))]
+        batch += [(tracefile.command(b"R1\x02" + rid + b"()"), message_complete, (b"\x02" + rid + b"(",))
+                  for rid in READABLE]
         for value in (b"%017X" % token, b"%017X" % token, b"%017X" % (cycle * 7919), b"12"):
-            batch.append((tracefile.command(b"W1\x020004(" + value + b")"), _message_end))
-            batch.append((tracefile.command(b"R1\x020005()"), _message_end))
-        batch.append((tracefile.command(b"B0"), None))
+            batch.append((tracefile.command(b"W1\x020004(" + value + b")"), message_complete, _WRITE_ANSWERS))
+            batch.append((tracefile.command(b"R1\x020005()"), message_complete, (b"\x020005(",)))
+        batch.append((tracefile.command(b"B0"), None, ()))
         for item in batch:
             if sent == count:
                 return
@@ -82,7 +83,7 @@ def soak(micropython, count, heap="64k", lib=None, state=None):
         sock = board.connect(timeout=5)
         start_time = time.time()
         sent = 0
-        for request, check in messages(count):
+        for request, check, beginnings in messages(count):
             sock.sendall(tracefile.to_line(list(request)))
             sent += 1
             if check is None:
@@ -97,6 +98,8 @@ def soak(micropython, count, heap="64k", lib=None, state=None):
                     raise RuntimeError("the board closed the line after %d messages:\n%s"
                                        % (sent, "\n".join(lines[-8:])))
                 answer += bytes(tracefile.from_line(chunk))
+            if not answer.startswith(beginnings):
+                raise RuntimeError("message %d %r: answer %r" % (sent, bytes(request), answer))
         seconds = time.time() - start_time
         time.sleep(1.2)  # one more heap sample after the last message
         sock.close()
