@@ -363,7 +363,7 @@ class MeterApplication(Application):
             return TS_FUNCTION
         if code != self.mfr_code:
             return TS_MFR_CODE
-        self.last[1:4] = [1, subclass, 0]  # no TID: LastTID stays that of class 0/2
+        self.last[1:4] = [TOKEN_CLASS_NON_ENCRYPTED, subclass, 0]  # no TID: LastTID stays that of class 0/2
         return TS_ACCEPT
 
     def _remember(self, tid):

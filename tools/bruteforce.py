@@ -16,8 +16,8 @@ import hostpath  # noqa: F401  (firmware/ on sys.path)
 import meter
 from simline import SimLine
 from storage import MemoryStore
+from tables import ACK, TOKEN_BITS, TOKEN_CLASS_SHIFT
 
-ACK = 0x06
 HOUR_MS = 3600 * 1000
 
 
@@ -34,7 +34,7 @@ def attack(hours, seed=1, store=None, line=None):
         if not signed_on:
             signed_on = line.sign_on() is not None
             continue
-        number = rng.getrandbits(66) & ~(3 << 27)  # class 0: encrypted, counts for lockout
+        number = rng.getrandbits(TOKEN_BITS) & ~(3 << TOKEN_CLASS_SHIFT)  # class 0: encrypted, counts for lockout
         answer = line.command(b"W1\x020004(%017X)" % number)
         hour = min(line.now // HOUR_MS, hours - 1)
         writes[hour] += 1

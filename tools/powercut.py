@@ -26,6 +26,7 @@ import tracefile
 import vending
 from meterapp import DEFAULT_DK, MeterApplication
 from storage import FileStore
+from tables import TID_STORE_MIN
 from unixboard import UnixBoard
 
 DK = int(DEFAULT_DK, 16)  # the unix board's default key
@@ -46,7 +47,7 @@ def check_state(state, amounts, applied):
     unknown = [t for t in app.tids if t not in amounts]
     assert not unknown, "TIDs no token had: %r" % unknown
     dropped = applied - set(app.tids)
-    assert not dropped or (len(app.tids) >= 50 and max(dropped) < min(app.tids)), \
+    assert not dropped or (len(app.tids) >= TID_STORE_MIN and max(dropped) < min(app.tids)), \
         "applied tokens missing from the store: %r" % sorted(dropped)
     applied |= set(app.tids)
     expected = sum(amounts[t] for t in applied)
@@ -84,7 +85,7 @@ def campaign(micropython, runs, seed=1, state=None):
     # once more, on a line that is not cut: the missed tokens that can still be taken,
     # then two that were applied
     kept = check_state(state, amounts, applied)
-    oldest = min(kept) if len(kept) >= 50 else -1
+    oldest = min(kept) if len(kept) >= TID_STORE_MIN else -1
     missed = [t for t in tokens if t not in applied and t > oldest]
     old = len([t for t in tokens if t not in applied and t <= oldest])
     again = missed + sorted(applied)[-2:]

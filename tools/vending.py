@@ -11,6 +11,9 @@ from Crypto.Cipher import DES
 import hostpath  # noqa: F401  (firmware/ on sys.path)
 from crc import crc16  # noqa: E402  (the one CRC-16 of the project)
 from tables import STA_P as P, STA_S1 as S1, STA_S2 as S2  # noqa: E402
+from tables import (  # noqa: E402  (class 0 and 2 subclasses)
+    CREDIT_SUBCLASSES, SC_CLEAR_CREDIT, SC_CLEAR_TAMPER, SC_KCT1, SC_KCT2, SC_MPL, SC_MPPUL, SC_TARIFF_RATE,
+    SC_WATER_FACTOR)
 
 M64 = (1 << 64) - 1
 BASE_DATES = {1993: datetime.datetime(1993, 1, 1), 2014: datetime.datetime(2014, 1, 1),
@@ -108,8 +111,8 @@ def key_change_tokens(new_key, ken, krn, ro, kt, ti, dk, algorithm="sta"):
     from decoder key `dk` to `new_key` (layout: sts-tokens.md section 3, class 2 subclass
     3 and 4; not yet checked against a published vector)."""
     nkho, nklo = new_key >> 32, new_key & 0xFFFFFFFF
-    first = (3 << 44) | ((ken >> 4) << 40) | (krn << 36) | (ro << 35) | (kt << 32) | nkho
-    second = (4 << 44) | ((ken & 15) << 40) | (ti << 32) | nklo
+    first = (SC_KCT1 << 44) | ((ken >> 4) << 40) | (krn << 36) | (ro << 35) | (kt << 32) | nkho
+    second = (SC_KCT2 << 44) | ((ken & 15) << 40) | (ti << 32) | nklo
     return (encode(2, with_crc(2, first), dk, algorithm),
             encode(2, with_crc(2, second), dk, algorithm))
 
@@ -118,8 +121,8 @@ def key_change_tokens(new_key, ken, krn, ro, kt, ti, dk, algorithm="sta"):
 
 SERVICES = ("electricity", "water", "gas", "time")  # class 0 subclasses 0-3; 4-7 currency
 CREDIT_UNITS = ("kWh", "m3", "m3", "min")
-MANAGEMENT = {"mpl": 0, "clear-credit": 1, "tariff-rate": 2, "clear-tamper": 5,
-              "mppul": 6, "water-factor": 7}
+MANAGEMENT = {"mpl": SC_MPL, "clear-credit": SC_CLEAR_CREDIT, "tariff-rate": SC_TARIFF_RATE,
+              "clear-tamper": SC_CLEAR_TAMPER, "mppul": SC_MPPUL, "water-factor": SC_WATER_FACTOR}
 
 
 def credit_field(subclass, amount):
@@ -127,7 +130,7 @@ def credit_field(subclass, amount):
     subclasses 0-3, 0.00001 for currency (4-7). ValueError if it is not exact."""
     from decimal import Decimal, InvalidOperation
 
-    scale = 10 if subclass < 4 else 100000
+    scale = 10 if subclass < CREDIT_SUBCLASSES else 100000
     try:
         scaled = Decimal(amount) * scale
     except InvalidOperation:
@@ -140,7 +143,7 @@ def credit_field(subclass, amount):
 def management_field(subclass, value):
     """16-bit value field of a class 2 token: watts in the Amount encoding for MPL and
     MPPUL, the raw value otherwise (ClearCredit: register 0-3 or 0xFFFF for all)."""
-    if subclass in (0, 6):
+    if subclass in (SC_MPL, SC_MPPUL):
         return amount_field(value)
     if not 0 <= value <= 0xFFFF:
         raise ValueError("value %d does not fit 16 bits" % value)
