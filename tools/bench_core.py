@@ -19,14 +19,9 @@ include it.
 """
 import sys
 
-_here = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
-sys.path.insert(0, _here)
-_args = sys.argv[1:]
-if _args[:1] == ["--lib"]:  # take the firmware from DIR (e.g. build/firmware, as .mpy)
-    sys.path.insert(0, _args[1])
-    _args = _args[2:]
-else:
-    sys.path.insert(0, _here + "/../firmware")
+import firmwarepath
+
+_args = firmwarepath.setup(sys.argv[1:])
 
 import gc  # noqa: E402
 import micropython  # noqa: E402

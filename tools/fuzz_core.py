@@ -14,13 +14,9 @@ import gc
 import random
 import sys
 
-_here = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
-sys.path.insert(0, _here)
-sys.path.insert(0, _here + "/../firmware")
-try:
-    import micropython  # noqa: F401
-except ImportError:  # CPython: the const() shim
-    sys.path.insert(0, _here + "/../cpython")
+import firmwarepath
+
+_args = firmwarepath.setup(sys.argv[1:])
 
 import meter  # noqa: E402
 import tracefile  # noqa: E402
@@ -141,4 +137,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(_args))

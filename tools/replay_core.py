@@ -13,14 +13,9 @@ server lines from the core (for authoring; the result is reviewed before it is c
 import sys
 
 if __name__ == "__main__":
-    _here = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
-    sys.path.insert(0, _here)
-    if sys.argv[1:2] == ["--lib"]:  # the firmware from DIR (build/firmware: .mpy, as a board runs it)
-        sys.path.insert(0, sys.argv[2])
-        del sys.argv[1:3]
-    else:
-        sys.path.insert(0, _here + "/../firmware")
-    sys.path.insert(0, _here + "/../cpython")
+    import firmwarepath
+
+    _args = firmwarepath.setup(sys.argv[1:])
 
 import tracefile  # noqa: E402
 import lockout  # noqa: E402
@@ -118,4 +113,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main(_args))

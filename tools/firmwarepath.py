@@ -1,0 +1,25 @@
+"""Where a harness script run on the MicroPython unix port (or CPython) finds the firmware.
+
+    import firmwarepath
+    args = firmwarepath.setup(sys.argv[1:])
+
+`--lib DIR` as the first argument takes the firmware from DIR (build/firmware: .mpy, as
+`make compile` builds it for a board) and is taken off the arguments returned; otherwise
+firmware/ is used as it is. On CPython the const() shim (cpython/) goes on the path too.
+"""
+import sys
+
+_ROOT = (__file__.rsplit("/", 1)[0] if "/" in __file__ else ".") + "/.."
+
+
+def setup(args):
+    if args[:1] == ["--lib"]:
+        sys.path.insert(0, args[1])
+        args = args[2:]
+    else:
+        sys.path.insert(0, _ROOT + "/firmware")
+    try:
+        import micropython  # noqa: F401
+    except ImportError:
+        sys.path.insert(0, _ROOT + "/cpython")
+    return args
