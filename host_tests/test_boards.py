@@ -258,8 +258,14 @@ def test_board_code_type_checks_against_its_stubs(name, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.fixture(scope="module")
+def frozen_sources():
+    """build/frozen, which the manifests freeze, staged once by `make frozen`."""
+    subprocess.run(["make", "-s", "frozen"], cwd=ROOT, check=True, capture_output=True, timeout=300)
+
+
 @pytest.mark.parametrize("name", sorted(BOARDS))
-def test_manifest_freezes_the_whole_meter(name):
+def test_manifest_freezes_the_whole_meter(name, frozen_sources):
     frozen = set()
     included = []
 
@@ -285,7 +291,6 @@ def test_manifest_freezes_the_whole_meter(name):
 
         exec(open(path).read(), {"include": include, "freeze": freeze, "module": module})
 
-    subprocess.run(["make", "-s", "frozen"], cwd=ROOT, check=True, capture_output=True, timeout=300)
     run_manifest(os.path.join(ROOT, "boards", name, "manifest.py"))
     firmware = {f for f in os.listdir(os.path.join(ROOT, "firmware")) if f.endswith(".py")}
     assert firmware | {"link.py", "boardmain.py", "board.py"} == frozen
