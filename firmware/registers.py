@@ -1,10 +1,11 @@
 """RegisterTable (IEC 62055-52 clause 6.8): what the HHU can read and write.
 
 A register is an ID, a value format with its width, and the functions that read and write
-it. It has no name: the meter speaks only IDs, and each name would be a string in its RAM;
-the HHU keeps the names (tools/hhu.py). A register without `read` is not readable (ERR03), without `write` not writable (ERR02).
+it. A register without `read` is not readable (ERR03), without `write` not writable (ERR02).
 `read` is given the register's ID, so that one bound method can serve a whole table: a
-closure per register would cost about 100 bytes of RAM each on MicroPython.
+closure per register would cost about 100 bytes of RAM each on MicroPython. A register has
+no name: the meter speaks only IDs, and each name would be a string in its RAM; the HHU
+keeps the names (tools/hhu.py).
 The application adds its own registers (the companion table 8001) with `add`.
 """
 from formats import FMT_A
