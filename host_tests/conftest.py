@@ -1,7 +1,6 @@
 """Shared setup: import paths for firmware/ on CPython, the MicroPython binary, the unix board."""
 import glob
 import os
-import shutil
 import subprocess
 import sys
 
@@ -14,11 +13,6 @@ for sub in ("cpython", "firmware", "tools"):
         sys.path.insert(0, path)
 
 TRACES = os.path.join(ROOT, "host_tests", "traces")
-
-
-def micropython_binary():
-    here = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return here if os.path.exists(here) else shutil.which("micropython")
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +32,7 @@ def run_decoder_on_micropython(binary, cases=""):
     return result.stdout.strip().split("\n")[-1]
 
 
-from unixboard import UnixBoard  # noqa: E402  (tools/ is on sys.path from here on)
+from unixboard import UnixBoard, micropython_binary  # noqa: E402  (tools/ is on sys.path from here on)
 
 
 @pytest.fixture(scope="session")

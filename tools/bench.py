@@ -12,10 +12,10 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(ROOT, d) for d in ("cpython", "firmware", "tools")]
-BIN = os.path.dirname(sys.executable)
-MICROPYTHON = os.path.join(BIN, "micropython")
+from hostpath import ROOT
+from unixboard import micropython_binary
+
+MICROPYTHON = micropython_binary()
 TRACES = sorted(glob.glob(os.path.join(ROOT, "host_tests", "traces", "*.trace")))
 BUILD = os.path.join(ROOT, "build", "firmware")
 

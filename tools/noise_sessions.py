@@ -11,7 +11,6 @@ new), the credit grows by the token's amount exactly once, never twice. Prints, 
 rate, how many sessions ended with the result, with a clean error, and how many were
 wrong (must be 0).
 """
-import os
 import sys
 import tempfile
 
@@ -19,7 +18,7 @@ import hhu
 import vending
 from noisyline import Channel, NoisyLine
 from powercut import DK
-from unixboard import UnixBoard
+from unixboard import UnixBoard, micropython_binary
 
 CREDIT = hhu.BY_NAME["creditelectricity"]
 
@@ -72,7 +71,7 @@ def main(argv):
     sessions = int(argv[argv.index("--sessions") + 1]) if "--sessions" in argv else 20
     rates = [float(r) for r in (argv[argv.index("--rates") + 1] if "--rates" in argv else "0,1e-5,1e-4,1e-3").split(",")]
     seed = int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 1
-    micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
+    micropython = micropython_binary()
     print("bit-error rate  sessions  result  clean error  wrong")
     worst = 0
     for ber in rates:

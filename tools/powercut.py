@@ -15,7 +15,6 @@ three refusals in a row would lock token entry); a token older than the 50 newes
 no longer be taken (the STS rule: Old). The credit must then be the sum of the applied
 tokens: nothing lost, nothing doubled.
 """
-import os
 import random
 import sys
 import tempfile
@@ -27,7 +26,7 @@ import vending
 from meterapp import DEFAULT_DK, MeterApplication
 from storage import FileStore
 from tables import TID_STORE_MIN
-from unixboard import UnixBoard
+from unixboard import UnixBoard, micropython_binary
 
 DK = int(DEFAULT_DK, 16)  # the unix board's default key
 SIGN_ON = b"/?!\r\n"
@@ -121,7 +120,7 @@ def campaign(micropython, runs, seed=1, state=None):
 def main(argv):
     runs = int(argv[argv.index("--runs") + 1]) if "--runs" in argv else 100
     seed = int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 1
-    micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
+    micropython = micropython_binary()
     result = campaign(micropython, runs, seed)
     print("%(runs)d power cuts: the token was not applied %(cut_before_save)d times, applied "
           "%(cut_after_save)d times. Entered again: %(accepted)d missed tokens accepted, %(used)d "

@@ -23,7 +23,7 @@ import tracefile
 import vending
 from hhu import id_response_complete, message_complete
 from powercut import DK
-from unixboard import UnixBoard
+from unixboard import UnixBoard, micropython_binary
 
 READABLE = (b"0000", b"0001", b"0002", b"0003", b"0005", b"0006", b"8000", b"8001", b"8005", b"800B",
             b"8010", b"8014", b"8016")
@@ -118,7 +118,7 @@ def main(argv):
     count = int(argv[argv.index("--messages") + 1]) if "--messages" in argv else 100000
     heap = argv[argv.index("--heap") + 1] if "--heap" in argv else "64k"
     lib = argv[argv.index("--lib") + 1] if "--lib" in argv else None
-    micropython = os.path.join(os.path.dirname(sys.executable), "micropython")
+    micropython = micropython_binary()
     r = soak(micropython, count, heap, lib)
     print("%(messages)d messages in %(seconds).0f s on -X heapsize=%(heap)s: heap in use after "
           "collection %(heap_min)d..%(heap_max)d bytes over %(samples)d samples, growth from the "

@@ -1,13 +1,21 @@
 """The unix board as a process on a loopback TCP port (host side: tests and the
 reliability scripts start it the same way)."""
 import os
+import shutil
 import socket
 import subprocess
+import sys
 import time
 
 import hostpath
 
 MAIN = os.path.join(hostpath.ROOT, "boards", "unix", "main.py")
+
+
+def micropython_binary():
+    """The `micropython` of this virtual environment, else the one on PATH (or None)."""
+    here = os.path.join(os.path.dirname(sys.executable), "micropython")
+    return here if os.path.exists(here) else shutil.which("micropython")
 
 
 def free_port():
