@@ -1,38 +1,152 @@
-"""The meter application process as the VTC07 server sees it.
+"""The meter application process as the VTC07 server sees it, and its stored record.
 
 The server hands a BinaryTokenEntry value to `submit` after it has decided to ACK the
 write; the token is worked on in `step`, which the server calls from `poll` once the ACK
 is out (IEC 62055-52 6.7.3: processing may outlast tr). While `busy`, TokenStatus reads
 16 and ServerStatus bit 0 is set.
 
+The application owns the meter's one stored record: `version | lockout count | lockout ms
+remaining | the application's own state`. A token's result and the lockout count it
+causes go into storage in one save, before the result can be read (docs/storage.md): no
+power cut leaves a readable rejection uncounted. When the record cannot be trusted the
+application `refusing` token entry, keeps its lockout held and never writes the record.
+
 `Application` is the contract and also the stub used until a token engine is plugged in:
 it answers every token with tokenStatus 8 (Function), after `exec_ms`.
 """
-from tables import STATUS_STORAGE_FAULT, TABLE_ID_COMPANION, TS_FUNCTION, TS_NOT_READY, TS_RESERVED
+import struct
+
+from lockout import TokenLockout
+from storage import StoreError
+from tables import (
+    STATUS_STORAGE_FAULT,
+    STORE_FORMAT,
+    STORE_OK,
+    STORE_REPAIRED,
+    STORE_WRITE,
+    TABLE_ID_COMPANION,
+    TOKEN_CLASS_NON_ENCRYPTED,
+    TOKEN_CLASS_SHIFT,
+    TS_1ST_KCT,
+    TS_2ND_KCT,
+    TS_ACCEPT,
+    TS_FUNCTION,
+    TS_NOT_READY,
+    TS_RESERVED,
+    TS_STORAGE_FAULT,
+)
 from ticks import ticks_add, ticks_diff
+
+_LOCK = ">BHI"  # record version, lockout count, lockout ms remaining
+_LOCK_SIZE = struct.calcsize(_LOCK)
 
 
 class Application:
     table_id = TABLE_ID_COMPANION
+    RECORD = "stub"  # the record's name in the store
+    VERSION = 1
+    SAVE_EVERY_TOKEN = False  # the stub stores only its lockout, when that changes
+    STATE_SIZE = 0  # largest size of the application's own part of the record
 
-    def __init__(self, store=None, exec_ms=0):
+    def __init__(self, store, now=0, lockout=None, exec_ms=0):
         self.store = store
+        self.lockout = lockout or TokenLockout(now)
         self.exec_ms = exec_ms
         self.busy = False
         self.token_status = TS_RESERVED  # no token entered yet
+        self.fault = STORE_OK  # StorageFault reason (tables STORE_*)
+        self.refusing = False  # token entry refused: the stored state cannot be trusted
         self._due = 0
+        self._number = 0
+        self._class = 0
+        self._record = bytearray(_LOCK_SIZE + self.STATE_SIZE)
+
+    # --- the record ---------------------------------------------------------------------
+
+    def reset_state(self):
+        """The application's state as the configuration makes a new meter."""
+
+    def pack_state(self, rec, pos):
+        """Write the application's state into rec[pos:]; return where it ends."""
+        return pos
+
+    def unpack_state(self, data, pos):
+        """Take the application's state from data[pos:]; False (and nothing taken) when
+        it is not a state this firmware can use."""
+        return len(data) == pos
+
+    def load(self, now):
+        """Take the stored record at start. A record that cannot be read or used puts the
+        meter in the refusing state; it is never taken for "no record"."""
+        self.reset_state()
+        if not self.store:
+            return
+        try:
+            data = self.store.load(self.RECORD)
+        except StoreError as e:
+            return self._refuse(e.args[0])
+        if data is None:
+            return  # a new meter
+        if len(data) < _LOCK_SIZE or data[0] != self.VERSION or not self.unpack_state(data, _LOCK_SIZE):
+            self.reset_state()
+            return self._refuse(STORE_FORMAT)
+        _, count, remaining = struct.unpack_from(_LOCK, data, 0)
+        self.lockout.restore(count, remaining, now)
+        if self.store.repaired:
+            self.fault = STORE_REPAIRED
+
+    def _refuse(self, reason):
+        self.fault = reason
+        self.refusing = True  # for good: only an operator's reset ends it
+        self.lockout.hold()
+
+    def save(self, now):
+        """Store the state; True when it reached storage. When it did not, the state in
+        RAM goes back to what is stored (the lockout keeps what it counted: never weaker)."""
+        store = self.store
+        if not store:
+            return True
+        if self.refusing:
+            return False  # never write over a record that could not be read
+        rec = self._record  # reused: a token's save makes no new buffer
+        struct.pack_into(_LOCK, rec, 0, self.VERSION, min(self.lockout.count, 0xFFFF),
+                         self.lockout.remaining_ms(now))
+        end = self.pack_state(rec, _LOCK_SIZE)
+        before = store.seq(self.RECORD)
+        try:
+            store.save(self.RECORD, memoryview(rec)[:end])
+        except Exception:  # full, read-only, I/O error, no memory: nothing may half-apply
+            self.fault = STORE_WRITE
+            self.reset_state()
+            try:
+                data = store.load(self.RECORD)
+            except StoreError as e:
+                self._refuse(e.args[0])
+                return False
+            if data is not None and not self.unpack_state(data, _LOCK_SIZE):
+                self.reset_state()
+                self._refuse(STORE_FORMAT)
+                return False
+            return store.seq(self.RECORD) != before  # the new state reached one copy
+        if self.fault == STORE_WRITE or self.fault == STORE_REPAIRED:
+            self.fault = STORE_OK  # both copies are whole again
+        return True
+
+    # --- the contract ---------------------------------------------------------------------
 
     def add_registers(self, table):
         """Add the application's own registers (the companion table) to `table`."""
 
     def status_bits(self):
         """ServerStatus bits the application owns (storage fault, tamper, credit)."""
-        return STATUS_STORAGE_FAULT if self.store and self.store.fault else 0
+        return STATUS_STORAGE_FAULT if self.fault else 0
 
     def submit(self, token, now):
         """Start work on the 66-bit TokenData `token` (an int)."""
         self.busy = True
         self.token_status = TS_NOT_READY
+        self._number = token
+        self._class = (token >> TOKEN_CLASS_SHIFT) & 3
         self._due = ticks_add(now, self.exec_ms)
 
     def deadline(self, now):
@@ -46,10 +160,20 @@ class Application:
         """Do what is due; return the tokenStatus once a token is finished, else -1."""
         if not self.busy or ticks_diff(self._due, now) > 0:
             return -1
+        return self.finish(TS_FUNCTION, now)  # the stub supports no token
+
+    def finish(self, status, now):
+        """Count the result for the lockout and store both in one save; only then can the
+        result be read. A result that could not be stored reads TS_STORAGE_FAULT."""
         self.busy = False
-        self.token_status = TS_FUNCTION
-        return TS_FUNCTION
+        changed = False
+        if self._class != TOKEN_CLASS_NON_ENCRYPTED:
+            changed = self.lockout.record(status == TS_ACCEPT or status == TS_1ST_KCT or status == TS_2ND_KCT, now)
+        if (changed or self.SAVE_EVERY_TOKEN) and not self.save(now):
+            status = TS_STORAGE_FAULT
+        self.token_status = status
+        return status
 
     def refuse(self, status):
-        """A token the server refused itself (lockout): record it as the last result."""
+        """A token the server refused itself (lockout, storage): record it as the last result."""
         self.token_status = status

@@ -4,23 +4,15 @@ Counts meter-specific tokens rejected in a row. From the LOCKOUT_AFTER-th on, ea
 locks token entry, first for LOCKOUT_FIRST_S, then twice as long each time, up to
 LOCKOUT_MAX_S. An accepted meter-specific token clears the count.
 
-The count and the lock's remaining time are saved to `store` whenever they change and
-when a lock runs out, so a power cycle neither clears nor (after expiry) renews a lock.
-Time with the power off does not count: a meter without a running clock cannot know how
-long it was off, so after a restart the saved remaining time is served in full.
+The count and the lock's remaining time are stored in the application's record, in the
+same atomic save as the token's result (docs/storage.md): `record` and `poll` say when they
+changed something, and the application saves. A power cycle neither clears nor (after
+expiry) renews a lock. Time with the power off does not count: a meter without a running
+clock cannot know how long it was off, so after a restart the saved remaining time is
+served in full. A meter whose stored state is lost is `held`: locked with no end.
 """
-import struct
-
 from tables import LOCKOUT_AFTER, LOCKOUT_FIRST_S, LOCKOUT_MAX_S
 from ticks import ticks_add, ticks_diff
-
-_RECORD = "lockout"
-_FMT = ">HI"  # count, remaining ms
-
-
-def record_bytes(count, remaining_ms):
-    """The stored form of the lockout state (also used to preset it in replays)."""
-    return struct.pack(_FMT, min(count, 0xFFFF), remaining_ms)
 
 
 def lock_seconds(count):
@@ -34,24 +26,25 @@ def lock_seconds(count):
 
 
 class TokenLockout:
-    def __init__(self, store, now):
-        self._store = store
+    def __init__(self, now):
         self.count = 0
         self._until = now
         self._locked = False
-        data = store.load(_RECORD) if store else None
-        if data and len(data) == struct.calcsize(_FMT):
-            count, remaining = struct.unpack(_FMT, data)
-            self.count = count
-            if remaining:
-                self._until = ticks_add(now, min(remaining, LOCKOUT_MAX_S * 1000))
-                self._locked = True
+        self.held = False
 
-    def _save(self, now):
-        if self._store:
-            self._store.save(_RECORD, record_bytes(self.count, self.remaining_ms(now)))
+    def restore(self, count, remaining_ms, now):
+        """Take the stored state (at start, from the application's record)."""
+        self.count = count
+        self._locked = remaining_ms > 0
+        self._until = ticks_add(now, min(remaining_ms, LOCKOUT_MAX_S * 1000))
+
+    def hold(self):
+        """Lock with no end: what a meter does when it cannot know its lockout state."""
+        self.held = True
 
     def remaining_ms(self, now):
+        if self.held:
+            return LOCKOUT_MAX_S * 1000
         if not self._locked:
             return 0
         left = ticks_diff(self._until, now)
@@ -64,10 +57,11 @@ class TokenLockout:
         return self.remaining_ms(now) > 0
 
     def record(self, accepted, now):
-        """Count the result of a meter-specific token that was evaluated."""
+        """Count the result of a meter-specific token that was evaluated; True if the
+        state changed (and must be saved with the result)."""
         if accepted:
             if self.count == 0 and not self._locked:
-                return
+                return False
             self.count = 0
             self._locked = False
         else:
@@ -76,13 +70,15 @@ class TokenLockout:
             if seconds:
                 self._until = ticks_add(now, seconds * 1000)
                 self._locked = True
-        self._save(now)
+        return True
 
     def deadline(self, now):
         """ms until the lock runs out, or -1 when there is nothing to wait for."""
-        return self.remaining_ms(now) if self._locked else -1
+        return self.remaining_ms(now) if self._locked and not self.held else -1
 
     def poll(self, now):
-        if self._locked and self.remaining_ms(now) == 0:
+        """True when the lock ran out just now (to be saved, so a restart does not renew it)."""
+        if self._locked and not self.held and self.remaining_ms(now) == 0:
             self._locked = False
-            self._save(now)
+            return True
+        return False

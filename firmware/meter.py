@@ -12,7 +12,6 @@
 A board reads the same keys from a config file (`parse_config`) and lets flags override it.
 """
 from application import Application
-from lockout import TokenLockout
 from meterapp import METER_NUMBER, MeterApplication
 from server import Server
 
@@ -44,7 +43,8 @@ def build(config, store, now):
             kwargs[key] = config[key].encode()
     kwargs["soft_parity"] = config.get("parity", "soft") == "soft"
     if config.get("app", "sts") == "stub":
-        app = Application(store, exec_ms=int(config.get("exec_ms", "0")))
+        app = Application(store, now, exec_ms=int(config.get("exec_ms", "0")))
+        app.load(now)
     else:
         app = MeterApplication(store, config, now)
-    return Server(app, TokenLockout(store, now), now, **kwargs)
+    return Server(app, now, **kwargs)

@@ -2,10 +2,11 @@
 
 Checks in the order of section 4 and answers each rejection with its tokenStatus. The
 whole application state (credit per service, TID store, settings, the decoder key and a
-waiting key change half, last result) is one storage record, replaced atomically after
-every token: a power cut before the replace leaves the token unapplied (the HHU sees no
-Accept and may enter it again), a cut after it leaves it applied once; the TID store then
-refuses it as Used.
+waiting key change half, last result) is the application's part of the meter's one
+storage record (application.py), saved after every token together with the lockout
+count: a power cut before the save leaves the token unapplied (the HHU sees no Accept and
+may enter it again), a cut after it leaves it applied once; the TID store then refuses it
+as Used.
 
 The decoder key comes from the configuration (the key the meter was made with) until a
 key change replaces it; from then on the stored key rules. A key change is two tokens,
@@ -15,8 +16,6 @@ first to arrive answers 2 (1stKCT) and waits, the one that completes the pair an
 3 (2ndKCT) and the new key is in use.
 """
 import struct
-
-from micropython import const
 
 from application import Application
 from formats import FMT_D
@@ -72,19 +71,21 @@ from tokens import Token, amount_value, bits_from_bytes
 METER_NUMBER = "600727000000000009"  # the unix board's identity (sts-tokens.md vectors)
 DEFAULT_DK = "E653341F9D5BF36F"  # and its decoder key (EA07, the vectors' key)
 ALGORITHMS = {"sta": EA_STA, "des": EA_DES, "misty1": EA_MISTY1}
-_RECORD = "meter"
-_VERSION = const(2)
-# version; credit x4, MPL, tariff rate, water factor, MPPUL, tamper; last status, class,
+# credit x4, MPL, tariff rate, water factor, MPPUL, tamper; last status, class,
 # subclass, value, TID; key from a key change (0/1), key, KT, KRN, KEN, TI, base date;
 # waiting key change half: subclass (0 none), KEN nibble, KRN|RO|KT or TI, key half;
 # TID count; then the TIDs, 3 bytes each
-_HEAD = ">B4QIHHIBBBBIIB8sBBBBHBBBIB"
+_HEAD = ">4QIHHIBBBBIIB8sBBBBHBBBIB"
 _HEAD_SIZE = struct.calcsize(_HEAD)
 
 
 class MeterApplication(Application):
-    def __init__(self, store, config, now=0):
-        super().__init__(store)
+    RECORD = "meter"
+    VERSION = 3  # 2: the record before redundant copies and the lockout in it
+    SAVE_EVERY_TOKEN = True  # the last result is part of the record
+    STATE_SIZE = _HEAD_SIZE + 3 * TID_STORE_MIN
+
+    def __init__(self, store, config, now=0, lockout=None):
         self.meter_number = config.get("meter_number", METER_NUMBER)
         algorithm = config.get("algorithm", "sta")
         if algorithm not in ALGORITHMS:
@@ -102,17 +103,16 @@ class MeterApplication(Application):
         if self._factory[5] not in BASE_DATES:
             raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
-        self._number = 0
-        self._record = bytearray(_HEAD_SIZE + 3 * (TID_STORE_MIN + 1))
         # The TID store, ascending in _tids[:_tid_count]; the oldest is dropped when there are
         # more than TID_STORE_MIN. Its room is taken once: a list growing in mid-life needs a
         # contiguous block that a small, fragmented heap may no longer have.
         self._tids = [0] * (TID_STORE_MIN + 1)
-        self._reset_state()
-        self._load()
+        super().__init__(store, now, lockout)
+        self.load(now)
+        self.token_status = self.last[0]
         self._pending_at = now  # a half waiting since before a restart gets a full window
 
-    def _reset_state(self):
+    def reset_state(self):
         self.credit = [0, 0, 0, 0]
         self.mpl = 0
         self.tariff_rate = 0
@@ -141,46 +141,41 @@ class MeterApplication(Application):
         else:
             self._cipher = None  # EA11 MISTY1 is not built in
 
-    # --- persistence -------------------------------------------------------------------
+    # --- the record (application.py stores it) ---------------------------------------
 
-    def _load(self):
-        data = self.store.load(_RECORD) if self.store else None
-        if not data:
-            return
-        if len(data) < _HEAD_SIZE or data[0] != _VERSION:
-            self.store.fault = True  # not a record this firmware can read: report it
-            return
-        f = struct.unpack(_HEAD, data[:_HEAD_SIZE])
-        if f[26] > TID_STORE_MIN or len(data) < _HEAD_SIZE + 3 * f[26]:
-            self.store.fault = True  # as above: nothing is taken from it
-            return
-        self.credit = list(f[1:5])
-        self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper = f[5:10]
-        self.last = list(f[10:15])
-        self.key_changed = f[15]
+    def unpack_state(self, data, pos):
+        if len(data) < pos + _HEAD_SIZE:
+            return False
+        f = struct.unpack_from(_HEAD, data, pos)
+        count = f[25]
+        if count > TID_STORE_MIN or len(data) != pos + _HEAD_SIZE + 3 * count:
+            return False  # checked before anything is taken from it
+        self.credit = list(f[0:4])
+        self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper = f[4:9]
+        self.last = list(f[9:14])
+        self.key_changed = f[14]
         if self.key_changed:
-            self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date = f[16:22]
+            self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date = f[15:21]
             self._new_cipher()
-        self.pending = list(f[22:26])
-        for i in range(f[26]):
-            p = _HEAD_SIZE + 3 * i
+        self.pending = list(f[21:25])
+        pos += _HEAD_SIZE
+        for i in range(count):
+            p = pos + 3 * i
             self._tids[i] = data[p] << 16 | data[p + 1] << 8 | data[p + 2]
-        self._tid_count = f[26]
+        self._tid_count = count
         self.token_status = self.last[0]
+        return True
 
-    def _save(self):
-        if not self.store:
-            return
+    def pack_state(self, rec, pos):
         c = self.credit
         last = self.last
         p = self.pending
-        rec = self._record  # reused: a token's save makes no new buffer
-        struct.pack_into(_HEAD, rec, 0, _VERSION, c[0], c[1], c[2], c[3],
+        struct.pack_into(_HEAD, rec, pos, c[0], c[1], c[2], c[3],
                          self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper,
                          last[0], last[1], last[2], last[3], last[4],
                          self.key_changed, self.dk, self.key_type, self.krn, self.ken, self.ti,
                          self.base_date, p[0], p[1], p[2], p[3], self._tid_count)
-        n = _HEAD_SIZE
+        n = pos + _HEAD_SIZE
         tids = self._tids
         for i in range(self._tid_count):
             t = tids[i]
@@ -188,7 +183,7 @@ class MeterApplication(Application):
             rec[n + 1] = (t >> 8) & 0xFF
             rec[n + 2] = t & 0xFF
             n += 3
-        self.store.save(_RECORD, memoryview(rec)[:n])
+        return n
 
     # --- the Application contract ------------------------------------------------------
 
@@ -200,14 +195,9 @@ class MeterApplication(Application):
             bits |= STATUS_CREDIT_EXHAUSTED
         return bits
 
-    def submit(self, token, now):
-        self._number = token
-        self.busy = True
-        self.token_status = TS_NOT_READY
-
     def deadline(self, now):
         if self.busy:
-            return 0
+            return 0  # no processing time of its own: the engine works at once
         if self.pending[0]:  # the waiting half's window closes then
             left = ticks_diff(ticks_add(self._pending_at, KCT_WINDOW_MS), now)
             return left if left > 0 else 0
@@ -215,25 +205,12 @@ class MeterApplication(Application):
 
     def step(self, now):
         if self.busy:
-            status = self._execute(self._number, now)
-            self.last[0] = status
-        elif self.pending[0] and self.deadline(now) == 0:
-            status = -1
+            self.last[0] = status = self._execute(self._number, now)
+            return self.finish(status, now)
+        if self.pending[0] and self.deadline(now) == 0:
             self.pending = [0, 0, 0, 0]  # the window closed: the half is forgotten
-        else:
-            return -1
-        self.busy = False
-        try:
-            self._save()
-        except Exception:
-            # the record was not replaced: nothing of this happened, as stored
-            self._reset_state()
-            self._load()
-            self.token_status = self.last[0]
-            raise
-        if status >= 0:
-            self.token_status = status
-        return status
+            self.save(now)
+        return -1
 
     # --- token execution, in the order of sts-tokens.md section 4 ----------------------
 
@@ -418,6 +395,7 @@ class MeterApplication(Application):
             (0x8014, 4),  # BaseDate
             (0x8015, 2),  # EncryptionAlgorithm
             (0x8016, 1),  # KeyChangeHalfWaiting
+            (0x8017, 1),  # StorageFault: reason (tables STORE_*), 0 when all is well
         ):
             table.add(Register(rid, d, width, read))
 
@@ -440,4 +418,6 @@ class MeterApplication(Application):
             return self.last[n - 0x0D]  # class, subclass, decoded value
         if n <= 0x15:
             return (self.tariff_rate, self.water_factor, self.mppul, self.base_date, self.algorithm)[n - 0x11]
-        return self.pending[0]  # a key change half is waiting: its subclass, else 0
+        if n == 0x16:
+            return self.pending[0]  # a key change half is waiting: its subclass, else 0
+        return self.fault

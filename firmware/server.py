@@ -35,6 +35,7 @@ from tables import (
     CMD_WRITE,
     ERR_BUSY,
     ERR_LOCKED,
+    ERR_STORAGE,
     ERR_NOT_READABLE,
     ERR_NOT_WRITABLE,
     ERR_UNKNOWN_REGISTER,
@@ -66,10 +67,8 @@ from tables import (
     TOKEN_CLASS_SHIFT,
     TOKEN_DIGITS_HEX,
     TR_MIN,
-    TS_1ST_KCT,
-    TS_2ND_KCT,
-    TS_ACCEPT,
     TS_LOCKED,
+    TS_STORAGE_FAULT,
     TX_MAX,
     VALUE_MAX,
 )
@@ -89,7 +88,6 @@ class Server:
     def __init__(
         self,
         app,
-        lockout,
         now,
         manufacturer=b"STS",
         ident=b"MPY-VTC07",
@@ -105,7 +103,7 @@ class Server:
         if len(manufacturer) != 3 or not 1 <= len(ident) <= IDENT_MAX or len(version) > IDENT_MAX:
             raise ValueError("manufacturer id is 3 letters, ident and version 1..16 characters")
         self.app = app
-        self.lockout = lockout
+        self.lockout = app.lockout  # the application stores it with each token's result
         self.manufacturer = manufacturer
         self.ident = ident
         self.address = address
@@ -130,7 +128,6 @@ class Server:
         self._recovering = False
         self._repeats = 0
         self._naks = 0
-        self._token_class = 0
 
         self.registers = RegisterTable()
         self._add_predefined()
@@ -307,11 +304,12 @@ class Server:
             return ERR_VALUE_RANGE
         if self.app.busy:
             return ERR_BUSY
-        token_class = (token >> TOKEN_CLASS_SHIFT) & 3
-        if token_class != TOKEN_CLASS_NON_ENCRYPTED and self.lockout.locked(now):
+        if self.app.refusing:  # its stored state cannot be trusted: no token at all
+            self.app.refuse(TS_STORAGE_FAULT)
+            return ERR_STORAGE
+        if (token >> TOKEN_CLASS_SHIFT) & 3 != TOKEN_CLASS_NON_ENCRYPTED and self.lockout.locked(now):
             self.app.refuse(TS_LOCKED)
             return ERR_LOCKED
-        self._token_class = token_class
         self.app.submit(token, now)
         return 0
 
@@ -371,11 +369,10 @@ class Server:
             return self._out()
         if self.session and ticks_diff(now, self._last_msg) >= self.session_timeout:
             self._idle()
-        self.lockout.poll(now)
+        if self.lockout.poll(now):
+            self.app.save(now)  # a restart must not renew a lock that ran out
         if self.app.deadline(now) == 0:
-            status = self.app.step(now)
-            if status >= 0 and self._token_class != TOKEN_CLASS_NON_ENCRYPTED:
-                self.lockout.record(status in (TS_ACCEPT, TS_1ST_KCT, TS_2ND_KCT), now)
+            self.app.step(now)  # counts the result for the lockout and stores both
         return None
 
     def _out(self):

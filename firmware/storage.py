@@ -1,56 +1,168 @@
-"""Persistent records: small named byte strings that survive a power cut at any instant.
+"""Persistent records: small named byte strings that survive a power cut at any instant and
+the loss or corruption of any one stored copy (docs/storage.md says why this design).
 
-`FileStore` keeps one file per record in a directory (littlefs on boards, a plain
-directory on the unix board). A record is replaced by writing a new file and renaming it
-over the old one; rename is atomic on littlefs and POSIX, so after a cut a record is either
-wholly old or wholly new. Each file ends with a CRC-16 so that a damaged one reads as
-missing and is reported, never taken for valid data.
-`MemoryStore` is the same contract in RAM, for tests and for boards without storage.
+Each record is kept twice, `name.a` and `name.b`. A copy is `seq:4 | data | CRC-16:2`, the
+CRC over seq and data. A save writes the new data, with the next sequence number, first
+over the copy that does not hold the newest valid data, then over the other one: at every
+instant at least one copy is whole, holding either the old or the new data, and once a save
+returns both copies hold the same data. `load` takes the valid copy with the highest
+sequence number.
+
+`load` tells three cases apart, because they mean different things to a meter holding money:
+no record was ever made (a new meter: None), a valid copy (its data), and a record that was
+made but has no copy that can be read and passes its CRC (`StoreError`, with the reason;
+nothing is written by this module over such copies). An empty `name.made` file, written
+once after the first save, tells "never made" from "made and lost" (both copies deleted). A copy that is missing or damaged while the other
+is valid is recovered from: `repaired` says so, and the next save rewrites it first.
+
+`FileStore` keeps the copies as files in a directory (littlefs on boards, a plain directory
+on the unix board); `MemoryStore` keeps them in RAM (tests, boards without storage).
 """
 import os
 
+from micropython import const
+
 from crc import crc16
+from tables import STORE_DAMAGED, STORE_FORMAT, STORE_UNREADABLE
+
+_ENOENT = const(2)  # POSIX errno, the same on every MicroPython port: no such file
+_SUFFIXES = (".a", ".b")
+_SEAL = ".made"  # written once, after a record's first save: from then on no copy is a fault
+_SEQ_MAX = const(0xFFFFFFFF)
 
 
-class MemoryStore:
-    def __init__(self):
-        self.records = {}
-        self.fault = False
+class StoreError(Exception):
+    """A record exists but no copy of it can be used; args[0] is the reason (tables STORE_*)."""
 
-    def load(self, name):
-        return self.records.get(name)
 
-    def save(self, name, data):
-        self.records[name] = bytes(data)
+def _unpack(raw):
+    """(seq, data) of one stored copy, or None when it fails its length or CRC check."""
+    n = len(raw)
+    if n < 6 or crc16(raw, 0, n - 2) != (raw[n - 2] << 8 | raw[n - 1]):
+        return None
+    return raw[0] << 24 | raw[1] << 16 | raw[2] << 8 | raw[3], raw[4:n - 2]
 
 
 class FileStore:
+    """The copies as files in the directory `root`."""
+
     def __init__(self, root):
         self.root = root
-        self.fault = False  # a record was unreadable: ServerStatus bit 2
+        self._seq = {}  # name -> [newest valid sequence number, its copy, sealed]
+        self._head = bytearray(4)
+        self._tail = bytearray(2)
+        self.repaired = False  # a copy was missing or damaged and the other one was used
         try:
-            os.mkdir(root)
+            if root:
+                os.mkdir(root)
         except OSError:
-            pass  # already there
+            pass  # already there (or not makeable: the first load or save says so)
 
-    def _path(self, name):
-        return self.root + "/" + name
+    def _read(self, path):
+        with open(self.root + "/" + path, "rb") as f:
+            return f.read()
+
+    def _write(self, path, head, data, tail):
+        # One file per copy, replaced in place: the other copy is the fallback, so no
+        # rename is needed. flush() hands the bytes to the OS; littlefs commits a file
+        # atomically on close. MicroPython has no fsync (docs/storage.md).
+        with open(self.root + "/" + path, "wb") as f:
+            f.write(head)
+            f.write(data)
+            f.write(tail)
+            f.flush()
+
+    def _exists(self, path):
+        try:
+            self._read(path)
+            return True
+        except OSError as e:
+            return not (e.args and e.args[0] == _ENOENT)  # unreadable: it is there
 
     def load(self, name):
-        try:
-            with open(self._path(name), "rb") as f:
-                data = f.read()
-        except OSError:
+        best = None
+        seq = -1
+        index = 0
+        valid = 0
+        present = 0
+        unreadable = False
+        for i in range(2):
+            try:
+                raw = self._read(name + _SUFFIXES[i])
+            except OSError as e:
+                if e.args and e.args[0] == _ENOENT:
+                    continue
+                unreadable = True  # it exists but cannot be read: never "no record"
+                continue
+            present += 1
+            copy = _unpack(raw)
+            if copy is None:
+                continue
+            valid += 1
+            if copy[0] > seq:
+                seq, best = copy
+                index = i
+        sealed = self._exists(name + _SEAL)
+        if best is None:
+            if unreadable:
+                raise StoreError(STORE_UNREADABLE)
+            if sealed:
+                raise StoreError(STORE_DAMAGED)  # the record was made once: it is lost
+            if self._exists(name):
+                raise StoreError(STORE_FORMAT)  # the one-file record of an older firmware
+            # copies but no seal: the first save of a new record was cut, no record yet
+            self._seq.pop(name, None)
             return None
-        if len(data) < 2 or crc16(data, 0, len(data) - 2) != (data[-2] << 8 | data[-1]):
-            self.fault = True
-            return None
-        return data[:-2]
+        # One valid copy of two is a damaged or missing copy recovered from. Two valid
+        # copies of different sequence numbers are a cut between the two writes of a save:
+        # the newer is taken, and the next save rewrites the older one first.
+        self.repaired = valid < 2
+        self._seq[name] = [seq, index, sealed]
+        return best
+
+    def seq(self, name):
+        """Sequence number of the newest stored data of `name` (-1 for none)."""
+        entry = self._seq.get(name)
+        return entry[0] if entry else -1
 
     def save(self, name, data):
-        path = self._path(name)
-        crc = crc16(data)
-        with open(path + ".new", "wb") as f:
-            f.write(data)
-            f.write(bytes((crc >> 8, crc & 0xFF)))
-        os.rename(path + ".new", path)
+        """Store `data` (bytes-like); raises OSError when a copy cannot be written. After a
+        failure, `seq(name)` tells whether the new data reached one copy."""
+        entry = self._seq.get(name)
+        if entry is None:  # a new record: the first write goes to .a
+            entry = self._seq[name] = [0, 1, False]
+        seq = entry[0] + 1 if entry[0] < _SEQ_MAX else 1
+        head = self._head
+        head[0] = seq >> 24
+        head[1] = (seq >> 16) & 0xFF
+        head[2] = (seq >> 8) & 0xFF
+        head[3] = seq & 0xFF
+        crc = crc16(data, 0, len(data), crc16(head))
+        tail = self._tail
+        tail[0] = crc >> 8
+        tail[1] = crc & 0xFF
+        first = 1 - entry[1]
+        self._write(name + _SUFFIXES[first], head, data, tail)
+        entry[0] = seq
+        entry[1] = first
+        self._write(name + _SUFFIXES[1 - first], head, data, tail)
+        if not entry[2]:  # once both copies are whole: from now on, no copy is a fault
+            self._write(name + _SEAL, b"", b"", b"")
+            entry[2] = True
+        self.repaired = False
+
+
+class MemoryStore(FileStore):
+    """The same contract in RAM (tests, tools, boards without storage)."""
+
+    def __init__(self):
+        FileStore.__init__(self, None)
+        self.files = {}
+
+    def _read(self, path):
+        if path not in self.files:
+            raise OSError(_ENOENT)
+        return self.files[path]
+
+    def _write(self, path, head, data, tail):
+        self.files[path] = bytes(head) + bytes(data) + bytes(tail)

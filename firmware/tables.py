@@ -61,6 +61,7 @@ ERR_VALUE_FORMAT = const(4)
 ERR_VALUE_RANGE = const(5)
 ERR_BUSY = const(6)
 ERR_LOCKED = const(7)
+ERR_STORAGE = const(8)  # token entry refused: the meter's stored state cannot be trusted
 
 # --- Predefined registers (STD 6.8, Table 15) ---
 REG_PROTOCOL_VERSION = const(0x0000)
@@ -101,6 +102,17 @@ TS_CRC = const(13)
 TS_MFR_CODE = const(14)
 TS_LOCKED = const(15)
 TS_NOT_READY = const(16)
+# OWN (Table 24 keeps 17-255 reserved): the token was not applied because its result could
+# not be stored; nothing of it happened (docs/storage.md)
+TS_STORAGE_FAULT = const(17)
+
+# --- Storage fault reasons (OWN): companion register StorageFault (docs/storage.md) ---
+STORE_OK = const(0)
+STORE_REPAIRED = const(1)  # one copy of a record was missing or damaged: the other was used
+STORE_WRITE = const(2)  # a save failed (full, read-only, I/O error): the stored state stands
+STORE_UNREADABLE = const(3)  # a record exists but cannot be read: token entry refused
+STORE_DAMAGED = const(4)  # no copy of a record passes its CRC: token entry refused
+STORE_FORMAT = const(5)  # a valid record this firmware cannot take: token entry refused
 
 # --- TokenLockout (OWN values, clause 6.6.7) ---
 LOCKOUT_AFTER = const(3)  # rejected meter-specific tokens in a row before entry locks

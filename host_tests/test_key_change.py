@@ -6,14 +6,9 @@ from meterapp import MeterApplication
 from conftest import run_decoder_on_micropython
 from storage import FileStore, MemoryStore
 from tables import KCT_WINDOW_MS
-from test_meterapp import DK, OTHER_DK, credit_token, mgmt_token, stored, tid
+from helpers import DK, OTHER_DK, credit_token, mgmt_token, run, stored, tid
 
 NEW_DK = 0x0123456789ABCDEF
-
-
-def run(app, number, now=0):
-    app.submit(number, now)
-    return app.step(now)
 
 
 def kcts(new_key=NEW_DK, ken=255, krn=2, ro=0, kt=2, ti=7, dk=DK, algorithm="sta"):

@@ -15,56 +15,53 @@ def test_lock_lengths_double_up_to_the_cap():
 
 
 def test_rejections_lock_and_acceptance_clears():
-    store = MemoryStore()
-    lock = TokenLockout(store, 0)
-    lock.record(False, 0)
-    lock.record(False, 0)
+    lock = TokenLockout(0)
+    assert lock.record(False, 0) and lock.record(False, 0)
     assert not lock.locked(0)
     lock.record(False, 1000)
     assert lock.locked(1000) and lock.remaining_s(1000) == 10
     assert lock.remaining_s(10999) == 1 and not lock.locked(11000)
-    lock.record(True, 20000)
+    assert lock.record(True, 20000)
     assert lock.count == 0 and not lock.locked(20000)
+    assert not lock.record(True, 20000)  # nothing changed: nothing to save
+
+
+def stub_meter(store, now=0):
+    import meter
+
+    return meter.build({"app": "stub"}, store, now)
 
 
 def test_state_survives_restart_and_expiry_is_saved():
+    """The stub application stores only the lockout; the same rules as the token engine."""
     store = MemoryStore()
-    lock = TokenLockout(store, 0)
+    server = stub_meter(store)
     for _ in range(4):
-        lock.record(False, 0)  # 20 s lock
-    again = TokenLockout(store, 5000)  # power cycle: remaining time is served in full
-    assert again.count == 4 and again.remaining_ms(5000) == 20000
+        server.app.submit(0, 0)  # class 0: counts; the stub answers 8
+        assert server.app.step(0) == 8
+    again = stub_meter(store, 5000)  # power cycle: remaining time is served in full
+    assert again.lockout.count == 4 and again.lockout.remaining_ms(5000) == 20000
     again.poll(25000)  # runs out: saved, so the next restart is not locked
-    third = TokenLockout(store, 0)
-    assert not third.locked(0) and third.count == 4
-    third.record(False, 0)
-    assert third.remaining_s(0) == 40
+    third = stub_meter(store)
+    assert not third.lockout.locked(0) and third.lockout.count == 4
+    third.app.submit(0, 0)
+    third.app.step(0)
+    assert third.lockout.remaining_s(0) == 40
 
 
 def test_accept_without_count_writes_nothing():
-    class CountingStore(MemoryStore):
-        saves = 0
-
-        def save(self, name, data):
-            CountingStore.saves += 1
-            super().save(name, data)
-
-    lock = TokenLockout(CountingStore(), 0)
-    lock.record(True, 0)
-    assert CountingStore.saves == 0
+    store = MemoryStore()
+    server = stub_meter(store)
+    server.app.submit(1 << 27, 0)  # class 1: not counted, and the stub stores no result
+    server.app.step(0)
+    assert store.files == {}
 
 
-def test_file_store_round_trip_and_damage(tmp_path):
-    store = FileStore(str(tmp_path / "s"))
-    assert store.load("x") is None and not store.fault
-    store.save("x", b"\x00\x01abc")
-    assert FileStore(str(tmp_path / "s")).load("x") == b"\x00\x01abc"
-    path = tmp_path / "s" / "x"
-    data = bytearray(path.read_bytes())
-    data[0] ^= 0xFF
-    path.write_bytes(bytes(data))
-    assert store.load("x") is None and store.fault
-    assert not os.path.exists(str(path) + ".new")
+def test_held_lockout_has_no_end():
+    lock = TokenLockout(0)
+    lock.hold()
+    assert lock.locked(10**9 % 2**30) and lock.remaining_s(0) == 1280 and lock.deadline(0) == -1
+    assert not lock.poll(10**6)
 
 
 def test_crc16_is_modbus():
@@ -85,9 +82,10 @@ def test_register_table_rejects_duplicates_and_checks_lengths():
 def test_damaged_record_sets_server_status_storage_fault(tmp_path):
     import meter
 
-    store = FileStore(str(tmp_path / "s"))
-    store.save("lockout", b"\x00\x01\x00\x00\x00\x00")
-    path = tmp_path / "s" / "lockout"
-    path.write_bytes(b"\xff" + path.read_bytes()[1:])
-    server = meter.build({}, FileStore(str(tmp_path / "s")), 0)
-    assert server.server_status() & 0x04
+    root = str(tmp_path / "s")
+    stub_meter(FileStore(root)).app.save(0)
+    for name in ("stub.a", "stub.b"):
+        path = tmp_path / "s" / name
+        path.write_bytes(b"\xff" + path.read_bytes()[1:])
+    server = meter.build({"app": "stub"}, FileStore(root), 0)
+    assert server.server_status() & 0x04 and server.server_status() & 0x02

@@ -1,35 +1,12 @@
-"""The meter application process: vectors, every rejection path, persistence, power cuts."""
-import datetime as dt
-import os
-
+"""The meter application process: vectors, every rejection path, persistence (power cuts
+and storage faults: test_storage.py)."""
 import pytest
 
-import storage
 import vending
 from meterapp import MeterApplication
 from storage import FileStore, MemoryStore
 from conftest import run_decoder_on_micropython
-
-DK = 0xE653341F9D5BF36F
-OTHER_DK = 0xE94023262E9993C2
-
-
-def tid(minutes_after=0):
-    return vending.tid_minutes(dt.datetime(2004, 3, 1, 13, 55)) + minutes_after
-
-
-def credit_token(subclass=0, amount=1, t=None, dk=DK, rnd=5):
-    return vending.token(0, subclass, rnd, tid() if t is None else t, vending.amount_field(amount), dk)
-
-
-def mgmt_token(subclass, value, t, dk=DK):
-    return vending.token(2, subclass, 5, t, value, dk)
-
-
-def run(app, number):
-    app.submit(number, 0)
-    return app.step(0)
-
+from helpers import DK, credit_token, mgmt_token, run, stored, tid
 
 @pytest.fixture
 def app():
@@ -106,13 +83,6 @@ def test_clear_credit_tariff_tamper_and_factors(app):
     assert run(app, mgmt_token(7, 42, tid(7))) == 1 and app.water_factor == 42
 
 
-def stored(app):
-    """What a restart would find: everything but the last-result fields."""
-    a = MeterApplication(app.store, {})
-    return (a.credit, a.tids, a.mpl, a.tariff_rate, a.water_factor, a.mppul, a.tamper,
-            a.key_changed, a.dk, a.key_type, a.krn, a.ken, a.ti, a.base_date, a.pending)
-
-
 def test_rejections_change_nothing_stored(app):
     assert run(app, credit_token()) == 1
     before = stored(app)
@@ -130,140 +100,50 @@ def test_state_survives_restart(tmp_path):
     assert run(again, credit_token(amount=250)) == 10
 
 
-class PowerCut(Exception):
-    pass
-
-
-def cut_power_everywhere(tmp_path, monkeypatch, prepare, token, check):
-    """Cut the power at each file operation of `token`'s save, in turn (open, every byte of
-    the record and its CRC, rename). For each cut point: a fresh meter, `prepare(app)`, the
-    token entered and cut, then `check(restarted)` on the meter as it comes back."""
-    real_open, real_rename = open, os.rename
-    for cut_at in range(1, 400):
-        root = str(tmp_path / ("run%d" % cut_at))
-        app = MeterApplication(FileStore(root), {})
-        prepare(app)
-        ops = [0]
-
-        def tick():
-            ops[0] += 1
-            if ops[0] == cut_at:
-                raise PowerCut()
-
-        class CuttingFile:
-            def __init__(self, f):
-                self.f = f
-
-            def write(self, data):
-                for i in range(len(data)):  # a cut may fall between any two bytes
-                    tick()
-                    self.f.write(bytes(data[i:i + 1]))
-
-            def __enter__(self):
-                return self
-
-            def __exit__(self, *exc):
-                self.f.close()
-
-        def cutting_open(path, mode="r"):
-            tick()
-            return CuttingFile(real_open(path, mode)) if "w" in mode else real_open(path, mode)
-
-        def cutting_rename(a, b):
-            tick()
-            real_rename(a, b)
-
-        monkeypatch.setattr(storage, "open", cutting_open, raising=False)
-        monkeypatch.setattr(storage.os, "rename", cutting_rename)
-        try:
-            run(app, token)
-            completed = True
-        except PowerCut:
-            completed = False
-        monkeypatch.undo()
-        size = len(FileStore(root).load("meter"))
-        check(MeterApplication(FileStore(root), {}))
-        if completed:
-            break
-    assert completed, "the save never completed within the cut points tried"
-    assert cut_at == size + 2 + 3  # every byte of record and CRC, open and rename, then none
-
-
-def test_power_cut_at_every_write_point(tmp_path, monkeypatch):
-    """After restart the token is either wholly applied or not at all, and entering it
-    again never doubles it."""
-    token = credit_token(amount=70)
-
-    def prepare(app):
-        assert run(app, credit_token(amount=30, t=tid(-5))) == 1  # earlier state on disk
-
-    def check(restarted):
-        assert restarted.credit[0] in (30, 100)
-        applied = restarted.credit[0] == 100
-        assert applied == (tid() in restarted.tids)
-        assert run(restarted, token) == (10 if applied else 1)
-        assert restarted.credit[0] == 100  # exactly once, whatever the cut
-
-    cut_power_everywhere(tmp_path, monkeypatch, prepare, token, check)
-
-
-def test_power_cut_during_a_key_change(tmp_path, monkeypatch):
-    """The second half's save cut anywhere: the meter comes back with the old key and the
-    first half still waiting, or with the new key; never a mix."""
-    new_key = 0x0123456789ABCDEF
-    first, second = vending.key_change_tokens(new_key, 255, 2, 0, 2, 7, DK)
-
-    def prepare(app):
-        assert run(app, first) == 2
-
-    def check(restarted):
-        if restarted.key_changed:
-            assert restarted.dk == new_key.to_bytes(8, "big") and restarted.pending[0] == 0
-            assert (restarted.krn, restarted.ti) == (2, 7)
-            assert run(restarted, credit_token(dk=new_key)) == 1
-        else:
-            assert restarted.dk == DK.to_bytes(8, "big") and restarted.pending[0] == 3
-            assert run(restarted, second) == 3
-
-    cut_power_everywhere(tmp_path, monkeypatch, prepare, second, check)
-
-
 def test_decoder_on_micropython(micropython):
     assert run_decoder_on_micropython(micropython) == "0 cases ok"
 
 
 def test_failed_save_leaves_the_running_state_as_stored():
+    """A save that fails before any copy is written: the token reads 17 (not applied),
+    ServerStatus bit 2 is set, nothing of it stays in RAM, and no exception escapes."""
     class FailingStore(MemoryStore):
         fail = False
 
-        def save(self, name, data):
+        def _write(self, path, head, data, tail):
             if self.fail:
-                raise OSError("flash write failed")
-            super().save(name, data)
+                raise OSError(28, "no space")
+            super()._write(path, head, data, tail)
 
     store = FailingStore()
     app = MeterApplication(store, {})
     assert run(app, credit_token(amount=30, t=tid(-5))) == 1
     store.fail = True
-    with pytest.raises(OSError):
-        run(app, credit_token(amount=70))
-    assert app.credit[0] == 30 and app.tids == [tid(-5)] and app.token_status == 1 and not app.busy
+    assert run(app, credit_token(amount=70)) == 17
+    assert app.credit[0] == 30 and app.tids == [tid(-5)] and app.token_status == 17 and not app.busy
+    assert app.status_bits() & 0x04 and app.fault == 2 and not app.refusing
     store.fail = False
     assert run(app, credit_token(amount=70)) == 1 and app.credit[0] == 100
+    assert app.fault == 0 and not app.status_bits() & 0x04
 
 
 def test_a_record_it_cannot_read_is_a_storage_fault_not_a_guess(app):
-    """Another format version, or more TIDs than the store keeps: nothing is taken from it."""
+    """Another format version, or more TIDs than the store keeps: nothing is taken from it,
+    token entry is refused and the lockout is held."""
+    import application
     import meterapp
 
     assert run(app, credit_token()) == 1
     good = bytes(app.store.load("meter"))
+    count_at = application._LOCK_SIZE + meterapp._HEAD_SIZE - 1
     for damaged in (b"\x09" + good[1:],  # a record of format version 9
-                    good[:meterapp._HEAD_SIZE - 1] + b"\x33" + good[meterapp._HEAD_SIZE:]):  # 51 TIDs
+                    good[:count_at] + b"\x33" + good[count_at + 1:]):  # 51 TIDs
         store = MemoryStore()
         store.save("meter", damaged)
         again = MeterApplication(store, {})
-        assert store.fault and again.credit == [0, 0, 0, 0] and again.tids == []
+        assert again.fault == 5 and again.refusing and again.lockout.locked(0)
+        assert again.credit == [0, 0, 0, 0] and again.tids == []
     store = MemoryStore()
     store.save("meter", good)
-    assert MeterApplication(store, {}).credit[0] == 1 and not store.fault
+    again = MeterApplication(store, {})
+    assert again.credit[0] == 1 and again.fault == 0

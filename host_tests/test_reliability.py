@@ -14,7 +14,7 @@ from meterapp import MeterApplication
 from simline import SimLine
 from storage import MemoryStore
 from tables import CREDIT_MAX, TID_STORE_MIN, TS_1ST_KCT, TS_2ND_KCT, TS_ACCEPT
-from test_meterapp import DK, stored
+from helpers import DK, stored
 
 STATUSES = set(range(1, 16))  # every tokenStatus a finished token may have (not 0, not 16)
 

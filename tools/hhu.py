@@ -53,6 +53,7 @@ ERRORS = {
     5: "value out of range",
     6: "meter busy with a token",
     7: "token entry locked out",
+    8: "storage fault: the meter refuses tokens until an operator resets its storage",
 }
 TOKEN_STATUS = {
     0: "no token entered yet",
@@ -72,7 +73,12 @@ TOKEN_STATUS = {
     14: "MfrCode: test token for another manufacturer",
     15: "token lockout active",
     16: "not ready: still being processed",
+    17: "storage fault: the result could not be stored, the token was not applied",
 }
+STORAGE_FAULTS = ("ok", "a damaged copy of the record was recovered from the other",
+                  "a save failed: the stored state stands", "the record cannot be read: tokens refused",
+                  "no valid copy of the record: tokens refused",
+                  "a record of another format: tokens refused")
 SERVER_STATUS_BITS = ("busy with a token", "token lockout active", "storage fault", "tamper",
                       "credit exhausted")
 KEY_TYPES = ("DITK (initialisation)", "DDTK (default)", "DUTK (unique)", "DCTK (common)")
@@ -127,6 +133,7 @@ NAMES = {
     0x8014: "BaseDate",
     0x8015: "EncryptionAlgorithm",
     0x8016: "KeyChangeHalfWaiting",
+    0x8017: "StorageFault",
 }
 
 
@@ -185,6 +192,8 @@ def describe(reg, value):
         return KEY_TYPES[int(value)] if int(value) < 4 else ""
     if name == "EncryptionAlgorithm":
         return ALGORITHMS.get(int(value), "")
+    if name == "StorageFault":
+        return STORAGE_FAULTS[int(value)] if int(value) < len(STORAGE_FAULTS) else ""
     if name in TENTHS:
         return tenths(int(value), TENTHS[name])
     if name in UNITS:

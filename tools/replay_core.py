@@ -18,7 +18,6 @@ if __name__ == "__main__":
     _args = firmwarepath.setup(sys.argv[1:])
 
 import tracefile  # noqa: E402
-import lockout  # noqa: E402
 import meter  # noqa: E402
 from storage import MemoryStore  # noqa: E402
 from ticks import ticks_add  # noqa: E402
@@ -30,7 +29,9 @@ def make_server(settings, start):
     store = MemoryStore()
     if "lockout" in settings:  # "count remaining_ms": state left by an earlier power cycle
         count, remaining = settings["lockout"].split()
-        store.save("lockout", lockout.record_bytes(int(count), int(remaining)))
+        before = meter.build(settings, store, start)
+        before.lockout.restore(int(count), int(remaining), start)
+        before.app.save(start)
     return meter.build(settings, store, start)
 
 

@@ -1,0 +1,55 @@
+"""The operator's way out of a storage fault, and the console's words for one: imported
+by a board only when its meter reports a storage fault or is asked to reset storage, so a
+healthy meter keeps none of this in RAM (docs/storage.md)."""
+import os
+
+import meter
+
+# tables STORE_* in order
+_FAULTS = ("", "a damaged or missing copy of the record was recovered from the other",
+           "a save failed: the stored state stands", "the record cannot be read",
+           "no copy of the record is valid", "the record is of a format this firmware cannot take")
+_COPIES = (".a", ".b", ".made")  # storage.py's copies and seal
+
+
+def fault_line(server):
+    """One line for the board's console when the stored state is not as it should be."""
+    app = server.app
+    if not app.fault:
+        return None
+    line = "storage fault %d: %s" % (app.fault, _FAULTS[app.fault])
+    if app.refusing:
+        line += "; token entry refused until an operator resets storage (docs/storage.md)"
+    return line
+
+
+def quarantine(store, name):
+    """Move the copies of record `name` aside (`name.a.damaged1`, ...), kept for whoever
+    looks into the fault. Returns the names they were given."""
+    moved = []
+    for suffix in _COPIES:
+        src = store.root + "/" + name + suffix
+        n = 1
+        while True:
+            dst = "%s.damaged%d" % (src, n)
+            try:
+                os.stat(dst)
+                n += 1
+            except OSError:
+                break
+        try:
+            os.rename(src, dst)
+            moved.append(dst)
+        except OSError:
+            pass  # that copy was not there
+    store._seq.pop(name, None)
+    return moved
+
+
+def reset_storage(store, server, config, now):
+    """Only when the meter refuses tokens for a storage fault: its copies are moved aside
+    and a new meter is built from the configuration. Returns (server, the moved names)."""
+    if not server.app.refusing:
+        return server, []
+    moved = quarantine(store, server.app.RECORD)
+    return meter.build(config, store, now), moved

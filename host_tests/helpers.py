@@ -1,0 +1,33 @@
+"""Helpers the tests share (tests import these, never each other)."""
+import datetime as dt
+
+import vending
+from meterapp import MeterApplication
+
+DK = 0xE653341F9D5BF36F  # the decoder key of sts-tokens.md's vectors, the unix board's default
+OTHER_DK = 0xE94023262E9993C2
+
+
+def tid(minutes_after=0):
+    return vending.tid_minutes(dt.datetime(2004, 3, 1, 13, 55)) + minutes_after
+
+
+def credit_token(subclass=0, amount=1, t=None, dk=DK, rnd=5):
+    return vending.token(0, subclass, rnd, tid() if t is None else t, vending.amount_field(amount), dk)
+
+
+def mgmt_token(subclass, value, t, dk=DK):
+    return vending.token(2, subclass, 5, t, value, dk)
+
+
+def run(app, number, now=0):
+    """Enter a token into a meter application and run it to its result."""
+    app.submit(number, now)
+    return app.step(now)
+
+
+def stored(app):
+    """What a restart would find: everything but the last-result fields."""
+    a = MeterApplication(app.store, {})
+    return (a.credit, a.tids, a.mpl, a.tariff_rate, a.water_factor, a.mppul, a.tamper,
+            a.key_changed, a.dk, a.key_type, a.krn, a.ken, a.ti, a.base_date, a.pending)
