@@ -3,7 +3,8 @@
     python3 tools/powercut.py [--runs 100] [--seed 1]
 
 Each run starts the unix board on one state directory, signs on, writes a new credit
-token and kills the process (SIGKILL: no clean-up, like pulling the plug) at a random
+token (or, three times in ten, a token under another meter's key, which the lockout
+counts) and kills the process (SIGKILL: no clean-up, like pulling the plug) at a random
 instant between 0 and 400 ms after the write went out, which spans the ACK at tr and the
 token's processing and save. The state directory is then read on the host and checked
 against a model that knows which tokens were applied (those whose TID is or was in the
@@ -13,7 +14,8 @@ token that was not applied and is newer than the oldest TID kept is entered once
 a clean line and must be accepted now; two applied ones must come back Used (not more:
 three refusals in a row would lock token entry); a token older than the 50 newest can
 no longer be taken (the STS rule: Old). The credit must then be the sum of the applied
-tokens: nothing lost, nothing doubled.
+tokens: nothing lost, nothing doubled. A rejected token's result must be readable (stored)
+exactly when its lockout count is stored: no cut leaves a readable rejection uncounted.
 """
 import random
 import sys
@@ -29,6 +31,7 @@ from tables import TID_STORE_MIN
 from unixboard import UnixBoard, micropython_binary
 
 DK = int(DEFAULT_DK, 16)  # the unix board's default key
+OTHER_DK = 0xE94023262E9993C2  # another meter's key (sts-tokens.md)
 SIGN_ON = b"/?!\r\n"
 
 
@@ -41,7 +44,7 @@ def ask(sock, chars):
 def check_state(state, amounts, applied):
     """The stored state against the model; adds what is now stored to `applied`."""
     app = MeterApplication(FileStore(state), {})
-    assert not app.store.fault, "a damaged record"
+    assert not app.refusing, "a storage fault: %d" % app.fault
     assert len(set(app.tids)) == len(app.tids), "a TID stored twice"
     unknown = [t for t in app.tids if t not in amounts]
     assert not unknown, "TIDs no token had: %r" % unknown
@@ -54,6 +57,11 @@ def check_state(state, amounts, applied):
     return set(app.tids)
 
 
+def lockout_state(state):
+    app = MeterApplication(FileStore(state), {})
+    return app.lockout.count, app.last[0]
+
+
 def campaign(micropython, runs, seed=1, state=None):
     rng = random.Random(seed)
     state = state or tempfile.mkdtemp(prefix="powercut-")
@@ -61,12 +69,18 @@ def campaign(micropython, runs, seed=1, state=None):
     tokens = {}
     applied = set()
     cut_before_save = cut_after_save = 0
+    rejections = {"counted": 0, "cut before evaluation or save": 0}
     for run in range(runs):
         tid = 1000 + run
-        amount = rng.randint(1, 500)
-        number = vending.token(0, 0, rng.randint(0, 15), tid, vending.amount_field(amount), DK)
-        amounts[tid] = amount
-        tokens[tid] = number
+        count, last = lockout_state(state)
+        reject = rng.random() < 0.3 and count < 2 and last != 13
+        if reject:  # under another meter's key: a CRC error that counts for the lockout
+            number = vending.token(0, 0, rng.randint(0, 15), tid, vending.amount_field(1), OTHER_DK)
+        else:
+            amount = rng.randint(1, 500)
+            number = vending.token(0, 0, rng.randint(0, 15), tid, vending.amount_field(amount), DK)
+            amounts[tid] = amount
+            tokens[tid] = number
         board = UnixBoard(micropython, state).start()
         sock = board.connect()
         try:
@@ -77,7 +91,12 @@ def campaign(micropython, runs, seed=1, state=None):
             board.stop()  # SIGKILL: the power cut
             sock.close()
         stored = check_state(state, amounts, applied)
-        if tid in stored:
+        if reject:
+            after, status = lockout_state(state)
+            # the rejection is readable (TokenStatus 13) exactly when it is counted
+            assert (after, status) in ((count, last), (count + 1, 13)), (count, last, after, status)
+            rejections["counted" if after == count + 1 else "cut before evaluation or save"] += 1
+        elif tid in stored:
             cut_after_save += 1
         else:
             cut_before_save += 1
@@ -114,6 +133,8 @@ def campaign(micropython, runs, seed=1, state=None):
     assert "(%010d)" % total in credit, "final credit %s, applied tokens add up to %d" % (credit, total)
     assert accepted == len(missed) and used == len(again) - len(missed)
     return {"runs": runs, "cut_before_save": cut_before_save, "cut_after_save": cut_after_save,
+            "rejections_counted": rejections["counted"],
+            "rejections_cut": rejections["cut before evaluation or save"],
             "used": used, "accepted": accepted, "old": old, "final_credit": total}
 
 
@@ -125,7 +146,9 @@ def main(argv):
     print("%(runs)d power cuts: the token was not applied %(cut_before_save)d times, applied "
           "%(cut_after_save)d times. Entered again: %(accepted)d missed tokens accepted, %(used)d "
           "applied ones Used; %(old)d missed ones too old to take. Credit %(final_credit)d tenths, the exact sum of the applied tokens: "
-          "nothing lost, nothing doubled" % result)
+          "nothing lost, nothing doubled. Rejected tokens: %(rejections_counted)d counted with their "
+          "result, %(rejections_cut)d cut before their result was stored (neither readable nor "
+          "counted); 0 readable and uncounted" % result)
     return 0
 
 

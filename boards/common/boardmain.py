@@ -30,6 +30,10 @@ def build(board, clock, sleep_ms):
     config["parity"] = board.PARITY  # the board's wiring decides, not the config file
     config["baud"] = str(board.BAUD)
     server = meter.build(config, FileStore(board.STATE_DIR), clock())
+    if server.app.fault:  # the meter still starts: it answers reads and refuses tokens
+        import recovery
+
+        print(recovery.fault_line(server))
     half_duplex, echo = FRONT_ENDS[board.FRONT_END]
     return Link(board.uart(), server, board.BAUD, clock, sleep_ms, half_duplex=half_duplex,
                 echo=echo, tx_enable=board.tx_enable(), tx_active=board.TX_ACTIVE, led=board.led())

@@ -16,6 +16,9 @@ Options (each also a key of firmware/meter.py's config):
   --tr MS --ta MS --recovery MS --session-timeout MS --exec-ms MS
   --meter-number N --dk HEX16 --algorithm sta|des|misty1 --key-type 0-3 --sgc N --ti N
   --krn N --ken N --base-date 1993|2014|2035 --mfr-code N --currency 0|1
+  --reset-storage   when the stored record cannot be used (a storage fault: the meter
+                    refuses tokens), move its copies aside as *.damagedN and start a new
+                    record from the configuration; does nothing to a valid record
 The key given here is the one the meter is made with: once a key change token has
 replaced it, the key stored under --state rules.
 """
@@ -47,8 +50,8 @@ def parse_args(argv):
         if not arg.startswith("--"):
             raise ValueError(arg)
         key = arg[2:].replace("-", "_")
-        if key == "pty":
-            options["pty"] = "1"
+        if key in ("pty", "reset_storage"):
+            options[key] = "1"
             i += 1
             continue
         if i + 1 >= len(argv):
@@ -138,11 +141,21 @@ def serve(listener, server, heap_log_ms=0):
 def main(argv):
     try:
         options = parse_args(argv)
-        server = meter.build(options, FileStore(options["state"]), time.ticks_ms())
+        store = FileStore(options["state"])
+        server = meter.build(options, store, time.ticks_ms())
+        if "reset_storage" in options:
+            import recovery
+
+            server, moved = recovery.reset_storage(store, server, options, time.ticks_ms())
+            print("reset storage:", ", ".join(moved) if moved else "nothing to reset, the record is valid")
     except ValueError as e:
         print(USAGE)
         print("error:", e)
         return 2
+    if server.app.fault:  # on stderr: with --pty the first line of stdout is the pty's path
+        import recovery
+
+        print(recovery.fault_line(server), file=sys.stderr)
     if "pty" in options:
         # The unix port cannot open a pty itself (no ffi/ioctl in this build): a small
         # CPython relay owns it, prints its path and carries its bytes to our socket.

@@ -1,0 +1,114 @@
+"""Storage faults on the unix board: it starts, says what is wrong, answers reads, refuses
+tokens with a defined answer, and only an operator's --reset-storage gets it out."""
+import os
+import shutil
+import socket
+import time
+
+import tracefile
+from helpers import credit_token, tid
+
+SIGN_ON = "/?!<CR><LF>"
+
+
+def ask(sock, text):
+    """Send a message; return the whole answer in the trace notation."""
+    sock.sendall(tracefile.to_line(tracefile.unescape(text)))
+    sock.settimeout(3.0)
+    chars = []
+    while not (chars in ([6], [0x15]) or chars[-1:] == [0x0A] or chars[-2:-1] == [3]):
+        chunk = sock.recv(64)
+        if not chunk:
+            break
+        chars += tracefile.from_line(chunk)
+    return tracefile.escape(chars)
+
+
+def command(kind, rid, value=""):
+    body = "%s1<STX>%s(%s)<ETX>" % (kind, rid, value)
+    chars = tracefile.unescape(body)
+    bcc = 0
+    for c in chars:
+        bcc ^= c
+    return "<SOH>" + body + tracefile.escape([bcc])
+
+
+def read(sock, rid):
+    answer = ask(sock, command("R", rid))
+    return answer[answer.index("(") + 1:answer.index(")")]
+
+
+def enter(sock, number):
+    """Write a token; (the write's answer, TokenStatus after it)."""
+    answer = ask(sock, command("W", "0004", "%017X" % number))
+    time.sleep(0.1)
+    return answer, read(sock, "0005")
+
+
+def signed_on(board):
+    sock = board.connect()
+    assert ask(sock, SIGN_ON).startswith("/STS")
+    return sock
+
+
+def test_damaged_record_fails_closed_until_the_operator_resets(unix_board, tmp_path):
+    state = tmp_path / "state"
+    board = unix_board(state=state)
+    sock = signed_on(board)
+    assert enter(sock, credit_token(amount=5)) == ("<ACK>", "01")
+    sock.close()
+    board.stop()
+    for name in ("meter.a", "meter.b"):
+        path = state / name
+        path.write_bytes(b"\xff" * 20 + path.read_bytes()[20:])
+    board = unix_board(state=state)
+    sock = signed_on(board)
+    assert read(sock, "0002") == "00010110"  # storage fault, lockout held, (no) credit
+    assert read(sock, "8017") == "4" and read(sock, "0006") == "01280"
+    answer, status = enter(sock, credit_token(amount=5, t=tid(1)))
+    assert "ERR08" in answer and status == "17"
+    sock.close()
+    board.stop()
+    assert b"storage fault 4" in board.proc.stdout.read()
+    assert (state / "meter.a").read_bytes()[:20] == b"\xff" * 20  # never written over
+    board = unix_board("--reset-storage", state=state)
+    sock = signed_on(board)
+    assert enter(sock, credit_token(amount=5, t=tid(1))) == ("<ACK>", "01")
+    assert read(sock, "0002") == "00000000" and read(sock, "8001") == "0000000005"
+    sock.close()
+    board.stop()
+    assert b"meter.a.damaged1" in board.proc.stdout.read()
+    assert (state / "meter.a.damaged1").exists() and (state / "meter.b.damaged1").exists()
+
+
+def test_state_that_is_a_file_refuses_tokens_and_keeps_answering(unix_board, tmp_path):
+    state = tmp_path / "afile"
+    state.write_text("not a directory")
+    board = unix_board(state=state)
+    sock = signed_on(board)
+    assert read(sock, "8017") == "3"
+    for _ in range(2):
+        answer, status = enter(sock, credit_token())
+        assert "ERR08" in answer and status == "17"
+    assert read(sock, "0000") == "01"
+    assert board.proc.poll() is None
+
+
+def test_save_error_while_running_gives_a_defined_answer(unix_board, tmp_path):
+    state = tmp_path / "state"
+    board = unix_board(state=state)
+    sock = signed_on(board)
+    assert enter(sock, credit_token(amount=5)) == ("<ACK>", "01")
+    os.remove(str(state / "meter.a"))
+    os.mkdir(str(state / "meter.a"))  # that copy can no longer be written (or read)
+    answer, status = enter(sock, credit_token(amount=7, t=tid(1)))
+    assert answer == "<ACK>" and status in ("17", "01")
+    assert read(sock, "0002") == "00000100" and read(sock, "8017") == "2"
+    credit = read(sock, "8001")
+    assert credit == ("0000000012" if status == "01" else "0000000005")
+    shutil.rmtree(str(state / "meter.a"))
+    answer, status = enter(sock, credit_token(amount=7, t=tid(1)))
+    assert status == ("10" if credit.endswith("12") else "01")
+    assert enter(sock, credit_token(amount=1, t=tid(2)))[1] == "01"
+    assert read(sock, "0002") == "00000000" and read(sock, "8001") == "0000000013"
+    assert board.proc.poll() is None
