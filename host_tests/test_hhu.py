@@ -344,3 +344,17 @@ def test_hhu_over_a_pty_like_a_serial_port(micropython, tmp_path, capsys):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_hhu_warns_when_a_half_would_pair_with_one_entered_earlier(board, capsys):
+    """Two halves of two different key changes pair into a key nobody issued; the tokens
+    cannot show it, so the HHU says when a half it enters meets a waiting one."""
+    import vending
+    from helpers import DK
+
+    first, _ = vending.key_change_tokens(0x0123456789ABCDEF, 255, 2, 0, 2, 7, DK)
+    _, other_second = vending.key_change_tokens(0xFEDCBA9876543210, 255, 2, 0, 2, 7, DK)
+    status, out, err = vtc(capsys, board.port, "token", str(first))
+    assert status == 0 and "02 1stKCT" in out and "warning" not in err
+    status, out, err = vtc(capsys, board.port, "token", "%020d" % other_second)
+    assert "warning: a key change half (subclass 3)" in err and "03 2ndKCT" in out

@@ -24,7 +24,7 @@ import hhu
 import vending
 from formats import FMT_A, FMT_B, FMT_D, FMT_H
 from hhu import HhuError, MeterRefused
-from tables import BAUD_CHARS
+from tables import BAUD_CHARS, CLASS_MANAGEMENT, TOKEN_CLASS_SHIFT
 
 DEFAULT_PORT = "socket://127.0.0.1:7001"
 ACCEPTED = (1, 2, 3)  # Accept, 1stKCT, 2ndKCT
@@ -95,9 +95,21 @@ def _format_words(reg):
     return ("1 to %d %s" if reg.fmt == FMT_A else "exactly %d %s") % (reg.width, kind)
 
 
+KCT_WARNING = ("warning: a key change half (subclass %s) entered earlier is waiting in this meter. If "
+               "this token is the other half, the meter pairs the two: go on only if both were "
+               "generated together; halves of two different key changes make a key nobody issued "
+               "(docs/hhu.md).")
+
+
 def cmd_token(meter, args, out):
     number = hhu.token_number(" ".join(args.digits))
     meter.sign_on()
+    if (number >> TOKEN_CLASS_SHIFT) & 3 == CLASS_MANAGEMENT and "keychangehalfwaiting" in hhu.BY_NAME:
+        # The halves cannot show whether they belong together (both are encrypted under the
+        # meter's key): the HHU can only say that this one will pair with a half it did not enter.
+        waiting = meter.read(hhu.BY_NAME["keychangehalfwaiting"])
+        if waiting not in ("0", "") and not waiting.startswith("ERR"):
+            print(KCT_WARNING % waiting, file=sys.stderr)
     status, before, after = meter.enter_token(number)
     out("token %s: %02d %s" % (vending.group(number), status, hhu.TOKEN_STATUS.get(status, "unknown")))
     for name in before:
