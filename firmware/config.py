@@ -119,10 +119,12 @@ def check(config, board_keys=()):
         if value is None:
             continue
         n = len(value)
-        # characters by their code: CPython's isdigit() and isalpha() take other scripts'
+        # by their codes, not as 1-character strs (MicroPython interns each: RAM for good)
+        # and not with isdigit() and isalpha() (CPython's take other scripts' characters)
+        codes = value.encode()
         digits = n > 0
         letters = alnum = text = True
-        for o in value.encode():  # not the str: each 1-character str is interned (RAM)
+        for o in codes:
             digit = 47 < o < 58
             letter = 64 < o < 91 or 96 < o < 123
             digits = digits and digit
@@ -146,13 +148,13 @@ def check(config, board_keys=()):
         elif kind == _METER_NUMBER:
             total = 0  # Luhn: every second digit from the right doubled, digits summed
             for i in range(n if digits else 0):
-                d = value.encode()[n - 1 - i] - 48
+                d = codes[n - 1 - i] - 48
                 total += d * 2 - 9 if i & 1 and d > 4 else d << (i & 1)
             if digits and n == a and total % 10 == 0:
                 continue
             what = "%d digits, the last the Luhn check digit of the others" % a
         elif kind == _KEY:
-            if n == size and all(c in b"0123456789ABCDEFabcdef" for c in value.encode()):
+            if n == size and all(o in b"0123456789ABCDEFabcdef" for o in codes):
                 continue
             # a decoder key is a secret: it is not repeated on a console or in a log
             raise ValueError("config key 'dk' must be %d hex digits with algorithm %s" % (size, algorithm))
