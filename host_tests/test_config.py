@@ -229,6 +229,13 @@ def test_unix_board_refuses_bad_keys_and_board_values(micropython, tmp_path, fla
     assert "Traceback" not in out
 
 
+def test_unix_board_names_a_mistyped_board_option(micropython):
+    result = subprocess.run([micropython, MAIN, "--tpc", "127.0.0.1:7001"], capture_output=True, text=True,
+                            timeout=10)
+    assert result.returncode == 2
+    assert result.stdout.split("\n")[1].startswith("error: config key 'tpc' is not known; valid keys: ")
+
+
 def test_unix_board_refuses_a_bad_tcp_address(micropython):
     result = subprocess.run([micropython, MAIN, "--tcp", "localhost"], capture_output=True, text=True,
                             timeout=10)

@@ -43,6 +43,10 @@ USAGE = "usage: main.py (--tcp HOST:PORT | --pty) [--state DIR] [--key value ...
 RECV_MAX = 64  # bytes taken from the socket at a time
 
 
+# the board's own keys; every other key is the meter's (firmware/config.py)
+BOARD_KEYS = ("tcp", "pty", "state", "lib", "heap_log", "test_tr", "config")
+
+
 def _number(options, key, start, end):
     value = options.get(key, str(start))
     if not value.isdigit() or not start <= int(value) <= end:
@@ -66,8 +70,6 @@ def parse_args(argv):
             raise ValueError(arg + " needs a value")
         options[key] = argv[i + 1]
         i += 2
-    if ("tcp" in options) == ("pty" in options):
-        raise ValueError("give exactly one of --tcp and --pty")
     if "config" in options:
         try:
             with open(options["config"]) as f:
@@ -76,6 +78,9 @@ def parse_args(argv):
             raise ValueError("cannot read " + options["config"])
         config.update(options)
         options = config
+    meter.check(options, BOARD_KEYS)  # first: an unknown key is named, whatever else is wrong
+    if ("tcp" in options) == ("pty" in options):
+        raise ValueError("give exactly one of --tcp and --pty")
     if "tcp" in options:
         host, _, port = options["tcp"].rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -156,10 +161,7 @@ def serve(listener, server, heap_log_ms=0):
 def main(argv):
     try:
         options = parse_args(argv)
-        # the board's own keys; every other key is the meter's (firmware/config.py)
-        board_keys = ("tcp", "pty", "state", "lib", "heap_log", "test_tr", "config")
-        meter.check(options, board_keys)  # before the state directory is made
-        server = meter.build(options, FileStore(options["state"]), time.ticks_ms(), board_keys)
+        server = meter.build(options, FileStore(options["state"]), time.ticks_ms(), BOARD_KEYS)
     except ValueError as e:
         print(USAGE)
         print("error:", e)
