@@ -1,15 +1,10 @@
 """Assemble a meter from a configuration: the one place boards and tools build it.
 
-`config` is a dict of strings, as a board's flags or a trace's @ settings give it:
-  address, ident, manufacturer   IDRequest address (default: the meter number), IDResponse
-  tr, ta, recovery, session_timeout, baud   timing (ms) and speed, the profile's by default
-  parity                          "soft" (8N1 UART, parity in bit 7) or "uart" (7E1 UART)
-  app                             "sts" (the token engine, default) or "stub" (answers 8)
-  exec_ms                         the stub application's processing time
-  meter_number, dk, algorithm, key_type, sgc, ti, krn, ken, base_date, mfr_code, currency
-                                  the token engine's identity and key (firmware/meterapp.py);
-                                  algorithm is sta (EA07), des (EA09) or misty1 (EA11)
+`config` is a dict of strings, as a board's flags or a trace's @ settings give it; its
+keys (address, ident, manufacturer, timing, parity, app, the token engine's identity and
+key), what each accepts and its default are in firmware/config.py.
 A board reads the same keys from a config file (`parse_config`) and lets flags override it.
+`build` checks the config first: an unknown key or a bad value is a ValueError naming it.
 """
 from application import Application
 from meterapp import METER_NUMBER, MeterApplication
@@ -33,7 +28,21 @@ def parse_config(text):
     return config
 
 
-def build(config, store, now):
+def check(config, board_keys=()):
+    """firmware/config.py's check; `board_keys` are the board's own keys, not the meter's.
+
+    The module is dropped again afterwards: its table is needed once, at start, and a
+    small board wants the RAM back (a later check imports it again)."""
+    import sys
+
+    try:
+        __import__("config").check(config, board_keys)  # not `import config`: the argument
+    finally:
+        sys.modules.pop("config", None)
+
+
+def build(config, store, now, board_keys=()):
+    check(config, board_keys)
     kwargs = {"address": config.get("address", config.get("meter_number", METER_NUMBER)).encode()}
     for key in _INTS:
         if key in config:

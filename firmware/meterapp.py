@@ -95,8 +95,8 @@ class MeterApplication(Application):
         self.mfr_code = int(config.get("mfr_code", 0))
         self.currency = config.get("currency", "0") == "1"
         dk = bytes.fromhex(config.get("dk", DEFAULT_DK))
-        if len(dk) != 8:
-            raise ValueError("dk must be 16 hex digits")
+        if len(dk) != 8 and (len(dk) != 16 or self.algorithm != EA_MISTY1):
+            raise ValueError("dk must be 16 hex digits (misty1: 32)")
         self._factory = (dk, int(config.get("key_type", 2)), int(config.get("krn", 1)),
                          int(config.get("ken", KEN_NEVER)), int(config.get("ti", 1)),
                          int(config.get("base_date", BASE_DATES[0])))
@@ -127,7 +127,7 @@ class MeterApplication(Application):
         self._new_cipher()
 
     def _new_cipher(self):
-        key = bytearray(64)
+        key = bytearray(8 * len(self.dk))  # an EA11 key has 128 bits
         bits_from_bytes(self.dk, key)
         # imported here so that a meter loads only the algorithm its key uses
         if self.algorithm == EA_STA:

@@ -46,10 +46,10 @@ def quarantine(store, name):
     return moved
 
 
-def reset_storage(store, server, config, now):
+def reset_storage(store, server, config, now, board_keys=()):
     """Only when the meter refuses tokens for a storage fault: its copies are moved aside
     and a new meter is built from the configuration. Returns (server, the moved names)."""
     if not server.app.refusing:
         return server, []
     moved = quarantine(store, server.app.RECORD)
-    return meter.build(config, store, now), moved
+    return meter.build(config, store, now, board_keys), moved

@@ -140,6 +140,39 @@ def test_config_file_on_the_board(tmp_path, monkeypatch):
     assert lnk.uart.written[0][1] == b"/STS3PICO-1\r\n"  # and parity stays the board's "uart"
 
 
+@pytest.mark.parametrize("text,key", [
+    ("algoritm = des\n", "'algoritm' is not known; valid keys: address, "),
+    ("parity = sotf\n", "'parity' must be soft or uart, not 'sotf'"),  # a typo, though the board decides
+    ("baud = 2401\n", "'baud' must be 300, "),
+    ("key_type = 7\n", "'key_type' must be a number from 0 to 3, not '7'"),
+    ("meter_number = 12\n", "'meter_number' must be 18 digits"),
+    ("tcp = 127.0.0.1:7001\n", "'tcp' is not known"),  # a unix board key: not this board's
+])
+def test_bad_config_file_starts_no_meter(text, key, tmp_path, monkeypatch, capsys):
+    clock = Clock()
+    board = load_board("rp2_pico", tmp_path, monkeypatch, clock)
+    board.uart = lambda: pytest.fail("the board opened its UART on a bad configuration")
+    (tmp_path / "meter.conf").write_text("ident = PICO-1\n" + text)
+    assert boardmain.build(board, clock, None) is None
+    out = capsys.readouterr().out
+    assert out.startswith("error: config key " + key) and out.count("\n") == 1, out
+    assert not (tmp_path / "state").exists()
+
+
+def test_bad_config_file_message_and_main_returns(tmp_path, monkeypatch, capsys):
+    clock = Clock()
+    board = load_board("esp32", tmp_path, monkeypatch, clock)
+    (tmp_path / "meter.conf").write_text("key_type = 7\n")
+    fake_time = types.ModuleType("time")
+    fake_time.ticks_ms, fake_time.sleep_ms = clock, lambda ms: None
+    monkeypatch.setitem(sys.modules, "time", fake_time)
+    assert boardmain.main(board) is None  # returned: no meter runs (run() would never return)
+    assert capsys.readouterr().out == "error: config key 'key_type' must be a number from 0 to 3, not '7'\n"
+    (tmp_path / "meter.conf").write_text("key_type 7\n")
+    assert boardmain.build(board, clock, None) is None
+    assert capsys.readouterr().out == "error: config line without key = value: key_type 7\n"
+
+
 def test_partial_reads_one_byte_at_a_time(tmp_path, monkeypatch):
     clock = Clock()
     board = load_board("stm32_pyboard", tmp_path, monkeypatch, clock)

@@ -74,7 +74,7 @@ def replay_peak(paths, threshold=-1):
     gc.threshold(threshold)
     for settings, inputs in scripts:
         gc.collect()
-        server = meter.build(settings, MemoryStore(), 0)
+        server = meter.build(settings, MemoryStore(), 0, ("start", "lockout"))  # replay_core.REPLAY_KEYS
         t = 0
         for ms, data in inputs:
             while True:

@@ -23,16 +23,18 @@ from storage import MemoryStore  # noqa: E402
 from ticks import ticks_add  # noqa: E402
 
 STEPS_MAX = 10000  # polls between two events before the core counts as stuck
+# @ settings of the replay itself, not of the meter (docs/traces.md)
+REPLAY_KEYS = ("start", "lockout")
 
 def make_server(settings, start):
     """A core configured from a trace's @ settings, as a board configures it from flags."""
     store = MemoryStore()
     if "lockout" in settings:  # "count remaining_ms": state left by an earlier power cycle
         count, remaining = settings["lockout"].split()
-        before = meter.build(settings, store, start)
+        before = meter.build(settings, store, start, REPLAY_KEYS)
         before.lockout.restore(int(count), int(remaining), start)
         before.app.save(start)
-    return meter.build(settings, store, start)
+    return meter.build(settings, store, start, REPLAY_KEYS)
 
 
 def run(trace):

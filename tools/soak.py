@@ -3,8 +3,9 @@
     python3 tools/soak.py [--messages 100000] [--heap 64k] [--lib build/firmware]
 
 Starts the unix board as `micropython -X heapsize=HEAP boards/unix/main.py --lib LIB
---heap-log 1000 --tr 1` (tr shortened so that 100,000 messages take minutes, not hours;
-every other timing is the profile's), and sends a steady mix: sign-on, reads of 13
+--heap-log 1000 --test-tr 1` (the reaction time shortened, outside the profile's range that
+--tr accepts, so that 100,000 messages take minutes, not hours; every other timing is the
+profile's), and sends a steady mix: sign-on, reads of 13
 registers, writes of tokens (accepted, used, rejected until the lockout answers ERR07),
 writes of bad values, Break. Every answer must be of the kind the message asks for: an
 IDResponse, the register's data message, ACK or an error data message for a write.
@@ -75,7 +76,7 @@ def heap_sampler(proc):
 def soak(micropython, count, heap="64k", lib=None, state=None):
     lib = lib or os.path.join(hostpath.ROOT, "build", "firmware")
     board = UnixBoard(micropython, state or tempfile.mkdtemp(prefix="soak-"),
-                      "--lib", lib, "--heap-log", "1000", "--tr", "1",
+                      "--lib", lib, "--heap-log", "1000", "--test-tr", "1",
                       interpreter_args=["-X", "heapsize=" + heap])
     try:
         board.start()

@@ -4,6 +4,9 @@ The board module (boards/<name>/board.py, copied to the device as board.py) says
 differs: FRONT_END, PARITY, BAUD, STATE_DIR, CONFIG_FILE, and the functions uart(),
 tx_enable() and led() that make the port's objects. The meter's own settings (identity,
 key, timing) come from CONFIG_FILE (`key = value` lines, firmware/meter.py) if it exists.
+A config file the meter cannot take (a line that is not `key = value`, an unknown key, a
+value out of range: firmware/config.py) starts no meter: the board prints the one-line
+reason on its console (the USB REPL) and main() returns.
 """
 import meter
 from link import Link
@@ -22,14 +25,22 @@ def read_config(path):
         with open(path) as f:
             return meter.parse_config(f.read())
     except OSError:
-        return {}  # no file: the defaults of firmware/meter.py
+        return {}  # no file: the defaults of firmware/config.py
 
 
 def build(board, clock, sleep_ms):
-    config = read_config(board.CONFIG_FILE)
-    config["parity"] = board.PARITY  # the board's wiring decides, not the config file
-    config["baud"] = str(board.BAUD)
-    server = meter.build(config, FileStore(board.STATE_DIR), clock())
+    """The board's Link, or None (and the reason printed) for a bad config file."""
+    try:
+        config = read_config(board.CONFIG_FILE)
+        # The board's wiring decides parity and speed, not the config file; a value the
+        # file gives is still checked, so a typo there is not silently overridden.
+        meter.check(config)
+        config["parity"] = board.PARITY
+        config["baud"] = str(board.BAUD)
+        server = meter.build(config, FileStore(board.STATE_DIR), clock())
+    except ValueError as e:
+        print("error:", e)
+        return None
     if server.app.fault:  # the meter still starts: it answers reads and refuses tokens
         import recovery
 
@@ -42,4 +53,6 @@ def build(board, clock, sleep_ms):
 def main(board):
     import time
 
-    build(board, time.ticks_ms, time.sleep_ms).run()
+    lnk = build(board, time.ticks_ms, time.sleep_ms)
+    if lnk:  # else no meter: the config's error is printed, the REPL stays usable
+        lnk.run()

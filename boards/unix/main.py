@@ -8,17 +8,21 @@ replaces an unplugged one) or a pseudo-terminal. Bytes on it are the line's 8-bi
 characters: 7 data bits with even parity in bit 7 (`--parity soft`, the default), or bare
 7-bit characters (`--parity uart`, as from a UART doing 7E1 itself).
 
-Options (each also a key of firmware/meter.py's config):
+Options (the meter's keys are firmware/config.py's, which says what each accepts):
   --config FILE     `key = value` lines with the keys below; flags given too override it
   --lib DIR         take the firmware from DIR, e.g. build/firmware (.mpy: less heap)
   --heap-log MS     print "heap <bytes in use after a collection> <free>" every MS ms
+  --test-tr MS      answer after MS (1..1500) instead of tr: for heap soaks that need many
+                    messages fast (tools/soak.py); outside the profile, so no meter has it
   --address A --ident I --manufacturer XXX --baud N --parity soft|uart
   --tr MS --ta MS --recovery MS --session-timeout MS --exec-ms MS
-  --meter-number N --dk HEX16 --algorithm sta|des|misty1 --key-type 0-3 --sgc N --ti N
+  --meter-number N --dk HEX --algorithm sta|des|misty1 --key-type 0-3 --sgc N --ti N
   --krn N --ken N --base-date 1993|2014|2035 --mfr-code N --currency 0|1
   --reset-storage   when the stored record cannot be used (a storage fault: the meter
                     refuses tokens), move its copies aside as *.damagedN and start a new
                     record from the configuration; does nothing to a valid record
+An unknown option or key, or a value the meter does not accept, stops the board before it
+listens: one line that names the key and what it accepts, exit status 2.
 The key given here is the one the meter is made with: once a key change token has
 replaced it, the key stored under --state rules.
 """
@@ -42,13 +46,24 @@ USAGE = "usage: main.py (--tcp HOST:PORT | --pty) [--state DIR] [--key value ...
 RECV_MAX = 64  # bytes taken from the socket at a time
 
 
+# the board's own keys; every other key is the meter's (firmware/config.py)
+BOARD_KEYS = ("tcp", "pty", "state", "lib", "heap_log", "test_tr", "config", "reset_storage")
+
+
+def _number(options, key, start, end):
+    value = options.get(key, str(start))
+    if not value.isdigit() or not start <= int(value) <= end:
+        raise ValueError("config key %r must be a number from %d to %d, not %r" % (key, start, end, value))
+    return int(value)
+
+
 def parse_args(argv):
     options = {"state": "state"}
     i = 0
     while i < len(argv):
         arg = argv[i]
         if not arg.startswith("--"):
-            raise ValueError(arg)
+            raise ValueError("%r is not an option (--key value)" % arg)
         key = arg[2:].replace("-", "_")
         if key in ("pty", "reset_storage"):
             options[key] = "1"
@@ -58,8 +73,6 @@ def parse_args(argv):
             raise ValueError(arg + " needs a value")
         options[key] = argv[i + 1]
         i += 2
-    if ("tcp" in options) == ("pty" in options):
-        raise ValueError("give exactly one of --tcp and --pty")
     if "config" in options:
         try:
             with open(options["config"]) as f:
@@ -68,6 +81,16 @@ def parse_args(argv):
             raise ValueError("cannot read " + options["config"])
         config.update(options)
         options = config
+    meter.check(options, BOARD_KEYS)  # first: an unknown key is named, whatever else is wrong
+    if ("tcp" in options) == ("pty" in options):
+        raise ValueError("give exactly one of --tcp and --pty")
+    if "tcp" in options:
+        host, _, port = options["tcp"].rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("config key 'tcp' must be HOST:PORT, not %r" % options["tcp"])
+    _number(options, "heap_log", 0, 86400000)
+    if "test_tr" in options:
+        _number(options, "test_tr", 1, 1500)  # up to the profile's largest tr (TR_MAX)
     return options
 
 
@@ -142,11 +165,11 @@ def main(argv):
     try:
         options = parse_args(argv)
         store = FileStore(options["state"])
-        server = meter.build(options, store, time.ticks_ms())
+        server = meter.build(options, store, time.ticks_ms(), BOARD_KEYS)
         if "reset_storage" in options:
             import recovery
 
-            server, moved = recovery.reset_storage(store, server, options, time.ticks_ms())
+            server, moved = recovery.reset_storage(store, server, options, time.ticks_ms(), BOARD_KEYS)
             print("reset storage:", ", ".join(moved) if moved else "nothing to reset, the record is valid")
     except ValueError as e:
         print(USAGE)
@@ -156,6 +179,8 @@ def main(argv):
         import recovery
 
         print(recovery.fault_line(server), file=sys.stderr)
+    if "test_tr" in options:
+        server.tr = int(options["test_tr"])
     if "pty" in options:
         # The unix port cannot open a pty itself (no ffi/ioctl in this build): a small
         # CPython relay owns it, prints its path and carries its bytes to our socket.
