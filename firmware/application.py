@@ -14,10 +14,9 @@ application `refusing` token entry, keeps its lockout held and never writes the 
 `Application` is the contract and also the stub used until a token engine is plugged in:
 it answers every token with tokenStatus 8 (Function), after `exec_ms`.
 """
-import struct
+from micropython import const
 
 from lockout import TokenLockout
-from storage import StoreError
 from tables import (
     STATUS_STORAGE_FAULT,
     STORE_FORMAT,
@@ -37,16 +36,16 @@ from tables import (
 )
 from ticks import ticks_add, ticks_diff
 
-_LOCK = ">BHI"  # record version, lockout count, lockout ms remaining
-_LOCK_SIZE = struct.calcsize(_LOCK)
+_LOCK_SIZE = const(7)  # record version:1, lockout count:2, lockout ms remaining:4
 
 
 class Application:
     table_id = TABLE_ID_COMPANION
     RECORD = "stub"  # the record's name in the store
     VERSION = 1
-    SAVE_EVERY_TOKEN = False  # the stub stores only its lockout, when that changes
-    STATE_SIZE = 0  # largest size of the application's own part of the record
+    # largest size of the application's own part of the record; the stub has none, so it
+    # saves only when its lockout changes, not after every token
+    STATE_SIZE = 0
 
     def __init__(self, store, now=0, lockout=None, exec_ms=0):
         self.store = store
@@ -58,7 +57,7 @@ class Application:
         self.refusing = False  # token entry refused: the stored state cannot be trusted
         self._due = 0
         self._number = 0
-        self._class = 0
+        self._token_class = 0
         self._record = bytearray(_LOCK_SIZE + self.STATE_SIZE)
 
     # --- the record ---------------------------------------------------------------------
@@ -81,24 +80,22 @@ class Application:
         self.reset_state()
         if not self.store:
             return
-        try:
-            data = self.store.load(self.RECORD)
-        except StoreError as e:
-            return self._refuse(e.args[0])
+        data = self.store.load(self.RECORD)
         if data is None:
             return  # a new meter
+        if type(data) is int:
+            return self._refuse(data)
         if len(data) < _LOCK_SIZE or data[0] != self.VERSION or not self.unpack_state(data, _LOCK_SIZE):
             self.reset_state()
             return self._refuse(STORE_FORMAT)
-        _, count, remaining = struct.unpack_from(_LOCK, data, 0)
-        self.lockout.restore(count, remaining, now)
+        self.lockout.restore(data[1] << 8 | data[2], data[3] << 24 | data[4] << 16 | data[5] << 8 | data[6], now)
         if self.store.repaired:
             self.fault = STORE_REPAIRED
 
     def _refuse(self, reason):
         self.fault = reason
         self.refusing = True  # for good: only an operator's reset ends it
-        self.lockout.hold()
+        self.lockout.held = True  # a meter that cannot know its lockout state is locked
 
     def save(self, now):
         """Store the state; True when it reached storage. When it did not, the state in
@@ -109,25 +106,31 @@ class Application:
         if self.refusing:
             return False  # never write over a record that could not be read
         rec = self._record  # reused: a token's save makes no new buffer
-        struct.pack_into(_LOCK, rec, 0, self.VERSION, min(self.lockout.count, 0xFFFF),
-                         self.lockout.remaining_ms(now))
+        count = min(self.lockout.count, 0xFFFF)
+        left = self.lockout.remaining_ms(now)
+        rec[0] = self.VERSION
+        rec[1] = count >> 8
+        rec[2] = count & 0xFF
+        for i in range(4):
+            rec[3 + i] = (left >> (24 - 8 * i)) & 0xFF
         end = self.pack_state(rec, _LOCK_SIZE)
-        before = store.seq(self.RECORD)
+        before = store.seq.get(self.RECORD)
+        before = before[0] if before else -1
         try:
             store.save(self.RECORD, memoryview(rec)[:end])
         except Exception:  # full, read-only, I/O error, no memory: nothing may half-apply
             self.fault = STORE_WRITE
             self.reset_state()
-            try:
-                data = store.load(self.RECORD)
-            except StoreError as e:
-                self._refuse(e.args[0])
+            data = store.load(self.RECORD)
+            if type(data) is int:
+                self._refuse(data)
                 return False
             if data is not None and not self.unpack_state(data, _LOCK_SIZE):
                 self.reset_state()
                 self._refuse(STORE_FORMAT)
                 return False
-            return store.seq(self.RECORD) != before  # the new state reached one copy
+            after = store.seq.get(self.RECORD)
+            return after is not None and after[0] != before  # the new state reached one copy
         if self.fault == STORE_WRITE or self.fault == STORE_REPAIRED:
             self.fault = STORE_OK  # both copies are whole again
         return True
@@ -146,7 +149,7 @@ class Application:
         self.busy = True
         self.token_status = TS_NOT_READY
         self._number = token
-        self._class = (token >> TOKEN_CLASS_SHIFT) & 3
+        self._token_class = (token >> TOKEN_CLASS_SHIFT) & 3
         self._due = ticks_add(now, self.exec_ms)
 
     def deadline(self, now):
@@ -167,9 +170,9 @@ class Application:
         result be read. A result that could not be stored reads TS_STORAGE_FAULT."""
         self.busy = False
         changed = False
-        if self._class != TOKEN_CLASS_NON_ENCRYPTED:
+        if self._token_class != TOKEN_CLASS_NON_ENCRYPTED:
             changed = self.lockout.record(status == TS_ACCEPT or status == TS_1ST_KCT or status == TS_2ND_KCT, now)
-        if (changed or self.SAVE_EVERY_TOKEN) and not self.save(now):
+        if (changed or self.STATE_SIZE) and not self.save(now):
             status = TS_STORAGE_FAULT
         self.token_status = status
         return status

@@ -30,17 +30,13 @@ class TokenLockout:
         self.count = 0
         self._until = now
         self._locked = False
-        self.held = False
+        self.held = False  # locked with no end: the meter cannot know its lockout state
 
     def restore(self, count, remaining_ms, now):
         """Take the stored state (at start, from the application's record)."""
         self.count = count
         self._locked = remaining_ms > 0
         self._until = ticks_add(now, min(remaining_ms, LOCKOUT_MAX_S * 1000))
-
-    def hold(self):
-        """Lock with no end: what a meter does when it cannot know its lockout state."""
-        self.held = True
 
     def remaining_ms(self, now):
         if self.held:

@@ -82,7 +82,6 @@ _HEAD_SIZE = struct.calcsize(_HEAD)
 class MeterApplication(Application):
     RECORD = "meter"
     VERSION = 3  # 2: the record before redundant copies and the lockout in it
-    SAVE_EVERY_TOKEN = True  # the last result is part of the record
     STATE_SIZE = _HEAD_SIZE + 3 * TID_STORE_MIN
 
     def __init__(self, store, config, now=0, lockout=None):

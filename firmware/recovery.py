@@ -42,7 +42,7 @@ def quarantine(store, name):
             moved.append(dst)
         except OSError:
             pass  # that copy was not there
-    store._seq.pop(name, None)
+    store.seq.pop(name, None)
     return moved
 
 

@@ -9,9 +9,9 @@ returns both copies hold the same data. `load` takes the valid copy with the hig
 sequence number.
 
 `load` tells three cases apart, because they mean different things to a meter holding money:
-no record was ever made (a new meter: None), a valid copy (its data), and a record that was
-made but has no copy that can be read and passes its CRC (`StoreError`, with the reason;
-nothing is written by this module over such copies). An empty `name.made` file, written
+no record was ever made (a new meter: None), a valid copy (its data, bytes), and a record
+that was made but has no copy that can be read and passes its CRC (an int: the reason,
+tables STORE_*; nothing is written by this module over such copies). An empty `name.made` file, written
 once after the first save, tells "never made" from "made and lost" (both copies deleted). A copy that is missing or damaged while the other
 is valid is recovered from: `repaired` says so, and the next save rewrites it first.
 
@@ -26,21 +26,10 @@ from crc import crc16
 from tables import STORE_DAMAGED, STORE_FORMAT, STORE_UNREADABLE
 
 _ENOENT = const(2)  # POSIX errno, the same on every MicroPython port: no such file
-_SUFFIXES = (".a", ".b")
-_SEAL = ".made"  # written once, after a record's first save: from then on no copy is a fault
 _SEQ_MAX = const(0xFFFFFFFF)
-
-
-class StoreError(Exception):
-    """A record exists but no copy of it can be used; args[0] is the reason (tables STORE_*)."""
-
-
-def _unpack(raw):
-    """(seq, data) of one stored copy, or None when it fails its length or CRC check."""
-    n = len(raw)
-    if n < 6 or crc16(raw, 0, n - 2) != (raw[n - 2] << 8 | raw[n - 1]):
-        return None
-    return raw[0] << 24 | raw[1] << 16 | raw[2] << 8 | raw[3], raw[4:n - 2]
+# the two copies, the seal (written once, after a record's first save: from then on no
+# copy is a fault) and the bare name (the one-file record of the firmware before)
+_FILES = (".a", ".b", ".made", "")
 
 
 class FileStore:
@@ -48,7 +37,7 @@ class FileStore:
 
     def __init__(self, root):
         self.root = root
-        self._seq = {}  # name -> [newest valid sequence number, its copy, sealed]
+        self.seq = {}  # name -> [newest valid sequence number, its copy (0, 1), sealed]
         self._head = bytearray(4)
         self._tail = bytearray(2)
         self.repaired = False  # a copy was missing or damaged and the other one was used
@@ -72,65 +61,56 @@ class FileStore:
             f.write(tail)
             f.flush()
 
-    def _exists(self, path):
-        try:
-            self._read(path)
-            return True
-        except OSError as e:
-            return not (e.args and e.args[0] == _ENOENT)  # unreadable: it is there
-
     def load(self, name):
         best = None
         seq = -1
         index = 0
         valid = 0
-        present = 0
+        present = [False, False, False, False]  # per _FILES: exists (readable or not)
         unreadable = False
-        for i in range(2):
+        for i in range(4):
             try:
-                raw = self._read(name + _SUFFIXES[i])
+                raw = self._read(name + _FILES[i])
             except OSError as e:
                 if e.args and e.args[0] == _ENOENT:
                     continue
-                unreadable = True  # it exists but cannot be read: never "no record"
+                raw = None  # it exists but cannot be read: never "no record"
+                unreadable = unreadable or i < 2
+            present[i] = True
+            if i > 1 or raw is None:
                 continue
-            present += 1
-            copy = _unpack(raw)
-            if copy is None:
-                continue
+            n = len(raw)
+            if n < 6 or crc16(raw, 0, n - 2) != (raw[n - 2] << 8 | raw[n - 1]):
+                continue  # a damaged copy
             valid += 1
-            if copy[0] > seq:
-                seq, best = copy
+            s = raw[0] << 24 | raw[1] << 16 | raw[2] << 8 | raw[3]
+            if s > seq:
+                seq = s
+                best = raw[4:n - 2]
                 index = i
-        sealed = self._exists(name + _SEAL)
         if best is None:
             if unreadable:
-                raise StoreError(STORE_UNREADABLE)
-            if sealed:
-                raise StoreError(STORE_DAMAGED)  # the record was made once: it is lost
-            if self._exists(name):
-                raise StoreError(STORE_FORMAT)  # the one-file record of an older firmware
+                return STORE_UNREADABLE
+            if present[2]:
+                return STORE_DAMAGED  # the record was made once: it is lost
+            if present[3]:
+                return STORE_FORMAT  # the one-file record of an older firmware
             # copies but no seal: the first save of a new record was cut, no record yet
-            self._seq.pop(name, None)
+            self.seq.pop(name, None)
             return None
         # One valid copy of two is a damaged or missing copy recovered from. Two valid
         # copies of different sequence numbers are a cut between the two writes of a save:
         # the newer is taken, and the next save rewrites the older one first.
         self.repaired = valid < 2
-        self._seq[name] = [seq, index, sealed]
+        self.seq[name] = [seq, index, present[2]]
         return best
-
-    def seq(self, name):
-        """Sequence number of the newest stored data of `name` (-1 for none)."""
-        entry = self._seq.get(name)
-        return entry[0] if entry else -1
 
     def save(self, name, data):
         """Store `data` (bytes-like); raises OSError when a copy cannot be written. After a
-        failure, `seq(name)` tells whether the new data reached one copy."""
-        entry = self._seq.get(name)
+        failure, `seq[name]` tells whether the new data reached one copy."""
+        entry = self.seq.get(name)
         if entry is None:  # a new record: the first write goes to .a
-            entry = self._seq[name] = [0, 1, False]
+            entry = self.seq[name] = [0, 1, False]
         seq = entry[0] + 1 if entry[0] < _SEQ_MAX else 1
         head = self._head
         head[0] = seq >> 24
@@ -142,12 +122,12 @@ class FileStore:
         tail[0] = crc >> 8
         tail[1] = crc & 0xFF
         first = 1 - entry[1]
-        self._write(name + _SUFFIXES[first], head, data, tail)
+        self._write(name + _FILES[first], head, data, tail)
         entry[0] = seq
         entry[1] = first
-        self._write(name + _SUFFIXES[1 - first], head, data, tail)
+        self._write(name + _FILES[1 - first], head, data, tail)
         if not entry[2]:  # once both copies are whole: from now on, no copy is a fault
-            self._write(name + _SEAL, b"", b"", b"")
+            self._write(name + _FILES[2], b"", b"", b"")
             entry[2] = True
         self.repaired = False
 

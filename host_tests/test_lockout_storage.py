@@ -59,7 +59,7 @@ def test_accept_without_count_writes_nothing():
 
 def test_held_lockout_has_no_end():
     lock = TokenLockout(0)
-    lock.hold()
+    lock.held = True
     assert lock.locked(10**9 % 2**30) and lock.remaining_s(0) == 1280 and lock.deadline(0) == -1
     assert not lock.poll(10**6)
 
