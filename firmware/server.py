@@ -354,6 +354,13 @@ class Server:
         self._tx_len = 0
         self._naks = 0
 
+    def line_replaced(self):
+        """Another HHU is on the line (the board's connection was replaced): nothing of the
+        old conversation carries over: no partial message, session, response or recovery
+        wait. A token already taken for processing still completes."""
+        self._rx.reset()
+        self._idle()
+
     def poll(self, now):
         """Run the timers; return the bytes to send now (a memoryview) or None."""
         self._now = now

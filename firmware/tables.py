@@ -34,8 +34,9 @@ ADDRESS_MAX = const(32)  # STD 6.4 table: IDRequest device address 0..32 charact
 IDENT_MAX = const(16)  # STD 6.4: IDResponse identification 1..16 characters
 REGISTER_ID_DIGITS = const(4)  # STD 6.8: registerID is a 4-digit hexadecimal number
 VALUE_MAX = const(32)  # OWN: longest value in a Read/Write command or Data message
-# OWN: receive buffer; the longest command is SOH W 1 STX id ( value ) ETX = 10 + VALUE_MAX
-RX_MAX = const(10 + VALUE_MAX)
+# OWN: receive buffer; the longest command is SOH W 1 STX id ( value ) ETX = 11 + VALUE_MAX
+# characters (the id is 4; the BCC after ETX is checked as it arrives, never stored)
+RX_MAX = const(11 + VALUE_MAX)
 TX_MAX = const(8 + VALUE_MAX)  # OWN: STX id ( value ) ETX BCC
 
 # --- Speed (OWN, clause 6.2): baud rate -> IDResponse baud character (21 table) ---

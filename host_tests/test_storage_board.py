@@ -81,9 +81,25 @@ def test_damaged_record_fails_closed_until_the_operator_resets(unix_board, tmp_p
     assert (state / "meter.a.damaged1").exists() and (state / "meter.b.damaged1").exists()
 
 
-def test_state_that_is_a_file_refuses_tokens_and_keeps_answering(unix_board, tmp_path):
+def test_state_that_is_a_file_stops_the_board_with_a_message(micropython, tmp_path):
+    """A typo in --state is a configuration error: a line naming it and exit 2, never a
+    meter that dies on its first token."""
+    import subprocess
+    from conftest import ROOT
+
     state = tmp_path / "afile"
     state.write_text("not a directory")
+    result = subprocess.run([micropython, ROOT + "/boards/unix/main.py", "--tcp", "127.0.0.1:1",
+                             "--state", str(state)], capture_output=True, text=True, timeout=10)
+    assert result.returncode == 2 and "Traceback" not in result.stdout + result.stderr
+    assert "%s: it is not a directory" % state in result.stdout
+
+
+def test_a_record_that_cannot_be_read_refuses_tokens_and_keeps_answering(unix_board, tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "meter.a").mkdir()  # a directory in each copy's place: it cannot be read
+    (state / "meter.b").mkdir()
     board = unix_board(state=state)
     sock = signed_on(board)
     assert read(sock, "8017") == "3"

@@ -115,9 +115,19 @@ def listen_free_port():
 
 
 def serve(listener, server, heap_log_ms=0):
+    """Run the meter on the line: one TCP connection at a time, as one serial port.
+
+    A new connection is a new HHU plugged in: it replaces the old one, and the core forgets
+    the old conversation (`line_replaced`). Writes never wait: what the HHU does not read
+    piles up in the kernel (its send buffer kept small) and then in `pending` here; answers
+    that do not fit are lost, whole, as on a line nobody listens to.
+    (Numbers are written out here: every new global name costs the board heap.)
+    """
     poller = select.poll()
     poller.register(listener, select.POLLIN)
     conn = None
+    pending = bytearray(128)  # answers the HHU has not taken yet
+    count = 0  # bytes in pending
     next_log = time.ticks_ms()
     while True:
         now = time.ticks_ms()
@@ -126,30 +136,52 @@ def serve(listener, server, heap_log_ms=0):
             print("heap", gc.mem_alloc(), gc.mem_free())
             next_log = time.ticks_add(now, heap_log_ms)
         out = server.poll(now)
-        if out and conn is not None:
-            try:
-                conn.write(out)
-            except OSError:
-                pass  # the HHU went away mid-response: as on a real line, it is lost
+        if out and conn is not None and count + len(out) <= len(pending):
+            pending[count:count + len(out)] = out
+            if count:
+                count += len(out)  # behind what waits already: sent when the line takes it
+            else:
+                count = send(conn, pending, len(out))
+                if count:
+                    poller.modify(conn, select.POLLIN | select.POLLOUT)
         wait = server.next_event(time.ticks_ms())
         if heap_log_ms:
             left = max(0, time.ticks_diff(next_log, time.ticks_ms()))
             wait = left if wait < 0 else min(wait, left)
         for obj, event in poller.poll(wait):
             if obj is listener:
-                new, _ = listener.accept()
+                try:
+                    new, _ = listener.accept()
+                except OSError:
+                    continue  # the caller hung up before the call was taken
                 if conn is not None:
                     poller.unregister(conn)
                     conn.close()
                 conn = new
-                poller.register(conn, select.POLLIN)
-                continue
-            data = b""
-            if not event & (select.POLLHUP | select.POLLERR):
+                conn.setblocking(False)
                 try:
-                    data = conn.recv(RECV_MAX)
+                    # SO_SNDBUF (7 on Linux; the port's socket module has no name for it):
+                    # a few hundred answers at most wait for an HHU that does not read
+                    # (Linux makes 2048 its least, 4608 bytes)
+                    conn.setsockopt(socket.SOL_SOCKET, 7, 2048)
                 except OSError:
-                    pass
+                    pass  # not Linux: the kernel's own buffer size stands
+                poller.register(conn, select.POLLIN)
+                count = 0  # the old HHU's answers are not the new one's
+                server.line_replaced()
+                continue
+            if obj is not conn:
+                continue  # the connection that was just replaced
+            if event & select.POLLOUT:
+                count = send(conn, pending, count)
+                if not count:
+                    poller.modify(conn, select.POLLIN)
+            if not event & (select.POLLIN | select.POLLHUP | select.POLLERR):
+                continue
+            try:
+                data = conn.recv(RECV_MAX)
+            except OSError:
+                data = b""
             if data:
                 # ticks_ms truncates: the bytes came in somewhere inside this tick, so
                 # stamp them with its end, or a minimum gap (tr, recovery) could be short
@@ -159,11 +191,36 @@ def serve(listener, server, heap_log_ms=0):
                 poller.unregister(conn)
                 conn.close()
                 conn = None
+                count = 0
+
+
+def send(conn, buf, end):
+    """Give the kernel what it takes of buf[:end] without waiting; return the bytes left."""
+    try:
+        n = conn.write(memoryview(buf)[:end]) or 0  # None: it took nothing
+    except OSError:
+        return 0  # the HHU went away mid-response: as on a real line, it is lost
+    if n and n < end:
+        buf[:end - n] = buf[n:end]
+    return end - n
+
+
+def release(path):
+    """Give the state directory back: `path` is this meter's entry from lock.lock()."""
+    try:
+        os.rmdir(path)
+    except (OSError, TypeError):  # TypeError: None, nothing was held
+        pass
 
 
 def main(argv):
+    path = None  # this meter's lock entry
     try:
         options = parse_args(argv)
+        import lock  # boards/unix/lock.py: wanted once, then its 1.9 kB go back to the heap
+        path = lock.lock(options["state"])  # before anything reads the records
+        del sys.modules["lock"]
+        lock = None
         store = FileStore(options["state"])
         server = meter.build(options, store, time.ticks_ms(), BOARD_KEYS)
         if "reset_storage" in options:
@@ -171,7 +228,12 @@ def main(argv):
 
             server, moved = recovery.reset_storage(store, server, options, time.ticks_ms(), BOARD_KEYS)
             print("reset storage:", ", ".join(moved) if moved else "nothing to reset, the record is valid")
+    except OSError as e:  # the state directory is another meter's, or unusable
+        release(path)
+        print("error:", e)
+        return 2
     except ValueError as e:
+        release(path)
         print(USAGE)
         print("error:", e)
         return 2
@@ -190,7 +252,10 @@ def main(argv):
         host, port = options["tcp"].rsplit(":", 1)
         listener = listen(host, int(port))
         print("VTC07 meter listening on %s:%s" % (host, port))
-    serve(listener, server, int(options.get("heap_log", "0")))
+    try:
+        serve(listener, server, int(options.get("heap_log", "0")))
+    finally:
+        release(path)
 
 
 if __name__ == "__main__":
