@@ -151,3 +151,50 @@ def test_class1_edition3_vectors():
     assert vending.digits(vending.class1_token(0, 0x8, 0)) == "18446744073843772416"
     assert vending.digits(vending.class1_token(0, 0x1, 0)) == "00000000000150997584"
     assert vending.digits(vending.class1_token(1, 0x1, 0)) == "01152921509036054672"
+
+
+# --- `vtc07 generate`: the same vectors from the command line -------------------------------
+
+def generate(*argv):
+    import vtc07
+
+    lines = []
+    status = vtc07.main(["generate", *argv], out=lines.append)
+    return status, [line.replace("-", "") for line in lines]
+
+
+def test_generate_ea11_credit_and_four_token_set():
+    ea11 = ("--algorithm", "misty1", "--base-date", "1993", "--sgc", "123457", "--rnd", "5")
+    assert generate(*ea11, "--issued", "2004-03-01 13:05", "credit", "--service", "water", "--amount", "0.1") == (
+        0, ["47186281207955155808"])
+    assert generate(*ea11, "key-change", "--new-krn", "1", "--new-ti", "2") == (0, [
+        "34812744915211133004", "46903925208523674737", "71464563847088610152", "67904239402617643990"])
+    assert generate("--algorithm", "misty1", "--dk", "%032x" % EA11_DK, "--tid", "5871660", "--rnd", "5",
+                    "credit", "--amount", "0.1") == (0, ["59386323472137426967"])
+
+
+def test_generate_ea07_dkga04_sets_and_currency():
+    ea07 = ("--dkga", "04", "--base-date", "2014", "--sgc", "201457", "--rnd", "5")
+    assert generate(*ea07, "key-change", "--new-krn", "1", "--new-ti", "2") == (
+        0, ["06510894141453018386", "22979178279997208272"])
+    assert generate(*ea07, "key-change", "--new-krn", "1", "--new-ti", "2", "--new-sgc", "201457") == (
+        0, ["52506022850399603630", "22979178279997208272", "39620459059615037790"])
+    assert generate(*ea07, "--issued", "2024-04-21 10:01", "credit", "--service", "currency", "--amount", "1") == (
+        0, ["42334201269947232996"])
+    assert generate(*ea07, "--issued", "2014-03-01 13:15", "credit", "--service", "time", "--amount", "0.1") == (
+        0, ["09746334499913988084"])
+
+
+@pytest.mark.parametrize("argv", [
+    ("--algorithm", "misty1", "--dkga", "02", "credit", "--amount", "1"),  # DKGA02 makes no 128-bit key
+    ("--algorithm", "misty1", "--dk", "E653341F9D5BF36F", "credit", "--amount", "1"),  # 64-bit key for EA11
+    ("--dk", "%032x" % EA11_DK, "credit", "--amount", "1"),  # 128-bit key for EA07
+    ("--algorithm", "des", "--dkga", "04", "credit", "--amount", "1"),
+    ("--dkga", "04", "--vending-key", "XYZ", "credit", "--amount", "1"),
+    ("--dkga", "04", "key-change", "--new-sgc", "1000000"),
+    ("--dkga", "04", "--tid", "1", "credit", "--service", "currency", "--amount", "0.000001"),
+])
+def test_generate_refuses_bad_arguments_with_exit_2(argv, capsys):
+    assert generate(*argv)[0] == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vtc07: ") and "Traceback" not in err

@@ -127,6 +127,7 @@ NAMES = {
     0x8014: "BaseDate",
     0x8015: "EncryptionAlgorithm",
     0x8016: "KeyChangeHalfWaiting",
+    0x8017: "CreditCurrency",
 }
 
 
@@ -187,6 +188,8 @@ def describe(reg, value):
         return ALGORITHMS.get(int(value), "")
     if name in TENTHS:
         return tenths(int(value), TENTHS[name])
+    if name == "CreditCurrency":  # in 0.00001 units (sts-edition3.md section 4)
+        return "%d.%05d" % divmod(int(value), 100000)
     if name in UNITS:
         return "%d %s" % (int(value), UNITS[name])
     return ""
