@@ -18,7 +18,7 @@ from micropython import const
 
 from application import Application
 from formats import FMT_D
-from keychange import SIZE as _KC_SIZE, KeyChange
+from keychange import SIZE, KeyChange
 from registers import Register
 from tables import (
     BASE_DATES,
@@ -74,8 +74,8 @@ _VERSION = const(3)
 # status, class, subclass, value, TID; key from a key change (0/1), key (16 bytes, the
 # first 8 for a 64-bit key), KT, KRN, KEN, TI, SGC, base date; the waiting key change set
 # (keychange.SIZE bytes, written by KeyChange.pack_into); TID count; then the TIDs, 3 bytes each
-_HEAD = ">B4QQIHHIBBBBQIB16sBBBBIH%dxB" % _KC_SIZE
-_KC_AT = struct.calcsize(_HEAD) - 1 - _KC_SIZE
+_HEAD = ">B4QQIHHIBBBBQIB16sBBBBIH%dxB" % SIZE
+_KC_AT = struct.calcsize(_HEAD) - 1 - SIZE
 _HEAD_SIZE = struct.calcsize(_HEAD)
 
 
