@@ -18,7 +18,7 @@ from micropython import const
 
 from application import Application
 from formats import FMT_D
-from keychange import SIZE, KeyChange
+from keychange import SIZE  # the build folds it in: keychange itself is imported when needed
 from registers import Register
 from tables import (
     BASE_DATES,
@@ -104,10 +104,13 @@ class MeterApplication(Application):
         # more than TID_STORE_MIN. Its room is taken once: a list growing in mid-life needs a
         # contiguous block that a small, fragmented heap may no longer have.
         self._tids = [0] * (TID_STORE_MIN + 1)
-        self.keychange = KeyChange()
+        # firmware/keychange.py's KeyChange, made when a key change section first comes (or
+        # the record holds a waiting set): a meter that never sees one does not carry it
+        self.keychange = None
         self._reset_state()
         self._load()
-        self.keychange.at = now  # a set waiting since before a restart gets a full window
+        if self.keychange:
+            self.keychange.at = now  # a set waiting since before a restart gets a full window
 
     def _reset_state(self):
         self.credit = [0, 0, 0, 0]
@@ -120,7 +123,8 @@ class MeterApplication(Application):
         self.last = [0, 0, 0, 0, 0]  # status, class, subclass, decoded value, TID
         self.key_changed = 0
         self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date, self.sgc = self._factory
-        self.keychange.clear()
+        if self.keychange:
+            self.keychange.clear()
         self._tid_count = 0
         self._new_cipher()
 
@@ -162,7 +166,8 @@ class MeterApplication(Application):
             self.dk, self.key_type, self.krn, self.ken, self.ti, self.sgc, self.base_date = f[17:24]
             self.dk = self.dk[:len(self._factory[0])]  # the key length is the meter's
             self._new_cipher()
-        self.keychange.unpack_from(data, _KC_AT)
+        if data[_KC_AT + SIZE - 1]:  # the latest section's subclass: a set is waiting
+            self._keychange().unpack_from(data, _KC_AT)
         for i in range(f[24]):
             p = _HEAD_SIZE + 3 * i
             self._tids[i] = data[p] << 16 | data[p + 1] << 8 | data[p + 2]
@@ -180,7 +185,8 @@ class MeterApplication(Application):
                          last[0], last[1], last[2], last[3], last[4],
                          self.key_changed, self.dk, self.key_type, self.krn, self.ken, self.ti,
                          self.sgc, self.base_date, self._tid_count)
-        self.keychange.pack_into(rec, _KC_AT)
+        if self.keychange:  # else the slice stays as packed: zeros, no set waiting
+            self.keychange.pack_into(rec, _KC_AT)
         n = _HEAD_SIZE
         tids = self._tids
         for i in range(self._tid_count):
@@ -209,13 +215,13 @@ class MeterApplication(Application):
     def deadline(self, now):
         if self.busy:
             return 0
-        return self.keychange.deadline(now)  # a waiting key change set's window closes then
+        return self.keychange.deadline(now) if self.keychange else -1  # a waiting set's window
 
     def step(self, now):
         if self.busy:
             status = self._execute(self._number, now)
             self.last[0] = status
-        elif self.keychange.deadline(now) == 0:
+        elif self.keychange and self.keychange.deadline(now) == 0:
             status = -1
             self.keychange.clear()  # the window closed: the waiting set is forgotten
         else:
@@ -253,7 +259,7 @@ class MeterApplication(Application):
         if not (self.currency if currency else self._supported(token_class, subclass)):
             return TS_FUNCTION
         if token_class == CLASS_MANAGEMENT and subclass in (SC_KCT1, SC_KCT2, SC_KCT3, SC_KCT4):
-            status = self.keychange.take(self, t, subclass, now)  # no TID: only its own rules apply
+            status = self._keychange().take(self, t, subclass, now)  # no TID: only its own rules apply
             if status == TS_2ND_KCT or status == TS_1ST_KCT:
                 self.last[1:4] = [CLASS_MANAGEMENT, subclass, 0]  # no TID: LastTID stays
             return status
@@ -288,6 +294,13 @@ class MeterApplication(Application):
             self._remember(tid)
             self.last[1:] = [token_class, subclass, value, tid]
         return status
+
+    def _keychange(self):
+        if not self.keychange:
+            from keychange import KeyChange
+
+            self.keychange = KeyChange()
+        return self.keychange
 
     def _supported(self, token_class, subclass):
         """Class 0 subclasses 4-7 are here only with the token CRC: edition 3 currency
@@ -430,5 +443,6 @@ class MeterApplication(Application):
         if n <= 0x15:
             return (self.tariff_rate, self.water_factor, self.mppul, self.base_date, self.algorithm)[n - 0x11]
         if n == 0x16:
-            return self.keychange.state[-1]  # a key change set waits: its latest section's subclass
+            # a key change set waits: its latest section's subclass
+            return self.keychange.state[-1] if self.keychange else 0
         return self.balance

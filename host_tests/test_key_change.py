@@ -15,7 +15,7 @@ EA11_DK = 0xF94B6ED353C3BFDB113E2D3A7EA3C41D  # sts-edition3.md section 5
 
 def waiting(app):
     """KeyChangeHalfWaiting (8016): the subclass of the latest section waiting, 0 for none."""
-    return app.keychange.state[-1]
+    return app.read_register(0x8016)
 
 
 def run(app, number, now=0):

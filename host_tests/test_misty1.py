@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 import misty1ref
 from conftest import run_decoder_on_micropython
 from misty1 import Misty1
-from tables import MISTY1_S7, MISTY1_S9
+from misty1 import S7 as MISTY1_S7, S9 as MISTY1_S9
 from tokens import bits_from_bytes
 
 RFC_KEY = bytes.fromhex("00112233445566778899aabbccddeeff")

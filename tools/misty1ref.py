@@ -3,11 +3,11 @@ independent check of firmware/misty1.py.
 
 No well-kept MISTY1 exists on PyPI (pycryptodome and cryptography have none), so this is
 the RFC's description in Python integers: 32-bit FO/FL on whole words, encryption and
-decryption each as the RFC writes it. The S-box tables are the firmware's (one copy of the
+decryption each as the RFC writes it. The S-box tables are the firmware's (firmware/misty1.py) (one copy of the
 numbers, checked by host_tests/test_misty1.py); the code shares nothing else with it.
 """
 import hostpath  # noqa: F401  (firmware/ on sys.path)
-from tables import MISTY1_S7, MISTY1_S9  # noqa: E402
+from misty1 import S7 as MISTY1_S7, S9 as MISTY1_S9  # noqa: E402
 
 S7 = list(MISTY1_S7)
 S9 = [MISTY1_S9[2 * i] << 8 | MISTY1_S9[2 * i + 1] for i in range(512)]
