@@ -2,23 +2,22 @@
 
 Checks in the order of section 4 and answers each rejection with its tokenStatus. The
 whole application state (credit per service, TID store, settings, the decoder key and a
-waiting key change half, last result) is the application's part of the meter's one
+waiting key change set, last result) is the application's part of the meter's one
 storage record (application.py), saved after every token together with the lockout
 count: a power cut before the save leaves the token unapplied (the HHU sees no Accept and
 may enter it again), a cut after it leaves it applied once; the TID store then refuses it
 as Used.
 
 The decoder key comes from the configuration (the key the meter was made with) until a
-key change replaces it; from then on the stored key rules. A key change is two tokens,
-Set1stSectionDecoderKey (class 2 subclass 3) and Set2ndSectionDecoderKey (subclass 4),
-both under the current key, in either order, within KCT_WINDOW_MS of each other: the
-first to arrive answers 2 (1stKCT) and waits, the one that completes the pair answers
-3 (2ndKCT) and the new key is in use.
+key change set replaces it; from then on the stored key rules. The sets (two, three or four
+tokens) are firmware/keychange.py's. Currency tokens (class 0 subclasses 4-7) carry CRC_C
+instead of the token CRC and a 20-bit signed amount (sts-edition3.md section 4).
 """
 import struct
 
 from application import Application
 from formats import FMT_D
+from keychange import SIZE  # the build folds it in: keychange itself is imported when needed
 from registers import Register
 from tables import (
     BASE_DATES,
@@ -30,23 +29,21 @@ from tables import (
     EA_DES,
     EA_MISTY1,
     EA_STA,
-    KCT_WINDOW_MS,
     KEN_NEVER,
-    KRN_MAX,
-    KRN_MIN,
     KT_DDTK,
     KT_DITK,
     SC_CLEAR_CREDIT,
     SC_CLEAR_TAMPER,
     SC_KCT1,
     SC_KCT2,
+    SC_KCT3,
+    SC_KCT4,
     SC_MPL,
     SC_MPPUL,
     SC_TARIFF_RATE,
     SC_WATER_FACTOR,
     STATUS_CREDIT_EXHAUSTED,
     STATUS_TAMPER,
-    TI_MAX,
     TID_STORE_MIN,
     TOKEN_CLASS_NON_ENCRYPTED,
     TS_1ST_KCT,
@@ -59,29 +56,28 @@ from tables import (
     TS_KEY_EXPIRED,
     TS_KEY_TYPE,
     TS_MFR_CODE,
-    TS_NOT_READY,
     TS_OLD,
     TS_OVERFLOW,
     TS_RANGE,
     TS_USED,
 )
-from ticks import ticks_add, ticks_diff
 from tokens import Token, amount_value, bits_from_bytes
 
 METER_NUMBER = "600727000000000009"  # the unix board's identity (sts-tokens.md vectors)
 DEFAULT_DK = "E653341F9D5BF36F"  # and its decoder key (EA07, the vectors' key)
 ALGORITHMS = {"sta": EA_STA, "des": EA_DES, "misty1": EA_MISTY1}
-# credit x4, MPL, tariff rate, water factor, MPPUL, tamper; last status, class,
-# subclass, value, TID; key from a key change (0/1), key, KT, KRN, KEN, TI, base date;
-# waiting key change half: subclass (0 none), KEN nibble, KRN|RO|KT or TI, key half;
-# TID count; then the TIDs, 3 bytes each
-_HEAD = ">4QIHHIBBBBIIB8sBBBBHBBBIB"
+# credit x4, currency balance, MPL, tariff rate, water factor, MPPUL, tamper; last
+# status, class, subclass, value, TID; key from a key change (0/1), key (16 bytes, the
+# first 8 for a 64-bit key), KT, KRN, KEN, TI, SGC, base date; the waiting key change set
+# (keychange.SIZE bytes, written by KeyChange.pack_into); TID count; then the TIDs, 3 bytes each
+_HEAD = ">4QQIHHIBBBBQIB16sBBBBIH%dxB" % SIZE
+_KC_AT = struct.calcsize(_HEAD) - 1 - SIZE
 _HEAD_SIZE = struct.calcsize(_HEAD)
 
 
 class MeterApplication(Application):
     RECORD = "meter"
-    VERSION = 3  # 2: the record before redundant copies and the lockout in it
+    VERSION = 3  # 2: the one-file record before two copies and the lockout in it
     STATE_SIZE = _HEAD_SIZE + 3 * TID_STORE_MIN
 
     def __init__(self, store, config, now=0, lockout=None):
@@ -90,15 +86,14 @@ class MeterApplication(Application):
         if algorithm not in ALGORITHMS:
             raise ValueError("algorithm must be sta, des or misty1, not " + algorithm)
         self.algorithm = ALGORITHMS[algorithm]
-        self.sgc = int(config.get("sgc", 123456))
         self.mfr_code = int(config.get("mfr_code", 0))
         self.currency = config.get("currency", "0") == "1"
         dk = bytes.fromhex(config.get("dk", DEFAULT_DK))
-        if len(dk) != 8 and (len(dk) != 16 or self.algorithm != EA_MISTY1):
-            raise ValueError("dk must be 16 hex digits (misty1: 32)")
+        if len(dk) != (16 if self.algorithm == EA_MISTY1 else 8):
+            raise ValueError("dk must be 16 hex digits (32 for misty1)")
         self._factory = (dk, int(config.get("key_type", 2)), int(config.get("krn", 1)),
                          int(config.get("ken", KEN_NEVER)), int(config.get("ti", 1)),
-                         int(config.get("base_date", BASE_DATES[0])))
+                         int(config.get("base_date", BASE_DATES[0])), int(config.get("sgc", 123456)))
         if self._factory[5] not in BASE_DATES:
             raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
@@ -106,13 +101,18 @@ class MeterApplication(Application):
         # more than TID_STORE_MIN. Its room is taken once: a list growing in mid-life needs a
         # contiguous block that a small, fragmented heap may no longer have.
         self._tids = [0] * (TID_STORE_MIN + 1)
+        # firmware/keychange.py's KeyChange, made when a key change section first comes (or
+        # the record holds a waiting set): a meter that never sees one does not carry it
+        self.keychange = None
         super().__init__(store, now, lockout)
         self.load(now)
         self.token_status = self.last[0]
-        self._pending_at = now  # a half waiting since before a restart gets a full window
+        if self.keychange:
+            self.keychange.at = now  # a set waiting since before a restart gets a full window
 
     def reset_state(self):
         self.credit = [0, 0, 0, 0]
+        self.balance = 0  # currency, in 0.00001 units (sts-edition3.md section 4)
         self.mpl = 0
         self.tariff_rate = 0
         self.water_factor = 0
@@ -120,13 +120,14 @@ class MeterApplication(Application):
         self.tamper = 0
         self.last = [0, 0, 0, 0, 0]  # status, class, subclass, decoded value, TID
         self.key_changed = 0
-        self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date = self._factory
-        self.pending = [0, 0, 0, 0]  # waiting key change half: subclass, KEN nibble, byte, key half
+        self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date, self.sgc = self._factory
+        if self.keychange:
+            self.keychange.clear()
         self._tid_count = 0
         self._new_cipher()
 
     def _new_cipher(self):
-        key = bytearray(8 * len(self.dk))  # an EA11 key has 128 bits
+        key = bytearray(8 * len(self.dk))
         bits_from_bytes(self.dk, key)
         # imported here so that a meter loads only the algorithm its key uses
         if self.algorithm == EA_STA:
@@ -138,7 +139,11 @@ class MeterApplication(Application):
 
             self._cipher = Des(key)
         else:
-            self._cipher = None  # EA11 MISTY1 is not built in
+            from misty1 import Misty1
+
+            self._cipher = Misty1(key)
+
+    # --- persistence -------------------------------------------------------------------
 
     # --- the record (application.py stores it) ---------------------------------------
 
@@ -146,17 +151,19 @@ class MeterApplication(Application):
         if len(data) < pos + _HEAD_SIZE:
             return False
         f = struct.unpack_from(_HEAD, data, pos)
-        count = f[25]
+        count = f[23]
         if count > TID_STORE_MIN or len(data) != pos + _HEAD_SIZE + 3 * count:
             return False  # checked before anything is taken from it
         self.credit = list(f[0:4])
-        self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper = f[4:9]
-        self.last = list(f[9:14])
-        self.key_changed = f[14]
+        self.balance, self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper = f[4:10]
+        self.last = list(f[10:15])
+        self.key_changed = f[15]
         if self.key_changed:
-            self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date = f[15:21]
+            self.dk, self.key_type, self.krn, self.ken, self.ti, self.sgc, self.base_date = f[16:23]
+            self.dk = self.dk[:len(self._factory[0])]  # the key length is the meter's
             self._new_cipher()
-        self.pending = list(f[21:25])
+        if data[pos + _KC_AT + SIZE - 1]:  # the latest section's subclass: a set is waiting
+            self._keychange().unpack_from(data, pos + _KC_AT)
         pos += _HEAD_SIZE
         for i in range(count):
             p = pos + 3 * i
@@ -168,12 +175,13 @@ class MeterApplication(Application):
     def pack_state(self, rec, pos):
         c = self.credit
         last = self.last
-        p = self.pending
-        struct.pack_into(_HEAD, rec, pos, c[0], c[1], c[2], c[3],
+        struct.pack_into(_HEAD, rec, pos, c[0], c[1], c[2], c[3], self.balance,
                          self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper,
                          last[0], last[1], last[2], last[3], last[4],
                          self.key_changed, self.dk, self.key_type, self.krn, self.ken, self.ti,
-                         self.base_date, p[0], p[1], p[2], p[3], self._tid_count)
+                         self.sgc, self.base_date, self._tid_count)
+        if self.keychange:  # else the slice stays as packed: zeros, no set waiting
+            self.keychange.pack_into(rec, pos + _KC_AT)
         n = pos + _HEAD_SIZE
         tids = self._tids
         for i in range(self._tid_count):
@@ -190,24 +198,21 @@ class MeterApplication(Application):
         bits = super().status_bits()
         if self.tamper:
             bits |= STATUS_TAMPER
-        if self.credit[0] == 0:
+        if (self.balance if self.currency else self.credit[0]) == 0:
             bits |= STATUS_CREDIT_EXHAUSTED
         return bits
 
     def deadline(self, now):
         if self.busy:
             return 0  # no processing time of its own: the engine works at once
-        if self.pending[0]:  # the waiting half's window closes then
-            left = ticks_diff(ticks_add(self._pending_at, KCT_WINDOW_MS), now)
-            return left if left > 0 else 0
-        return -1
+        return self.keychange.deadline(now) if self.keychange else -1  # a waiting set's window
 
     def step(self, now):
         if self.busy:
             self.last[0] = status = self._execute(self._number, now)
             return self.finish(status, now)
-        if self.pending[0] and self.deadline(now) == 0:
-            self.pending = [0, 0, 0, 0]  # the window closed: the half is forgotten
+        if self.keychange and self.keychange.deadline(now) == 0:
+            self.keychange.clear()  # the window closed: the waiting set is forgotten
             self.save(now)
         return -1
 
@@ -220,16 +225,21 @@ class MeterApplication(Application):
         token_class = t.token_class
         if token_class == TOKEN_CLASS_NON_ENCRYPTED:
             return self._class1(t)
-        if self._cipher is None:  # EA11: this meter cannot decrypt any class 0 or 2 token
-            return TS_FUNCTION
         self._cipher.decrypt(t.bits)
-        if not t.crc_ok():
-            return TS_CRC
         subclass = t.field(63, 4)
-        if not self._supported(token_class, subclass):
+        currency = False
+        if not t.crc_ok():
+            # CRC_C marks a currency token: recognised whether or not this meter takes them
+            if token_class != CLASS_CREDIT or subclass < CREDIT_SUBCLASSES or not t.crc_ok(True):
+                return TS_CRC
+            currency = True
+        if not (self.currency if currency else self._supported(token_class, subclass)):
             return TS_FUNCTION
-        if token_class == CLASS_MANAGEMENT and (subclass == SC_KCT1 or subclass == SC_KCT2):
-            return self._key_change(t, subclass, now)  # no TID: only its own rules apply
+        if token_class == CLASS_MANAGEMENT and subclass in (SC_KCT1, SC_KCT2, SC_KCT3, SC_KCT4):
+            status = self._keychange().take(self, t, subclass, now)  # no TID: only its own rules apply
+            if status == TS_2ND_KCT or status == TS_1ST_KCT:
+                self.last[1:4] = [CLASS_MANAGEMENT, subclass, 0]  # no TID: LastTID stays
+            return status
         if self.key_type == KT_DITK:
             return TS_KEY_TYPE  # an initialisation key only carries key changes
         tid = t.field(55, 24)
@@ -245,66 +255,55 @@ class MeterApplication(Application):
         if count >= TID_STORE_MIN and tid < tids[0]:
             return TS_OLD
         value = t.field(31, 16)
-        if token_class == CLASS_CREDIT or subclass in (SC_MPL, SC_MPPUL):
+        if currency:  # sign:1 exponent:5 mantissa:14; its top 4 bits are where RND is
+            value |= t.field(59, 4) << 16
+            negative = value >> 19
+            value = amount_value(value & 0x7FFFF)  # the size; LastTokenAmount shows it
+            status = self._currency(-value if negative else value)
+        elif token_class == CLASS_CREDIT:
             value = amount_value(value)
-        if token_class == CLASS_CREDIT:
             status = self._credit(subclass, value)
         else:
+            if subclass in (SC_MPL, SC_MPPUL):
+                value = amount_value(value)
             status = self._management(subclass, value)
         if status == TS_ACCEPT:
             self._remember(tid)
             self.last[1:] = [token_class, subclass, value, tid]
         return status
 
+    def _keychange(self):
+        if not self.keychange:
+            from keychange import KeyChange
+
+            self.keychange = KeyChange()
+        return self.keychange
+
     def _supported(self, token_class, subclass):
+        """Class 0 subclasses 4-7 are here only with the token CRC: edition 3 currency
+        tokens carry CRC_C (see _execute)."""
         if token_class == CLASS_CREDIT:
-            return subclass < CREDIT_SUBCLASSES or self.currency
+            return subclass < CREDIT_SUBCLASSES
         if token_class == CLASS_MANAGEMENT:
-            return subclass <= SC_WATER_FACTOR  # all of 0-7 (sts-tokens.md section 3)
+            # all of 0-7 (sts-tokens.md section 3) and the key change sections 8, 9
+            return subclass <= SC_WATER_FACTOR or subclass == SC_KCT3 or subclass == SC_KCT4
         return False
 
-    def _key_change(self, t, subclass, now):
-        """One half of a key change: 1st `3 | KENHO | KRN | RO | res | KT | NKHO`,
-        2nd `4 | KENLO | TI | NKLO` (sts-tokens.md section 3)."""
-        nibble = t.field(59, 4)
-        byte = t.field(55, 8)
-        if subclass == SC_KCT1:
-            if byte & 3 == KT_DITK:
-                return TS_KEY_TYPE  # a meter is never put back to its initialisation key
-            if not KRN_MIN <= byte >> 4 <= KRN_MAX:
-                return TS_RANGE
-            if byte & 8 and self.base_date == BASE_DATES[-1]:
-                return TS_RANGE  # a TID rollover with no later base date
-        elif byte > TI_MAX:
+    def _currency(self, amount):
+        """A credit to (or, negative, a debit from) the currency balance, which never goes
+        below 0 (7 Range) nor over what its register shows (4 Overflow)."""
+        balance = self.balance + amount
+        if balance < 0:
             return TS_RANGE
-        half = t.field(47, 32)
-        p = self.pending
-        self.last[1:4] = [CLASS_MANAGEMENT, subclass, 0]  # no TID: LastTID stays
-        if p[0] == 0 or p[0] == subclass or ticks_diff(now, self._pending_at) >= KCT_WINDOW_MS:
-            self.pending = [subclass, nibble, byte, half]  # a newer half replaces a waiting one
-            self._pending_at = now
-            return TS_1ST_KCT
-        if subclass == SC_KCT2:
-            p, nibble, byte, half = [SC_KCT2, nibble, byte, half], p[1], p[2], p[3]
-        # now (nibble, byte, half) is the 1st section and p the 2nd
-        self.dk = half.to_bytes(4, "big") + p[3].to_bytes(4, "big")
-        self.ken = nibble << 4 | p[1]
-        self.krn = byte >> 4
-        self.key_type = byte & 3
-        self.ti = p[2]
-        if byte & 8:  # rollover: TIDs count from the next base date, the old ones mean nothing
-            self.base_date = BASE_DATES[BASE_DATES.index(self.base_date) + 1]
-            self.forget_tids()
-        self.key_changed = 1
-        self.pending = [0, 0, 0, 0]
-        self._new_cipher()
-        return TS_2ND_KCT
+        if balance > CREDIT_MAX:
+            return TS_OVERFLOW
+        self.balance = balance
+        return TS_ACCEPT
 
     def _credit(self, subclass, amount):
-        register = subclass if subclass < CREDIT_SUBCLASSES else 0  # currency: one register
-        if self.credit[register] + amount > CREDIT_MAX:
+        if self.credit[subclass] + amount > CREDIT_MAX:
             return TS_OVERFLOW
-        self.credit[register] += amount
+        self.credit[subclass] += amount
         return TS_ACCEPT
 
     def _management(self, subclass, value):
@@ -313,8 +312,11 @@ class MeterApplication(Application):
         elif subclass == SC_CLEAR_CREDIT:
             if value == CLEAR_ALL:
                 self.credit = [0, 0, 0, 0]
+                self.balance = 0
             elif value < CREDIT_SUBCLASSES:
                 self.credit[value] = 0
+            elif value < 8 and self.currency:  # 4-7: the one currency balance
+                self.balance = 0
             else:
                 return TS_RANGE
         elif subclass == SC_TARIFF_RATE:
@@ -394,7 +396,8 @@ class MeterApplication(Application):
             (0x8014, 4),  # BaseDate
             (0x8015, 2),  # EncryptionAlgorithm
             (0x8016, 1),  # KeyChangeHalfWaiting
-            (0x8017, 1),  # StorageFault: reason (tables STORE_*), 0 when all is well
+            (0x8017, 10),  # CreditCurrency
+            (0x8018, 1),  # StorageFault: reason (tables STORE_*), 0 when all is well
         ):
             table.add(Register(rid, d, width, read))
 
@@ -418,5 +421,8 @@ class MeterApplication(Application):
         if n <= 0x15:
             return (self.tariff_rate, self.water_factor, self.mppul, self.base_date, self.algorithm)[n - 0x11]
         if n == 0x16:
-            return self.pending[0]  # a key change half is waiting: its subclass, else 0
+            # a key change set waits: its latest section's subclass
+            return self.keychange.state[-1] if self.keychange else 0
+        if n == 0x17:
+            return self.balance
         return self.fault

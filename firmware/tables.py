@@ -198,7 +198,7 @@ DES_ROUNDS = const(16)
 # --- Encryption algorithm codes of the decoder key (41, sts-tokens.md section 1) ---
 EA_STA = const(7)  # EA07 Standard Transfer Algorithm
 EA_DES = const(9)  # EA09 DES
-EA_MISTY1 = const(11)  # EA11 MISTY1: not built in, its tokens get tokenStatus 8 (Function)
+EA_MISTY1 = const(11)  # EA11 MISTY1 (edition 3), 128-bit keys
 
 # --- Token data (41, sts-tokens.md sections 3-4) ---
 TID_STORE_MIN = const(50)  # the TID store keeps at least the last 50 TIDs
@@ -226,3 +226,16 @@ KRN_MIN = const(1)  # key revision numbers 1..9: one DKGA02 control-block digit,
 KRN_MAX = const(9)
 TI_MAX = const(99)  # tariff index: 2 decimal digits (DKGA02 control block)
 KCT_WINDOW_MS = const(600000)  # OWN: the second key change half must come within 10 min
+
+# --- EA11: MISTY1 (41 edition 3 names it; sts-edition3.md section 1): its S-boxes S7 and S9
+# are in firmware/misty1.py, not here: this module is imported by every meter, and a
+# .mpy's bytes constants are heap objects when loaded from a file (1.3 KB an EA07 meter
+# would carry for nothing). ---
+
+# --- Edition 3 key change sets and currency tokens (41 edition 3, sts-edition3.md 3-4) ---
+SC_KCT3 = const(8)  # Set3rdSectionDecoderKey: SGC-low and NK3, or the 3-token set's SGC
+SC_KCT4 = const(9)  # Set4thSectionDecoderKey: SGC-high and NK4
+KCT_RO = const(8)  # in the 1st section's KRN:4 RO:1 3KCT:1 KT:2 byte: rollover
+KCT_3KCT = const(4)  # and the 3-token set flag
+SGC_MAX = const(999999)  # a supply group code is 6 decimal digits
+CRC_C_BYTE = const(1)  # CRC_C: the token CRC over the 7 bytes followed by this byte

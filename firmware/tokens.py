@@ -6,7 +6,7 @@ BinaryTokenEntry. `Token.load` spreads it into a bit array, reads the class from
 decryption `field()` reads the 64-bit data block, most significant bit first.
 """
 from crc import crc16
-from tables import TOKEN_BITS, TOKEN_DIGITS
+from tables import CRC_C_BYTE, TOKEN_BITS, TOKEN_DIGITS
 
 
 def bits_from_bytes(data, bits):
@@ -64,11 +64,13 @@ class Token:
             v = v << 1 | bits[i]
         return v
 
-    def crc_ok(self):
-        """CRC over class:2 | block bits 63..16, as 7 big-endian bytes, bytes swapped."""
-        data = bytearray(7)
+    def crc_ok(self, currency=False):
+        """CRC over class:2 | block bits 63..16, as 7 big-endian bytes, bytes swapped;
+        `currency`: CRC_C, the same with one more byte under it (sts-edition3.md 4)."""
+        data = bytearray(8)
         data[0] = self.token_class
         for k in range(6):
             data[1 + k] = self.field(63 - 8 * k, 8)
-        crc = crc16(data)
+        data[7] = CRC_C_BYTE
+        crc = crc16(data, 0, 8 if currency else 7)
         return ((crc & 0xFF) << 8 | crc >> 8) == self.field(15, 16)

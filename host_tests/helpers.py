@@ -30,4 +30,5 @@ def stored(app):
     """What a restart would find: everything but the last-result fields."""
     a = MeterApplication(app.store, {})
     return (a.credit, a.tids, a.mpl, a.tariff_rate, a.water_factor, a.mppul, a.tamper,
-            a.key_changed, a.dk, a.key_type, a.krn, a.ken, a.ti, a.base_date, a.pending)
+            a.key_changed, a.dk, a.key_type, a.krn, a.ken, a.ti, a.base_date,
+            bytes(a.keychange.state) if a.keychange else bytes(25))

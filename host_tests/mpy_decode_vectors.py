@@ -1,7 +1,8 @@
 """Run by the tests on the MicroPython unix port: the decoder on the spec's vectors, then
 the cases the host made (pycryptodome, tools/vending.py) read from stdin, one per line:
   des KEY CIPHER PLAIN      EA09 block decryption (hex)
-  app ALGORITHM             a fresh meter with that key algorithm and the default key
+  misty1 KEY CIPHER PLAIN   EA11 block decryption (hex, 128-bit key)
+  app ALGORITHM [DK]        a fresh meter with that key algorithm and the default key (or DK)
   token NUMBER STATUS       enter the token on the current meter, expect that tokenStatus
 """
 import sys
@@ -10,6 +11,7 @@ _here = sys.argv[0].rsplit("/", 1)[0]
 sys.path.insert(0, _here + "/../firmware")
 
 from des import Des  # noqa: E402
+from misty1 import Misty1  # noqa: E402
 from meterapp import MeterApplication  # noqa: E402
 from storage import MemoryStore  # noqa: E402
 from tokens import bits_from_bytes, digits_to_number  # noqa: E402
@@ -40,21 +42,24 @@ assert app.step(0) == 13
 print("vectors ok")
 
 count = 0
-key = bytearray(64)
 block = bytearray(64)
 for line in sys.stdin.read().split("\n"):
     f = line.split()
     if not f:
         continue
-    if f[0] == "des":
+    if f[0] in ("des", "misty1"):
+        key = bytearray(4 * len(f[1]))
         bits_from_bytes(bytes.fromhex(f[1]), key)
         bits_from_bytes(bytes.fromhex(f[2]), block)
-        Des(key).decrypt(block)
+        (Des if f[0] == "des" else Misty1)(key).decrypt(block)
         plain = bytearray(64)
         bits_from_bytes(bytes.fromhex(f[3]), plain)
         assert block == plain, line
     elif f[0] == "app":
-        app = MeterApplication(MemoryStore(), {"algorithm": f[1]})
+        config = {"algorithm": f[1]}
+        if len(f) > 2:
+            config["dk"] = f[2]
+        app = MeterApplication(MemoryStore(), config)
     else:
         app.submit(int(f[1]), 0)
         got = app.step(0)

@@ -49,8 +49,12 @@ def test_format_range_overflow_and_function(app):
 
 
 def test_currency_when_configured():
+    """Edition 3 currency tokens carry CRC_C and go to their own balance (test_edition3.py
+    has the rest); one with the plain token CRC is no currency token this meter knows."""
     app = MeterApplication(MemoryStore(), {"currency": "1"})
-    assert run(app, credit_token(subclass=4, amount=50)) == 1 and app.credit[0] == 50
+    assert run(app, vending.currency_token(4, tid(), 50, DK)) == 1
+    assert app.balance == 50 and app.credit == [0, 0, 0, 0]
+    assert run(app, credit_token(subclass=4, amount=50, t=tid(1))) == 8
 
 
 def test_key_rules():

@@ -64,7 +64,7 @@ def test_damaged_record_fails_closed_until_the_operator_resets(unix_board, tmp_p
     board = unix_board(state=state)
     sock = signed_on(board)
     assert read(sock, "0002") == "00010110"  # storage fault, lockout held, (no) credit
-    assert read(sock, "8017") == "4" and read(sock, "0006") == "01280"
+    assert read(sock, "8018") == "4" and read(sock, "0006") == "01280"
     answer, status = enter(sock, credit_token(amount=5, t=tid(1)))
     assert "ERR08" in answer and status == "17"
     sock.close()
@@ -102,7 +102,7 @@ def test_a_record_that_cannot_be_read_refuses_tokens_and_keeps_answering(unix_bo
     (state / "meter.b").mkdir()
     board = unix_board(state=state)
     sock = signed_on(board)
-    assert read(sock, "8017") == "3"
+    assert read(sock, "8018") == "3"
     for _ in range(2):
         answer, status = enter(sock, credit_token())
         assert "ERR08" in answer and status == "17"
@@ -119,7 +119,7 @@ def test_save_error_while_running_gives_a_defined_answer(unix_board, tmp_path):
     os.mkdir(str(state / "meter.a"))  # that copy can no longer be written (or read)
     answer, status = enter(sock, credit_token(amount=7, t=tid(1)))
     assert answer == "<ACK>" and status in ("17", "01")
-    assert read(sock, "0002") == "00000100" and read(sock, "8017") == "2"
+    assert read(sock, "0002") == "00000100" and read(sock, "8018") == "2"
     credit = read(sock, "8001")
     assert credit == ("0000000012" if status == "01" else "0000000005")
     shutil.rmtree(str(state / "meter.a"))

@@ -97,6 +97,7 @@ def main():
     print("MicroPython unix port (firmware as .mpy):")
     print("  heap of the imported modules:       %s bytes (most of it in flash when frozen)" % figures["heap_modules"])
     print("  heap a built core + token engine keeps: %s bytes" % figures["heap_core"])
+    print("  the same with an EA11 key:          %s bytes (target: <= 1024 more)" % figures["heap_core_ea11"])
     print("  peak heap of the core over traces:  %s bytes (target <= 16384), collecting every 2 KB"
           % figures["heap_peak_replay"])
     print("  the same, never collecting in a trace: %s bytes (all of the longest trace's garbage)"
@@ -105,6 +106,7 @@ def main():
     print("  time per received character:        %s us (target <= 20)" % figures["us_per_char"])
     print("  EA07 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_sta"])
     print("  EA09 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_des"])
+    print("  EA11 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_misty1"])
     print("  smallest -X heapsize replaying all %d traces (core + replayer + trace text): %s KB"
           % (len(TRACES), smallest_heap_kb()))
     ours, theirs = parse_ratio()

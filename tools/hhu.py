@@ -133,7 +133,8 @@ NAMES = {
     0x8014: "BaseDate",
     0x8015: "EncryptionAlgorithm",
     0x8016: "KeyChangeHalfWaiting",
-    0x8017: "StorageFault",
+    0x8017: "CreditCurrency",
+    0x8018: "StorageFault",
 }
 
 
@@ -196,6 +197,8 @@ def describe(reg, value):
         return STORAGE_FAULTS[int(value)] if int(value) < len(STORAGE_FAULTS) else ""
     if name in TENTHS:
         return tenths(int(value), TENTHS[name])
+    if name == "CreditCurrency":  # in 0.00001 units (sts-edition3.md section 4)
+        return "%d.%05d" % divmod(int(value), 100000)
     if name in UNITS:
         return "%d %s" % (int(value), UNITS[name])
     return ""

@@ -47,8 +47,8 @@ def credit(t, amount, dk=NEW_DK):
 
 def snapshot(app):
     """Everything a restart must give back: the application's state and the lockout's."""
-    return (list(app.credit), app.tids, app.mpl, app.key_changed, bytes(app.dk), app.key_type,
-            app.krn, app.ken, app.ti, app.base_date, list(app.pending), app.last[0],
+    return (list(app.credit) + [app.balance, app.sgc], app.tids, app.mpl, app.key_changed, bytes(app.dk), app.key_type,
+            app.krn, app.ken, app.ti, app.base_date, app.read_register(0x8016), app.last[0],
             app.lockout.count, app.lockout.remaining_ms(0))
 
 
@@ -368,16 +368,16 @@ def _kct_setup(app):
 
 def _kct_first_check(before, restarted):
     assert not restarted.refusing and not restarted.key_changed
-    assert restarted.pending[0] in (0, 3)  # the first half waits, or was never taken
+    assert restarted.read_register(0x8016) in (0, 3)  # the first half waits, or was never taken
 
 
 def _kct_second_check(before, restarted):
     assert not restarted.refusing
     if restarted.key_changed:
-        assert restarted.dk == NEW_DK.to_bytes(8, "big") and restarted.pending[0] == 0
+        assert restarted.dk == NEW_DK.to_bytes(8, "big") and restarted.read_register(0x8016) == 0
         assert (restarted.krn, restarted.ti) == (2, 7)
     else:
-        assert restarted.dk == DK.to_bytes(8, "big") and restarted.pending[0] == 3
+        assert restarted.dk == DK.to_bytes(8, "big") and restarted.read_register(0x8016) == 3
 
 
 def _reject_check(before, restarted):

@@ -1,9 +1,13 @@
-"""Vending side (host only): decoder keys (DKGA02), EA07 encryption, token building.
+"""Vending side (host only): decoder keys (DKGA02, DKGA04), EA07/EA09/EA11 encryption,
+token building.
 
 For tests and demos: it makes the tokens a vending system would issue, and reproduces the
-vectors of ../shared/spec/sts-tokens.md. Plain Python integers; DES from pycryptodome.
+vectors of ../shared/spec/sts-tokens.md and sts-edition3.md. Plain Python integers; DES
+from pycryptodome, MISTY1 from tools/misty1ref.py, HMAC-SHA256 from the standard library.
 """
 import datetime
+import hashlib
+import hmac
 import os
 
 from Crypto.Cipher import DES
@@ -12,8 +16,9 @@ import hostpath  # noqa: F401  (firmware/ on sys.path)
 from crc import crc16  # noqa: E402  (the one CRC-16 of the project)
 from tables import STA_P as P, STA_S1 as S1, STA_S2 as S2  # noqa: E402
 from tables import (  # noqa: E402  (class 0 and 2 subclasses)
-    CREDIT_SUBCLASSES, SC_CLEAR_CREDIT, SC_CLEAR_TAMPER, SC_KCT1, SC_KCT2, SC_MPL, SC_MPPUL, SC_TARIFF_RATE,
-    SC_WATER_FACTOR)
+    CREDIT_SUBCLASSES, CRC_C_BYTE, SC_CLEAR_CREDIT, SC_CLEAR_TAMPER, SC_KCT1, SC_KCT2, SC_KCT3, SC_KCT4, SC_MPL,
+    SC_MPPUL, SC_TARIFF_RATE, SC_WATER_FACTOR, SGC_MAX)
+import misty1ref  # noqa: E402
 
 M64 = (1 << 64) - 1
 BASE_DATES = {1993: datetime.datetime(1993, 1, 1), 2014: datetime.datetime(2014, 1, 1),
@@ -56,8 +61,37 @@ def dkga02(vending_key, meter_number, key_type, sgc, ti, krn):
     return des_encrypt(x, vending_key) ^ x ^ vending_key
 
 
-def with_crc(token_class, first48):
-    crc = crc16(((token_class << 48) | first48).to_bytes(7, "big"))
+def dkga04(vending_key, meter_number, key_type, sgc, ti, krn, base_date, algorithm):
+    """Decoder key from a 160-bit vending key (sts-edition3.md section 2): HMAC-SHA256 over
+    the key data, its first 8 bytes for EA07, 16 for EA11, read big-endian."""
+    if algorithm not in ("sta", "misty1"):
+        raise ValueError("DKGA04 makes EA07 and EA11 keys, not %s ones" % algorithm)
+    if not 0 <= vending_key < 1 << 160:
+        raise ValueError("a DKGA04 vending key is 160 bits (40 hex digits)")
+    bits = 128 if algorithm == "misty1" else 64
+
+    def field(text):
+        return bytes((len(text),)) + text.encode()
+
+    data = (b"\x04" + field("04") + field("%02d" % (base_date % 100)) + field("11" if bits == 128 else "07")
+            + field("%02d" % ti) + b"\x00\x04" + field("%06d" % sgc) + field("%X" % key_type)
+            + field("%X" % krn) + field(meter_number) + bits.to_bytes(4, "big"))
+    mac = hmac.new(vending_key.to_bytes(20, "big"), data, hashlib.sha256).digest()
+    return int.from_bytes(mac[:bits // 8], "big")
+
+
+def misty1_encrypt(block, dk):
+    return misty1ref.Misty1(dk.to_bytes(16, "big")).encrypt(block)
+
+
+def misty1_decrypt(block, dk):
+    return misty1ref.Misty1(dk.to_bytes(16, "big")).decrypt(block)
+
+
+def with_crc(token_class, first48, currency=False):
+    """The block with its CRC; `currency`: CRC_C (one more byte, 01, under the CRC)."""
+    data = ((token_class << 48) | first48).to_bytes(7, "big")
+    crc = crc16(data + bytes((CRC_C_BYTE,)) if currency else data)
     return (first48 << 16) | ((crc & 0xFF) << 8) | (crc >> 8)
 
 
@@ -90,8 +124,47 @@ def token(token_class, subclass, rnd, tid, value, dk, algorithm="sta"):
 
 def encode(token_class, block, dk, algorithm="sta"):
     if token_class != 1:
-        block = sta_encrypt(block, dk) if algorithm == "sta" else des_encrypt(block, dk)
+        block = ENCRYPT[algorithm](block, dk)
     return transpose(token_class, block)
+
+
+ENCRYPT = {"sta": sta_encrypt, "des": des_encrypt, "misty1": misty1_encrypt}
+KEY_BITS = {"sta": 64, "des": 64, "misty1": 128}
+
+
+def currency_token(subclass, tid, amount20, dk, algorithm="sta"):
+    """Class 0 currency token (subclass 4-7): the 20-bit amount's top 4 bits where RND is,
+    its low 16 the Amount field, and CRC_C (sts-edition3.md section 4)."""
+    if not 4 <= subclass <= 7 or not 0 <= amount20 < 1 << 20:
+        raise ValueError("currency subclass 4-7 and a 20-bit amount")
+    first48 = (subclass << 44) | ((amount20 >> 16) << 40) | (tid << 16) | (amount20 & 0xFFFF)
+    return encode(0, with_crc(0, first48, currency=True), dk, algorithm)
+
+
+def currency_value(amount20):
+    """Signed value of a 20-bit currency amount, in 0.00001 units."""
+    e = (amount20 >> 14) & 31
+    value = (amount20 & 0x3FFF) * 10**e + sum(2**14 * 10 ** (i - 1) for i in range(1, e + 1))
+    return -value if amount20 >> 19 else value
+
+
+def currency_field(value):
+    """20-bit amount for `value` (0.00001 units, signed): exact with the smallest exponent
+    where it can be, else the nearest value the encoding carries (1.00000 travels as
+    1.00004 in STS 531-1's vector: 100000 lies between two codes)."""
+    sign = 1 if value < 0 else 0
+    value = abs(value)
+    best = None
+    for e in range(32):
+        offset = sum(2**14 * 10 ** (i - 1) for i in range(1, e + 1))
+        m = (value - offset + 10**e // 2) // 10**e  # nearest mantissa at this exponent
+        m = min(max(m, 0), 2**14 - 1)
+        error = abs(m * 10**e + offset - value)
+        if best is None or error < best[0]:
+            best = (error, (sign << 19) | (e << 14) | m)
+        if error == 0:
+            break
+    return best[1]
 
 
 def digits(number):
@@ -106,15 +179,34 @@ def class1_token(subclass, control, mfr_code):
     return transpose(1, with_crc(1, first48))
 
 
-def key_change_tokens(new_key, ken, krn, ro, kt, ti, dk, algorithm="sta"):
-    """(Set1stSectionDecoderKey, Set2ndSectionDecoderKey) token numbers that move a meter
-    from decoder key `dk` to `new_key` (layout: sts-tokens.md section 3, class 2 subclass
-    3 and 4; not yet checked against a published vector)."""
-    nkho, nklo = new_key >> 32, new_key & 0xFFFFFFFF
-    first = (SC_KCT1 << 44) | ((ken >> 4) << 40) | (krn << 36) | (ro << 35) | (kt << 32) | nkho
-    second = (SC_KCT2 << 44) | ((ken & 15) << 40) | (ti << 32) | nklo
-    return (encode(2, with_crc(2, first), dk, algorithm),
-            encode(2, with_crc(2, second), dk, algorithm))
+def key_change_tokens(new_key, ken, krn, ro, kt, ti, dk, algorithm="sta", sgc=None):
+    """The key change set, in subclass order, that moves a meter from decoder key `dk` to
+    `new_key` (sts-edition3.md section 3): for a 64-bit key Set1st and Set2ndSectionDecoderKey,
+    and with `sgc` the 3rd section carrying it (3KCT set in the 1st); for a 128-bit key (an
+    EA11 meter) the four sections 3, 4, 8, 9, the SGC in 8 and 9 (`sgc` is then required)."""
+    wide = KEY_BITS[algorithm] == 128
+    if wide and sgc is None:
+        raise ValueError("a 128-bit key change set carries the supply group code: give it")
+    if sgc is not None and not 0 <= sgc <= SGC_MAX:
+        raise ValueError("supply group code %d is not 6 digits" % sgc)
+    if not 0 <= new_key < 1 << KEY_BITS[algorithm]:
+        raise ValueError("the new key is not a %d-bit key" % KEY_BITS[algorithm])
+    three = 1 if sgc is not None and not wide else 0
+    if wide:
+        nk = [(new_key >> (96 - 32 * i)) & 0xFFFFFFFF for i in range(4)]  # key bytes 0-3, 4-7, ...
+        first_half, second_half = nk[0], nk[3]
+    else:
+        first_half, second_half = new_key >> 32, new_key & 0xFFFFFFFF
+    blocks = [
+        (SC_KCT1 << 44) | ((ken >> 4) << 40) | (krn << 36) | (ro << 35) | (three << 34) | (kt << 32) | first_half,
+        (SC_KCT2 << 44) | ((ken & 15) << 40) | (ti << 32) | second_half,
+    ]
+    if wide:
+        blocks.append((SC_KCT3 << 44) | ((sgc & 0xFFF) << 32) | nk[1])
+        blocks.append((SC_KCT4 << 44) | ((sgc >> 12) << 32) | nk[2])
+    elif three:
+        blocks.append((SC_KCT3 << 44) | (sgc << 20))
+    return tuple(encode(2, with_crc(2, b), dk, algorithm) for b in blocks)
 
 
 # --- what a vending operator types, turned into token fields ---------------------------
@@ -127,17 +219,19 @@ MANAGEMENT = {"mpl": SC_MPL, "clear-credit": SC_CLEAR_CREDIT, "tariff-rate": SC_
 
 def credit_field(subclass, amount):
     """Amount field for `amount` (a decimal string) in the subclass's unit: tenths for
-    subclasses 0-3, 0.00001 for currency (4-7). ValueError if it is not exact."""
+    subclasses 0-3, 0.00001 for currency (4-7: the 20-bit signed amount, see currency_field).
+    ValueError if it is not a whole number of units (or negative outside currency)."""
     from decimal import Decimal, InvalidOperation
 
-    scale = 10 if subclass < CREDIT_SUBCLASSES else 100000
+    currency = subclass >= CREDIT_SUBCLASSES
+    scale = 100000 if currency else 10
     try:
         scaled = Decimal(amount) * scale
     except InvalidOperation:
         raise ValueError("amount %r is not a number" % amount)
-    if scaled != scaled.to_integral_value() or scaled < 0:
-        raise ValueError("amount %s is not a whole number of %s units" % (amount, "0.1" if scale == 10 else "0.00001"))
-    return amount_field(int(scaled))
+    if not scaled.is_finite() or scaled != scaled.to_integral_value() or (scaled < 0 and not currency):
+        raise ValueError("amount %s is not a whole number of %s units" % (amount, "0.00001" if currency else "0.1"))
+    return currency_field(int(scaled)) if currency else amount_field(int(scaled))
 
 
 def management_field(subclass, value):

@@ -141,11 +141,40 @@ def cmd_replay(meter, args, out):
 
 # --- generate ----------------------------------------------------------------------------
 
+DEFAULT_VENDING_KEYS = {"02": "ABABABABABABABAB", "04": "ABABABABABABABAB949494949494949401234567"}
+
+
+def _hex(text, what):
+    try:
+        return int(text, 16)
+    except ValueError:
+        raise ValueError("%s %r is not hex" % (what, text))
+
+
+def _dkga(args):
+    return args.dkga or ("04" if args.algorithm == "misty1" else "02")
+
+
+def _derive(args, vending_key, key_type, sgc, ti, krn):
+    """A decoder key by DKGA02 or DKGA04 (sts-edition3.md section 2) from the arguments."""
+    if _dkga(args) == "02":
+        if args.algorithm == "misty1":
+            raise ValueError("DKGA02 makes 64-bit keys: an EA11 key needs --dkga 04 or --dk")
+        return vending.dkga02(vending_key, args.meter_number, key_type, sgc, ti, krn)
+    return vending.dkga04(vending_key, args.meter_number, key_type, sgc, ti, krn, args.base_date, args.algorithm)
+
+
+def _vending_key(args, text=None):
+    return _hex(text or args.vending_key or DEFAULT_VENDING_KEYS[_dkga(args)], "vending key")
+
+
 def _key(args):
     if args.dk:
-        return int(args.dk, 16)
-    return vending.dkga02(int(args.vending_key, 16), args.meter_number, args.key_type, args.sgc,
-                          args.ti, args.krn)
+        dk = _hex(args.dk, "--dk")
+        if len(args.dk) != vending.KEY_BITS[args.algorithm] // 4:
+            raise ValueError("a decoder key for %s is %d hex digits" % (args.algorithm, vending.KEY_BITS[args.algorithm] // 4))
+        return dk
+    return _derive(args, _vending_key(args), args.key_type, args.sgc, args.ti, args.krn)
 
 
 def _tid(args):
@@ -170,21 +199,28 @@ def cmd_generate(args, out):
         return 0
     dk = _key(args)
     if kind == "key-change":
+        wide = args.algorithm == "misty1"
+        sgc = args.new_sgc if args.new_sgc is not None else args.sgc
         if args.new_dk:
-            new = int(args.new_dk, 16)
+            new = _hex(args.new_dk, "--new-dk")
         else:
-            new = vending.dkga02(int(args.new_vending_key or args.vending_key, 16), args.meter_number,
-                                 args.new_key_type, args.sgc, args.new_ti, args.new_krn)
-        first, second = vending.key_change_tokens(new, args.ken, args.new_krn, int(args.rollover),
-                                                  args.new_key_type, args.new_ti, dk, args.algorithm)
-        out(vending.group(first))
-        out(vending.group(second))
+            new = _derive(args, _vending_key(args, args.new_vending_key), args.new_key_type, sgc, args.new_ti,
+                          args.new_krn)
+        # an EA11 set always carries the SGC; an EA07/EA09 set only when --new-sgc asks (3 tokens)
+        tokens = vending.key_change_tokens(new, args.ken, args.new_krn, int(args.rollover), args.new_key_type,
+                                           args.new_ti, dk, args.algorithm,
+                                           sgc if wide or args.new_sgc is not None else None)
+        for number in tokens:
+            out(vending.group(number))
         return 0
     tid = _tid(args)
     if kind == "credit":
         subclass = vending.SERVICES.index(args.service) if args.service in vending.SERVICES else 4
         field = vending.credit_field(subclass, args.amount)
-        number = vending.token(0, subclass, rnd, tid, field, dk, args.algorithm)
+        if subclass >= len(vending.SERVICES):
+            number = vending.currency_token(subclass, tid, field, dk, args.algorithm)
+        else:
+            number = vending.token(0, subclass, rnd, tid, field, dk, args.algorithm)
     else:
         subclass = vending.MANAGEMENT[kind]
         value = getattr(args, "value", 0)
@@ -204,13 +240,17 @@ def _generate_parser(sub):
                        description="Make STS tokens as a vending system would. The defaults are "
                        "the unix board's meter and key (sts-tokens.md section 5).")
     g.add_argument("--meter-number", default="600727000000000009")
-    g.add_argument("--vending-key", default="ABABABABABABABAB", help="hex; the decoder key comes from DKGA02")
-    g.add_argument("--dk", help="hex decoder key, instead of deriving it")
+    g.add_argument("--vending-key", help="hex: 16 digits for DKGA02 (default ABAB...AB), 40 for DKGA04 "
+                   "(default the STS 531-1 test key ABAB...AB9494...9401234567)")
+    g.add_argument("--dkga", choices=("02", "04"), help="key derivation: 02 (default for sta/des) or 04 "
+                   "(default for misty1; uses --base-date and the algorithm)")
+    g.add_argument("--dk", help="hex decoder key (16 digits, 32 for misty1), instead of deriving it")
     g.add_argument("--key-type", type=int, default=2)
     g.add_argument("--sgc", type=int, default=123456)
     g.add_argument("--ti", type=int, default=1)
     g.add_argument("--krn", type=int, default=1)
-    g.add_argument("--algorithm", choices=("sta", "des"), default="sta")
+    g.add_argument("--algorithm", choices=("sta", "des", "misty1"), default="sta",
+                   help="EA07, EA09 or EA11 (128-bit keys)")
     g.add_argument("--base-date", type=int, choices=sorted(vending.BASE_DATES), default=1993)
     g.add_argument("--issued", default="now", help='"YYYY-MM-DD HH:MM" or now: the TID')
     g.add_argument("--tid", type=int, help="the TID itself (minutes since the base date)")
@@ -218,7 +258,8 @@ def _generate_parser(sub):
     kinds = g.add_subparsers(dest="kind", required=True)
     c = kinds.add_parser("credit", help="class 0 TransferCredit")
     c.add_argument("--service", choices=vending.SERVICES + ("currency",), default="electricity")
-    c.add_argument("--amount", required=True, help="in kWh, m3, min or currency units, e.g. 12.5")
+    c.add_argument("--amount", required=True, help="in kWh, m3, min or currency units, e.g. 12.5; currency "
+                   "may be negative and is rounded to the nearest 20-bit amount")
     for name, what in (("mpl", "SetMaximumPowerLimit, watts"), ("tariff-rate", "SetTariffRate"),
                        ("mppul", "SetMaximumPhasePowerUnbalanceLimit, watts"),
                        ("water-factor", "SetWaterMeterFactor")):
@@ -226,8 +267,10 @@ def _generate_parser(sub):
     cc = kinds.add_parser("clear-credit", help="ClearCredit")
     cc.add_argument("--value", choices=vending.SERVICES + ("all",), default="all")
     kinds.add_parser("clear-tamper", help="ClearTamperCondition")
-    k = kinds.add_parser("key-change", help="Set1st/2ndSectionDecoderKey: prints both tokens")
-    k.add_argument("--new-dk", help="hex; default: DKGA02 with the new key data")
+    k = kinds.add_parser("key-change", help="a key change set: prints its 2, 3 or 4 tokens (subclass 3, 4, 8, 9)")
+    k.add_argument("--new-dk", help="hex; default: derived (--dkga) with the new key data")
+    k.add_argument("--new-sgc", type=int, help="carry this supply group code: a 3-token set on EA07/EA09 "
+                   "(an EA11 set of 4 always carries one: default --sgc)")
     k.add_argument("--new-vending-key", help="hex; default: --vending-key")
     k.add_argument("--new-key-type", type=int, default=2)
     k.add_argument("--new-krn", type=int, default=2)
