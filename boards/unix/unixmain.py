@@ -1,0 +1,231 @@
+"""The unix board's work: options, the state directory's lock, the line (boards/unix/main.py
+starts it; its docstring lists the options).
+
+It is a module, not the script itself, so that `make compile` builds it into .mpy with the
+firmware: a script is compiled on the device at every start, and every name in it (locals
+too) is interned, which a 64 KB heap cannot spare (docs/benchmarks.md).
+"""
+import gc
+import os
+import select
+import socket
+import sys
+import time
+
+import meter
+from storage import FileStore
+
+USAGE = "usage: main.py (--tcp HOST:PORT | --pty) [--state DIR] [--key value ...]"
+RECV_MAX = 64  # bytes taken from the socket at a time
+
+
+# the board's own keys; every other key is the meter's (firmware/config.py)
+BOARD_KEYS = ("tcp", "pty", "state", "lib", "heap_log", "test_tr", "config", "reset_storage")
+
+
+def _number(options, key, start, end):
+    value = options.get(key, str(start))
+    if not value.isdigit() or not start <= int(value) <= end:
+        raise ValueError("config key %r must be a number from %d to %d, not %r" % (key, start, end, value))
+    return int(value)
+
+
+def parse_args(argv):
+    options = {"state": "state"}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("--"):
+            raise ValueError("%r is not an option (--key value)" % arg)
+        key = arg[2:].replace("-", "_")
+        if key in ("pty", "reset_storage"):
+            options[key] = "1"
+            i += 1
+            continue
+        if i + 1 >= len(argv):
+            raise ValueError(arg + " needs a value")
+        options[key] = argv[i + 1]
+        i += 2
+    if "config" in options:
+        try:
+            with open(options["config"]) as f:
+                config = meter.parse_config(f.read())
+        except OSError:
+            raise ValueError("cannot read " + options["config"])
+        config.update(options)
+        options = config
+    meter.check(options, BOARD_KEYS)  # first: an unknown key is named, whatever else is wrong
+    if ("tcp" in options) == ("pty" in options):
+        raise ValueError("give exactly one of --tcp and --pty")
+    if "tcp" in options:
+        host, _, port = options["tcp"].rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("config key 'tcp' must be HOST:PORT, not %r" % options["tcp"])
+    _number(options, "heap_log", 0, 86400000)
+    if "test_tr" in options:
+        _number(options, "test_tr", 1, 1500)  # up to the profile's largest tr (TR_MAX)
+    return options
+
+
+def listen(host, port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(socket.getaddrinfo(host, port)[0][-1])
+    s.listen(1)
+    return s
+
+
+def listen_free_port():
+    """Loopback listener on a free port (the unix port's sockets have no getsockname)."""
+    for _ in range(50):
+        r = os.urandom(2)
+        port = 20000 + ((r[0] << 8 | r[1]) % 40000)
+        try:
+            return listen("127.0.0.1", port), port
+        except OSError:
+            pass
+    raise OSError("no free loopback port")
+
+
+def serve(listener, server, heap_log_ms=0):
+    """Run the meter on the line: one TCP connection at a time, as one serial port.
+
+    A new connection is a new HHU plugged in: it replaces the old one, and the core forgets
+    the old conversation (`line_replaced`). Writes never wait: what the HHU does not read
+    piles up in the kernel (its send buffer kept small) and then in `pending` here; answers
+    that do not fit are lost, whole, as on a line nobody listens to.
+    (Numbers are written out here: every new global name costs the board heap.)
+    """
+    poller = select.poll()
+    poller.register(listener, select.POLLIN)
+    conn = None
+    pending = bytearray(128)  # answers the HHU has not taken yet
+    count = 0  # bytes in pending
+    next_log = time.ticks_ms()
+    while True:
+        now = time.ticks_ms()
+        if heap_log_ms and time.ticks_diff(now, next_log) >= 0:
+            gc.collect()
+            print("heap", gc.mem_alloc(), gc.mem_free())
+            next_log = time.ticks_add(now, heap_log_ms)
+        out = server.poll(now)
+        if out and conn is not None and count + len(out) <= len(pending):
+            pending[count:count + len(out)] = out
+            if count:
+                count += len(out)  # behind what waits already: sent when the line takes it
+            else:
+                count = send(conn, pending, len(out))
+                if count:
+                    poller.modify(conn, select.POLLIN | select.POLLOUT)
+        wait = server.next_event(time.ticks_ms())
+        if heap_log_ms:
+            left = max(0, time.ticks_diff(next_log, time.ticks_ms()))
+            wait = left if wait < 0 else min(wait, left)
+        for obj, event in poller.poll(wait):
+            if obj is listener:
+                try:
+                    new, _ = listener.accept()
+                except OSError:
+                    continue  # the caller hung up before the call was taken
+                if conn is not None:
+                    poller.unregister(conn)
+                    conn.close()
+                conn = new
+                conn.setblocking(False)
+                try:
+                    # SO_SNDBUF (7 on Linux; the port's socket module has no name for it):
+                    # a few hundred answers at most wait for an HHU that does not read
+                    # (Linux makes 2048 its least, 4608 bytes)
+                    conn.setsockopt(socket.SOL_SOCKET, 7, 2048)
+                except OSError:
+                    pass  # not Linux: the kernel's own buffer size stands
+                poller.register(conn, select.POLLIN)
+                count = 0  # the old HHU's answers are not the new one's
+                server.line_replaced()
+                continue
+            if obj is not conn:
+                continue  # the connection that was just replaced
+            if event & select.POLLOUT:
+                count = send(conn, pending, count)
+                if not count:
+                    poller.modify(conn, select.POLLIN)
+            if not event & (select.POLLIN | select.POLLHUP | select.POLLERR):
+                continue
+            try:
+                data = conn.recv(RECV_MAX)
+            except OSError:
+                data = b""
+            if data:
+                # ticks_ms truncates: the bytes came in somewhere inside this tick, so
+                # stamp them with its end, or a minimum gap (tr, recovery) could be short
+                # by up to 1 ms.
+                server.receive(data, time.ticks_add(time.ticks_ms(), 1))
+            else:
+                poller.unregister(conn)
+                conn.close()
+                conn = None
+                count = 0
+
+
+def send(conn, buf, end):
+    """Give the kernel what it takes of buf[:end] without waiting; return the bytes left."""
+    try:
+        n = conn.write(memoryview(buf)[:end]) or 0  # None: it took nothing
+    except OSError:
+        return 0  # the HHU went away mid-response: as on a real line, it is lost
+    if n and n < end:
+        buf[:end - n] = buf[n:end]
+    return end - n
+
+
+def release(path):
+    """Give the state directory back: `path` is this meter's entry from lock.lock()."""
+    try:
+        os.rmdir(path)
+    except (OSError, TypeError):  # TypeError: None, nothing was held
+        pass
+
+
+def main(argv, board_dir="."):
+    path = None  # this meter's lock entry
+    try:
+        options = parse_args(argv)
+        import lock  # boards/unix/lock.py: wanted once, then its 1.9 kB go back to the heap
+        path = lock.lock(options["state"])  # before anything reads the records
+        del sys.modules["lock"]
+        lock = None
+        store = FileStore(options["state"])
+        server = meter.build(options, store, time.ticks_ms(), BOARD_KEYS)
+        if "reset_storage" in options:
+            import recovery
+
+            server, moved = recovery.reset_storage(store, server, options, time.ticks_ms(), BOARD_KEYS)
+            print("reset storage:", ", ".join(moved) if moved else "nothing to reset, the record is valid")
+    except OSError as e:  # the state directory is another meter's, or unusable
+        release(path)
+        print("error:", e)
+        return 2
+    except ValueError as e:
+        release(path)
+        print(USAGE)
+        print("error:", e)
+        return 2
+    if server.app.fault:  # on stderr: with --pty the first line of stdout is the pty's path
+        import recovery
+
+        print(recovery.fault_line(server), file=sys.stderr)
+    if "test_tr" in options:
+        server.tr = int(options["test_tr"])
+    if "pty" in options:
+        # The unix port cannot open a pty itself (no ffi/ioctl in this build): a small
+        # CPython relay owns it, prints its path and carries its bytes to our socket.
+        listener, port = listen_free_port()
+        os.system("python3 %s/ptyrelay.py %d &" % (board_dir, port))
+    else:
+        host, port = options["tcp"].rsplit(":", 1)
+        listener = listen(host, int(port))
+        print("VTC07 meter listening on %s:%s" % (host, port))
+    try:
+        serve(listener, server, int(options.get("heap_log", "0")))
+    finally:
+        release(path)
