@@ -761,15 +761,15 @@ def contact(kit):
         kit.send(("/?%s!\r\n" % kit.h.address).encode())
         answer, ms = kit.answer(kit.silence_s + 0.5, hhu.id_response_complete)
         if answer is None:
-            raise NoMeter("no answer to the sign-on /?%s! within %.1f s: wrong port, speed or address, or "
-                          "not connected" % (kit.h.address, kit.silence_s + 0.5))
+            raise NoMeter("no answer to the sign-on /?%s! within %.1f s: wrong port, speed, parity "
+                          "(--parity soft|uart) or address, or not connected" % (kit.h.address, kit.silence_s + 0.5))
         if first_parity_error(answer) < 0 and answer[:1] == [ord("/")] and answer[-2:] == [CR, LF]:
             kit.tr.append((ms, "first IDRequest"))
             kit.in_session = True
             return bytes(answer[:-2]).decode("ascii", "replace")
         time.sleep(kit.silence_s)  # garbled: let the line settle, try once more
-    if all(c & tracefile.RAW for c in answer):
-        hint = "every character has wrong parity: try --parity %s" % ("uart" if kit.h.soft else "soft")
+    if first_parity_error(answer) >= 0:
+        hint = "characters with wrong parity: try --parity %s" % ("uart" if kit.h.soft else "soft")
     else:
         hint = "a damaged line or not a VTC07 meter"
     raise NoMeter("the sign-on's answer is not an IDResponse: %s (%s)" % (_escape(answer), hint))
@@ -796,8 +796,8 @@ def run_all(kit, only=(), tokens=True, token=None, slow=False, leave_locked=Fals
                 raise Skipped("--no-tokens")
     if run.clause("execution"):
         clause_execution_summary(kit, run, tokens or token is not None)
-    if run.clause("tr"):
-        clause_tr(kit, run, kit.slack)
+    run.clause("tr")  # always: the tr of every answer the chosen clauses brought
+    clause_tr(kit, run, kit.slack)
     try:
         kit.idle()
     except HhuError:
