@@ -102,6 +102,21 @@ def test_other_boards_glue_conforms(name, tmp_path, capsys):
     assert status == 0 and "CONFORMS" in out, out
 
 
+def test_a_slow_token_engine_shows_not_ready_and_busy(unix_board, capsys):
+    """The unix board's stub application takes 1 s over each token (and refuses it, 8):
+    TokenStatus reads 16 meanwhile and a second write gets ERR06."""
+    board = unix_board("--app", "stub", "--exec-ms", "1000")
+    status, out, _ = kit(capsys, "--port", url(board.port), "--only", "execution,lockout", "--leave-locked",
+                         "--json")
+    report = json.loads(out)
+    assert status == 0, [c for c in report["cases"] if c["status"] == "fail"]
+    cases = by_id(report)
+    assert cases["execution.not-ready"]["status"] == "pass"
+    assert "a write meanwhile got ERR06" in cases["execution.not-ready"]["finding"]
+    assert cases["lockout.locks"]["finding"] == "locked after 3 rejections"
+    assert 1000 <= report["timing"]["token_execution_ms"]["min"] < 1800
+
+
 def test_a_meter_answering_after_100_ms_fails_on_tr(capsys):
     """The core built wrong on purpose: it answers 100 ms after a request."""
     server = meter_build.build({}, MemoryStore(), 0)

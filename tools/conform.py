@@ -32,6 +32,7 @@ from tables import (
     ACK,
     BAUD_CHARS,
     CR,
+    ERR_BUSY,
     ETX,
     LF,
     LOCKOUT_AFTER,
@@ -151,6 +152,7 @@ class Kit:
         self.recovery = []  # ms from a damaged message's last character to the NAK
         self.execution = []  # ms from a token's write to its final TokenStatus
         self.not_ready_seen = 0
+        self.busy_answer = None  # what a write got while a token was processed
         self.ident = None
         self.in_session = False
         self.notes = []
@@ -254,6 +256,9 @@ class Kit:
                 self.execution.append((self.h.first_at - written) * 1000)
                 return status, None
             self.not_ready_seen += 1
+            if self.busy_answer is None:  # once: a write while busy must get ERR06
+                self.busy_answer = self.write(REG_BINARY_TOKEN_ENTRY, "%0*X" % (TOKEN_DIGITS_HEX, number),
+                                              "BinaryTokenEntry again while TokenStatus reads 16") or "ACK"
             if time.monotonic() > deadline:
                 raise Finding("%s: TokenStatus still reads 16 (not ready) after %d s" % (what, TOKEN_WAIT_S))
 
@@ -597,12 +602,15 @@ def clause_execution_summary(kit, run, tokens):
         if not kit.execution:
             raise Skipped("no token reached a final status (see the cases above)")
         case.finding = stats_text(stats(kit.execution))
-    with run("execution.not-ready", "TokenStatus reads 16 (not ready) while a token is processed") as case:
+    with run("execution.not-ready", "TokenStatus 16 (not ready) while a token is processed, writes get ERR06") as case:
         if not tokens:
             raise Skipped("no token entered (--no-tokens)")
         if not kit.not_ready_seen:
             raise Skipped("not observable: every token was done before the first TokenStatus read")
-        case.finding = "16 read %d times" % kit.not_ready_seen
+        if kit.busy_answer != "ERR%02d" % ERR_BUSY:
+            raise Finding("a BinaryTokenEntry while TokenStatus read 16 answered %s, expected ERR%02d (busy)"
+                          % (kit.busy_answer, ERR_BUSY))
+        case.finding = "16 read %d times; a write meanwhile got ERR%02d" % (kit.not_ready_seen, ERR_BUSY)
 
 
 def clause_lockout(kit, run, leave_locked, rng):
