@@ -236,11 +236,18 @@ class Kit:
         if answer_value != "ERR%02d" % code:
             raise Finding("%s: answered %s, expected ERR%02d" % (what, answer_value or "ACK", code))
 
-    def token_status(self):
-        value = self.read(REG_TOKEN_STATUS, "ReadCommand 0005 (TokenStatus)")
-        if value.startswith("ERR"):
-            raise Finding("TokenStatus answered %s" % value)
+    def read_number(self, rid, name):
+        """A D-format register's value as a number."""
+        value = self.read(rid, "ReadCommand %04X (%s)" % (rid, name))
+        if not value.isdigit():
+            raise Finding("%s reads %r, not decimal digits" % (name, value))
         return int(value)
+
+    def token_status(self):
+        return self.read_number(REG_TOKEN_STATUS, "TokenStatus")
+
+    def lockout_left(self):
+        return self.read_number(REG_LOCKOUT_REMAINING, "TokenLockoutTimeRemaining")
 
     def enter_token(self, number, what):
         """Write BinaryTokenEntry; None if refused with ERRnn (returned as text in the
@@ -624,7 +631,7 @@ def clause_lockout(kit, run, leave_locked, rng):
 
     with run("lockout.locks", "%d rejected meter-specific tokens lock token entry" % LOCKOUT_AFTER) as case:
         kit.session()
-        left = int(kit.read(REG_LOCKOUT_REMAINING))
+        left = kit.lockout_left()
         if left:
             if left > LOCKOUT_WAIT_MAX_S or leave_locked:
                 raise Skipped("the meter is already locked for %d s; run again when it is not" % left)
@@ -642,7 +649,7 @@ def clause_lockout(kit, run, leave_locked, rng):
             if status in ACCEPTED:
                 raise Finding("%s: a random token was accepted (tokenStatus %d)" % (what, status))
             rejected += 1
-            if int(kit.read(REG_LOCKOUT_REMAINING)):
+            if kit.lockout_left():
                 state["after"] = rejected
                 break
         kit.rejected = rejected
@@ -658,7 +665,7 @@ def clause_lockout(kit, run, leave_locked, rng):
         case.finding = "locked after %d rejections" % state["after"]
     with run("lockout.remaining", "TokenLockoutTimeRemaining counts the lock (first lock %d s)" % LOCKOUT_FIRST_S) as case:
         need("after")
-        left = int(kit.read(REG_LOCKOUT_REMAINING))
+        left = kit.lockout_left()
         state["left"] = left
         state["since"] = time.monotonic()
         if state["after"] == LOCKOUT_AFTER and not LOCKOUT_FIRST_S - 3 <= left <= LOCKOUT_FIRST_S:
@@ -752,6 +759,8 @@ class Run:
             case.status, case.finding = SKIP, str(e)
         except HhuError as e:
             case.status, case.finding = FAIL, "the line: %s" % e
+        except (ValueError, IndexError) as e:  # an answer the checks above did not foresee
+            case.status, case.finding = FAIL, "an answer the kit cannot read: %s" % e
         case.seconds = time.monotonic() - start
         if case.status == FAIL:
             try:
