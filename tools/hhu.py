@@ -241,6 +241,9 @@ class Hhu:
                 raise HhuError("cannot open %s: %s" % (url, _reason(e)))
         self.port = port
         self.repeats = 0  # NAKs sent or requests sent again, over the session
+        # time.monotonic() when the last send had left the port, and when the first byte of
+        # the last answer arrived (None: silent): the conformance kit measures tr with them
+        self.sent_at = self.first_at = None
 
     # --- the line -------------------------------------------------------------------
 
@@ -275,12 +278,19 @@ class Hhu:
             self.port.flush()
         except (serial.SerialException, OSError) as e:
             raise HhuError("the line failed while sending: %s" % _reason(e))
+        self.sent_at = time.monotonic()
+
+    def receive(self, complete, first_s=FIRST_CHAR_S):
+        """One answer as it comes, without repeats: its characters (RAW-flagged where the
+        parity is wrong) until `complete(chars)`, or None if nothing starts within `first_s`."""
+        return self._receive(complete, first_s)
 
     def _receive(self, complete, first_s=FIRST_CHAR_S):
         """Characters until `complete(chars)` says the message is whole. Returns (chars,
         clean): clean is False if a character had a parity error. None if silent."""
         chars = []
         start_ms = None
+        self.first_at = None
         deadline = time.monotonic() + first_s
         while True:
             now = time.monotonic()
@@ -295,6 +305,7 @@ class Hhu:
                 break
             if start_ms is None:
                 start_ms = self._ms()
+                self.first_at = time.monotonic()
             chars.extend(tracefile.from_line(data, self.soft))
             if complete(chars):
                 break

@@ -10,6 +10,7 @@
     break                   send BreakCommand (end a session)
     generate KIND ...       make a token (vending side; no meter needed); `generate -h`
     replay TRACE...         replay recorded traces against the meter, show the first difference
+    conform                 run the profile's conformance cases, report per clause (docs/conformance.md)
 
 URL is anything pyserial opens: /dev/ttyUSB0, a pty path, socket://127.0.0.1:7001 (the
 simulated meter, the default). Exit status: 0 done, 1 the HHU failed (line, timeout,
@@ -20,6 +21,7 @@ import argparse
 import datetime
 import sys
 
+import conform
 import hhu
 import vending
 from formats import FMT_A, FMT_B, FMT_D, FMT_H
@@ -301,6 +303,7 @@ def parser():
     w.add_argument("value")
     sub.add_parser("token", help="enter a token").add_argument("digits", nargs="+")
     sub.add_parser("break", help="send BreakCommand")
+    conform.add_parser(sub)
     r = sub.add_parser("replay", help="replay traces against the meter")
     r.add_argument("traces", nargs="+")
     r.add_argument("--tolerance", type=int, default=50, help="ms a response may be off (default %(default)s)")
@@ -314,6 +317,8 @@ COMMANDS = {"id": cmd_id, "read": cmd_read, "dump": cmd_dump, "write": cmd_write
 
 def main(argv=None, out=print):
     args = parser().parse_args(argv)
+    if args.command == "conform":  # its own report and exit statuses (0 1 2 3, docs/conformance.md)
+        return conform.main(args, out)
     try:
         if args.command == "generate":
             return cmd_generate(args, out)

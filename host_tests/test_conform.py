@@ -1,0 +1,204 @@
+"""The conformance kit (`vtc07 conform`, tools/conform.py): it passes against our meters
+(the unix board over TCP and a pty, the hardware boards' glue on fake UARTs in real time),
+fails with a clear finding against a meter built wrong (tr = 100 ms) or a line that
+corrupts answers, and keeps its exit statuses (0 pass, 1 fail, 2 usage, 3 no meter)."""
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import conform
+import meter as meter_build
+import vtc07
+from conftest import ROOT
+from meterline import BoardMeter, CoreMeter
+from noisyline import NoisyLine, drop
+from storage import MemoryStore
+from tokens import Token
+from unixboard import free_port
+
+FIRST_VECTOR = "2371-6100-5011-8319-4197"  # accepted once by the unix board's default key
+METER_NUMBER = "600727000000000009"
+
+
+def url(port):
+    return "socket://127.0.0.1:%d" % port
+
+
+def kit(capsys, *args):
+    """`vtc07 conform ...` in-process: (exit status, stdout, stderr)."""
+    status = vtc07.main(["conform"] + list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def by_id(report):
+    return {case["id"]: case for case in report["cases"]}
+
+
+def test_unix_board_over_tcp_conforms_with_json_and_junit(unix_board, capsys, tmp_path):
+    """The whole default run, with an accepted token (which clears the lockout count) and
+    the lock waited out; the JSON and JUnit reports say the same."""
+    board = unix_board()
+    junit = tmp_path / "conform.xml"
+    status, out, err = kit(capsys, "--port", url(board.port), "--address", METER_NUMBER, "--token", FIRST_VECTOR,
+                           "--json", "--junit", str(junit))
+    report = json.loads(out)
+    assert status == 0, [c for c in report["cases"] if c["status"] == "fail"]
+    assert report["result"] == "pass" and report["meter"] == "/STS3MPY-VTC07"
+    cases = by_id(report)
+    skipped = sorted(i for i, c in cases.items() if c["status"] == "skip")
+    assert skipped == ["execution.not-ready", "session.timeout"]  # no --slow; the board is too quick for 16
+    for cid in ("signon.address", "read.0003", "errors.05", "nak.parity", "repeat.idle", "break.idle", "ta.over",
+                "execution.accepted", "lockout.locks", "lockout.status15", "lockout.class1", "lockout.expires"):
+        assert cases[cid]["status"] == "pass", cid
+    assert cases["lockout.locks"]["finding"] == "locked after 3 rejections"
+    assert cases["lockout.remaining"]["finding"] == "10 s"
+    tr = report["timing"]["tr_ms"]
+    assert tr["n"] > 40 and 200 <= tr["min"] and tr["max"] < 300
+    assert 1500 <= report["timing"]["recovery_ms"]["min"]
+    assert any("TokenLockout was triggered" in note for note in report["notes"])
+    root = ET.parse(str(junit)).getroot()
+    testcases = root.findall("./testsuite/testcase")
+    assert len(testcases) == len(report["cases"])
+    assert not root.findall(".//failure")
+    assert len(root.findall(".//skipped")) == 2
+    assert {s.get("name") for s in root.findall("testsuite")} >= {"vtc07.signon", "vtc07.lockout", "vtc07.tr"}
+
+
+def test_unix_board_over_a_pty_conforms(micropython, tmp_path, capsys):
+    proc = subprocess.Popen([micropython, ROOT + "/boards/unix/main.py", "--pty", "--state", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        path = proc.stdout.readline().strip()
+        status, out, _ = kit(capsys, "--port", path, "--no-tokens", "--only", "signon,read,errors,repeat,break,tr")
+        assert status == 0, out
+        assert "CONFORMS" in out and "FAIL" not in out
+        assert "PASS  tr.every-answer" in out and "PASS  repeat.nak" in out
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_current_loop_board_glue_conforms(tmp_path, capsys):
+    """esp32: 7E1 in the UART, half duplex with a direction pin, its own echo removed:
+    the whole run through boards/common/link.py, at 2400 Bd in real time."""
+    with BoardMeter("esp32", tmp_path) as board:
+        status, out, _ = kit(capsys, "--port", url(board.port), "--parity", "uart", "--leave-locked", "--json")
+    report = json.loads(out)
+    assert status == 0, [c for c in report["cases"] if c["status"] == "fail"]
+    cases = by_id(report)
+    assert cases["nak.parity"]["status"] == "pass" and cases["lockout.class1"]["status"] == "pass"
+    assert cases["lockout.expires"]["status"] == "skip" and "--leave-locked" in cases["lockout.expires"]["finding"]
+
+
+@pytest.mark.parametrize("name", ["rp2_pico", "stm32_pyboard"])
+def test_other_boards_glue_conforms(name, tmp_path, capsys):
+    with BoardMeter(name, tmp_path) as board:
+        status, out, _ = kit(capsys, "--port", url(board.port), "--parity", board.parity, "--no-tokens",
+                             "--only", "signon,read,nak,tr")
+    assert status == 0 and "CONFORMS" in out, out
+
+
+def test_a_slow_token_engine_shows_not_ready_and_busy(unix_board, capsys):
+    """The unix board's stub application takes 1 s over each token (and refuses it, 8):
+    TokenStatus reads 16 meanwhile and a second write gets ERR06."""
+    board = unix_board("--app", "stub", "--exec-ms", "1000")
+    status, out, _ = kit(capsys, "--port", url(board.port), "--only", "execution,lockout", "--leave-locked",
+                         "--json")
+    report = json.loads(out)
+    assert status == 0, [c for c in report["cases"] if c["status"] == "fail"]
+    cases = by_id(report)
+    assert cases["execution.not-ready"]["status"] == "pass"
+    assert "a write meanwhile got ERR06" in cases["execution.not-ready"]["finding"]
+    assert cases["lockout.locks"]["finding"] == "locked after 3 rejections"
+    assert 1000 <= report["timing"]["token_execution_ms"]["min"] < 1800
+
+
+def test_a_meter_answering_after_100_ms_fails_on_tr(capsys):
+    """The core built wrong on purpose: it answers 100 ms after a request."""
+    server = meter_build.build({}, MemoryStore(), 0)
+    server.tr = 100  # below the profile's 200 ms: set after building, past any config check
+    with CoreMeter(server) as meter:
+        status, out, _ = kit(capsys, "--port", url(meter.port), "--only", "signon,read,tr", "--json")
+    report = json.loads(out)
+    assert status == 1 and report["result"] == "fail"
+    cases = by_id(report)
+    finding = cases["tr.every-answer"]["finding"]
+    assert cases["tr.every-answer"]["status"] == "fail"
+    assert "answers outside 200..1500 ms" in finding and "first IDRequest after 10" in finding, finding
+    assert cases["read.0000"]["status"] == "pass"  # only the timing is wrong
+
+
+def test_the_text_report_names_the_finding(capsys):
+    server = meter_build.build({}, MemoryStore(), 0)
+    server.tr = 100
+    with CoreMeter(server) as meter:
+        status, out, _ = kit(capsys, "--port", url(meter.port), "--only", "signon")
+    assert status == 1
+    lines = out.split("\n")
+    at = lines.index([l for l in lines if l.startswith("  FAIL  tr.every-answer")][0])
+    assert lines[at + 1].strip().startswith("-> ") and "outside 200..1500 ms" in lines[at + 1]
+    assert "DOES NOT CONFORM" in out
+
+
+def _garble_data_messages(data):
+    """A line that damages the meter's Data messages for register 0000 (STX with its
+    parity bit, 0x82): the BCC's parity bit flips; everything else passes."""
+    if data[:5] == b"\x820000":
+        return data[:-1] + bytes([data[-1] ^ 0x80])
+    return data
+
+
+def test_a_line_that_corrupts_answers_fails(unix_board, capsys):
+    board = unix_board()
+    with NoisyLine(board.port, to_hhu=_garble_data_messages) as line:
+        status, out, _ = kit(capsys, "--port", url(line.port), "--only", "read", "--json")
+    report = json.loads(out)
+    assert status == 1
+    finding = by_id(report)["read.0000"]["finding"]
+    assert [c["id"] for c in report["cases"] if c["status"] == "fail"] == ["read.0000"]
+    assert "the answer has a parity error at character 11: <STX>0000(01)<ETX>{" in finding, finding
+
+
+def test_exit_3_when_there_is_no_meter(unix_board, capsys, tmp_path):
+    status, out, err = kit(capsys, "--port", url(free_port()))
+    assert status == 3 and "no meter to test" in err and "connection refused" in err
+    board = unix_board()
+    junit = tmp_path / "none.xml"
+    with NoisyLine(board.port, to_hhu=drop) as line:  # a silent meter
+        status, out, err = kit(capsys, "--port", url(line.port), "--json", "--junit", str(junit))
+    assert status == 3 and "no answer to the sign-on" in err
+    assert json.loads(out)["result"] == "no meter"
+    assert ET.parse(str(junit)).getroot().find("./testsuite/testcase/error") is not None
+    status, out, err = kit(capsys, "--port", "/dev/no-such-port")
+    assert status == 3 and "no such port" in err
+
+
+def test_exit_3_names_a_parity_mismatch(unix_board, capsys):
+    board = unix_board()  # soft parity: the sign-on of a 7-bit client has parity errors
+    status, _, err = kit(capsys, "--port", url(board.port), "--parity", "uart")
+    assert status == 3 and "parity" in err, err
+
+
+def test_exit_2_on_bad_usage(capsys):
+    for args, words in ((["--only", "signon,nosuch"], "no clause nosuch"), (["--token", "1234"], "20 digits"),
+                        (["--baud", "1234"], "--baud is one of"), (["--slack", "-5"], "--slack")):
+        status, _, err = kit(capsys, "--port", url(free_port()), *args)
+        assert status == 2 and words in err and "Traceback" not in err, (args, err)
+    result = subprocess.run([sys.executable, ROOT + "/tools/vtc07.py", "conform", "--parity", "odd"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_the_kits_tokens_are_what_it_says():
+    """A random class 0 token is class 0; the class 1 token has a wrong CRC, so a meter
+    refuses it (13) without acting on the test it names."""
+    import random
+    t = Token()
+    rng = random.Random(5)
+    for _ in range(100):
+        assert t.load(conform.random_class0_token(rng)) and t.token_class == 0
+    assert t.load(conform.bad_class1_token()) and t.token_class == 1 and not t.crc_ok()
