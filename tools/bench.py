@@ -107,6 +107,10 @@ def main():
     print("  EA07 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_sta"])
     print("  EA09 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_des"])
     print("  EA11 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_misty1"])
+    print("  meter record save (50 TIDs, both copies): %s ms on a POSIX directory, %s ms on littlefs in RAM"
+          % (figures["ms_per_save_posix"], figures["ms_per_save_lfs"]))
+    print("  bytes per stored copy: %s; littlefs per save: %s bytes programmed, %s block erases (512 B blocks)"
+          % (figures["record_bytes"], figures["lfs_prog_bytes_per_save"], figures["lfs_erases_per_save"]))
     print("  smallest -X heapsize replaying all %d traces (core + replayer + trace text): %s KB"
           % (len(TRACES), smallest_heap_kb()))
     ours, theirs = parse_ratio()
