@@ -71,8 +71,7 @@ def test_fault_classes(fault):
 
 @pytest.mark.parametrize("operation", storage_faults.OPERATIONS, ids=lambda op: op[0])
 def test_power_cut_at_every_storage_call(operation):
-    name, setup, action, check = operation
-    assert storage_faults.cut_everywhere(setup, action, check) > 100
+    assert storage_faults.cut_everywhere(*operation[1:]) > 100
 
 
 def test_power_cut_at_every_block_operation_of_littlefs(micropython, built_firmware):

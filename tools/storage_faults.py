@@ -314,15 +314,16 @@ class _CuttingFile:
         self.f.close()
 
 
-def cut_everywhere(setup, action, check, limit=2000):
-    """For each cut point in turn: a fresh meter, `setup(app)`, `action(app)` cut there,
-    then `check(before, restarted)` on the meter as it comes back. Returns the cut points
-    tried (until `action` completes uncut)."""
+def cut_everywhere(setup, action, check, config=None, limit=2000):
+    """For each cut point in turn: a fresh meter (made with `config`), `setup(app)`,
+    `action(app)` cut there, then `check(before, restarted)` on the meter as it comes back.
+    Returns the cut points tried (until `action` completes uncut)."""
+    config = config or {}
     work = tempfile.mkdtemp(prefix="cuts-")
     try:
         for cut_at in range(1, limit):
             root = os.path.join(work, "c%d" % cut_at)
-            app = MeterApplication(FileStore(root), {})
+            app = MeterApplication(FileStore(root), config)
             setup(app)
             before = snapshot(app)
             try:
@@ -331,7 +332,7 @@ def cut_everywhere(setup, action, check, limit=2000):
                 completed = True
             except PowerCut:
                 completed = False
-            check(before, MeterApplication(FileStore(root), {}))
+            check(before, MeterApplication(FileStore(root), config))
             shutil.rmtree(root)
             if completed:
                 return cut_at - 1
@@ -413,6 +414,29 @@ def _first_check(before, restarted):
     assert (restarted.credit[0], restarted.tids) in ((0, []), (70, [T0]))
 
 
+# sts-edition3.md section 5: an EA11 meter and the 4-token set to its TI 02 key
+EA11 = {"algorithm": "misty1", "dk": "F94B6ED353C3BFDB113E2D3A7EA3C41D"}
+EA11_NEW = bytes.fromhex("B208834372EF892EF6E04C28593090D4")
+EA11_SET = (34812744915211133004, 46903925208523674737, 71464563847088610152, 67904239402617643990)
+
+
+def _set_setup(app):
+    assert [run(app, n) for n in EA11_SET[:3]] == [2, 2, 2]
+
+
+def _set_check(before, restarted):
+    """The 4th section's save cut anywhere: the old key with three sections waiting, or
+    the whole new key, TI and SGC; never a part of the set."""
+    assert not restarted.refusing
+    if restarted.key_changed:
+        assert (restarted.dk, restarted.ti, restarted.sgc) == (EA11_NEW, 2, 123457)
+        assert restarted.read_register(0x8016) == 0
+    else:
+        assert restarted.dk == bytes.fromhex(EA11["dk"]) and restarted.ti == 1
+        assert restarted.read_register(0x8016) == 8  # the latest of the three waiting
+        assert run(restarted, EA11_SET[3]) == 3
+
+
 KCT = vending.key_change_tokens(NEW_DK, 255, 2, 0, 2, 7, DK)
 OPERATIONS = (
     ("first token of a new meter", lambda app: None, lambda app: run(app, credit(T0, 70, dk=DK)),
@@ -426,13 +450,15 @@ OPERATIONS = (
      _reject_check),
     ("lockout runs out", _expiry_setup, lambda app: app.lockout.poll(10000) and app.save(10000),
      _expiry_check),
+    ("EA11 4-token key change, last section", _set_setup, lambda app: run(app, EA11_SET[3]),
+     _set_check, EA11),
 )
 
 
 def power_cuts():
     """Yields (operation, cut points tried) with every cut point checked against the model."""
-    for name, setup, action, check in OPERATIONS:
-        yield name, cut_everywhere(setup, action, check)
+    for operation in OPERATIONS:
+        yield operation[0], cut_everywhere(*operation[1:])
 
 
 def main(argv=None):
