@@ -21,11 +21,11 @@ import argparse
 import datetime
 import sys
 
-import conform
-import hhu
-import vending
+from . import conform
+from . import hhu
+from . import vending
 from formats import FMT_A, FMT_B, FMT_D, FMT_H
-from hhu import HhuError, MeterRefused
+from .hhu import HhuError, MeterRefused
 from tables import BAUD_CHARS, CLASS_MANAGEMENT, TOKEN_CLASS_SHIFT
 
 DEFAULT_PORT = "socket://127.0.0.1:7001"
@@ -126,7 +126,7 @@ def cmd_break(meter, args, out):
 
 
 def cmd_replay(meter, args, out):
-    import replay_line
+    from . import replay_line
 
     worst = 0
     for path in args.traces:

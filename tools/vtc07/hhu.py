@@ -16,8 +16,7 @@ import time
 
 import serial
 
-import hostpath  # noqa: F401  (firmware/ on sys.path)
-import tracefile
+from . import tracefile
 from formats import FMT_A, parse_number, valid_ascii
 from frames import bcc
 from tables import (

@@ -12,13 +12,12 @@ import os
 
 from Crypto.Cipher import DES
 
-import hostpath  # noqa: F401  (firmware/ on sys.path)
 from crc import crc16  # noqa: E402  (the one CRC-16 of the project)
 from tables import STA_P as P, STA_S1 as S1, STA_S2 as S2  # noqa: E402
 from tables import (  # noqa: E402  (class 0 and 2 subclasses)
     CREDIT_SUBCLASSES, CRC_C_BYTE, SC_CLEAR_CREDIT, SC_CLEAR_TAMPER, SC_KCT1, SC_KCT2, SC_KCT3, SC_KCT4, SC_MPL,
     SC_MPPUL, SC_TARIFF_RATE, SC_WATER_FACTOR, SGC_MAX)
-import misty1ref  # noqa: E402
+from . import misty1ref  # noqa: E402
 
 M64 = (1 << 64) - 1
 BASE_DATES = {1993: datetime.datetime(1993, 1, 1), 2014: datetime.datetime(2014, 1, 1),
