@@ -70,7 +70,8 @@ TOKEN_STATUS = {
     12: "DDTK: credit tokens are not accepted under a default key",
     13: "CRC: wrong meter, wrong key or a mistyped token",
     14: "MfrCode: test token for another manufacturer",
-    15: "token lockout active",
+    15: "Lockout: the last token came while token entry was locked out (whether it still is: "
+        "TokenLockoutTimeRemaining)",
     16: "not ready: still being processed",
     17: "storage fault: the result could not be stored, the token was not applied",
 }
@@ -384,10 +385,11 @@ class Hhu:
 
     # --- token entry ----------------------------------------------------------------
 
-    def enter_token(self, number):
-        """Write the token and wait for its result: (tokenStatus, credits before, after);
-        credits are {name: value text} of the credit registers the meter has."""
-        credits = [BY_NAME[n.lower()] for n in CREDITS if n.lower() in BY_NAME]
+    def enter_token(self, number, registers=CREDITS, progress=None):
+        """Write the token and wait for its result: (tokenStatus, values before, after);
+        the values are {name: value text} of those of `registers` (names) the meter has.
+        `progress(seconds)` is called while the meter is busy with the token."""
+        credits = [BY_NAME[n.lower()] for n in registers if n.lower() in BY_NAME]
         before = {r.name: self.read(r) for r in credits}
         answer = self.write(BY_ID[REG_BINARY_TOKEN_ENTRY], "%0*X" % (TOKEN_DIGITS_HEX, number))
         if answer == "ERR07":
@@ -404,6 +406,8 @@ class Hhu:
             status = int(self.read(status_reg))
             if status != TS_NOT_READY:
                 break
+            if progress:
+                progress(TOKEN_WAIT_S - (deadline - time.monotonic()))
             if time.monotonic() > deadline:
                 raise HhuError("the meter took more than %d s over the token" % TOKEN_WAIT_S)
         after = {r.name: self.read(r) for r in credits}
