@@ -239,6 +239,11 @@ class Hhu:
                     parity=serial.PARITY_NONE if self.soft else serial.PARITY_EVEN)
             except (serial.SerialException, OSError, ValueError) as e:
                 raise HhuError("cannot open %s: %s" % (url, _reason(e)))
+            except Exception as e:  # termios.error: a pty cannot be set to 7E1
+                if type(e).__name__ != "error":
+                    raise
+                raise HhuError("cannot set %s to %s: %s (a pty or the simulated meter needs --parity soft)"
+                               % (url, "7E1" if not self.soft else "8N1", e.args[-1]))
         self.port = port
         self.repeats = 0  # NAKs sent or requests sent again, over the session
         # time.monotonic() when the last send had left the port, and when the first byte of
