@@ -552,7 +552,13 @@ COMMANDS = {"id": cmd_id, "read": cmd_read, "dump": cmd_dump, "write": cmd_write
 
 
 def _check_files(args):
-    """Files the command will need, checked before the meter is touched (exit 2)."""
+    """Arguments and files the command will need, checked before the port is opened (exit 2)."""
+    for name in list(getattr(args, "registers", [])) + ([args.register] if args.command == "write" else []):
+        hhu.lookup(name)
+    if args.command == "token":
+        split_tokens(args.digits)
+    for text in getattr(args, "messages", ()):
+        raw_message(text)
     if getattr(args, "trace", None):
         try:
             open(args.trace, "a").close()
