@@ -36,11 +36,11 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml Makefile
 	touch $@
 
 # Every firmware module as .mpy (what a board runs, its integer constants folded in by
-# tools/build_firmware.py); the unix board takes it with --lib build/firmware
+# tools/harness/build_firmware.py); the unix board takes it with --lib build/firmware
 compile: venv
 	rm -rf $(BUILD)/firmware
-	$(PY) tools/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware $(FIRMWARE)
-	$(PY) tools/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware/unix $(UNIX_BOARD)
+	$(PY) tools/harness/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware $(FIRMWARE)
+	$(PY) tools/harness/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware/unix $(UNIX_BOARD)
 
 test: compile
 	$(PY) -m pytest host_tests
@@ -52,7 +52,7 @@ run: venv
 
 # A token made, entered, refused the second time: against the meter `make run` started
 demo: venv
-	$(PY) tools/demo.py --port socket://127.0.0.1:$(TCP_PORT)
+	$(PY) tools/harness/demo.py --port socket://127.0.0.1:$(TCP_PORT)
 
 # Copy the meter onto a board: firmware and glue as .mpy under /lib, main.py at the root.
 #   make deploy BOARD=rp2_pico PORT=/dev/ttyACM0
@@ -66,7 +66,7 @@ deploy: compile
 	    echo "then: make deploy BOARD=$(BOARD) PORT=/dev/ttyACM0   (the port mpremote shows)"; exit 2; fi
 	rm -rf $(BUILD)/deploy && mkdir -p $(BUILD)/deploy/lib
 	cp $(BUILD)/firmware/*.mpy $(BUILD)/deploy/lib/
-	$(PY) tools/build_firmware.py $(MPY_CROSS) $(BUILD)/deploy/lib \
+	$(PY) tools/harness/build_firmware.py $(MPY_CROSS) $(BUILD)/deploy/lib \
 	    boards/common/link.py boards/common/boardmain.py boards/$(BOARD)/board.py
 	cp boards/$(BOARD)/main.py $(BUILD)/deploy/main.py
 	$(VENV)/bin/mpremote connect $(PORT) mkdir :lib || true
@@ -75,21 +75,21 @@ deploy: compile
 # The sources a board's manifest.py freezes (boards/common/manifest.py), constants folded in
 frozen: venv
 	rm -rf $(BUILD)/frozen
-	$(PY) tools/build_firmware.py --py $(BUILD)/frozen $(FIRMWARE) boards/common/link.py boards/common/boardmain.py
+	$(PY) tools/harness/build_firmware.py --py $(BUILD)/frozen $(FIRMWARE) boards/common/link.py boards/common/boardmain.py
 
 bench: compile
-	$(PY) tools/bench.py
+	$(PY) tools/harness/bench.py
 
 # The long reliability runs behind docs/reliability.md (about 20 minutes; `make test` runs
 # short versions of each)
 reliability: compile
-	$(MPY) tools/fuzz_core.py 1000000 1
-	$(PY) tools/bruteforce.py --hours 24 | tail -1
-	$(PY) tools/powercut.py --runs 200 --seed 5
-	$(PY) tools/soak.py --messages 100000 --heap 64k
-	$(PY) tools/noise_sessions.py --sessions 20
-	$(PY) tools/storage_faults.py | grep -v "^ok "
-	$(PY) tools/lfs_powercut.py --lib $(BUILD)/firmware
+	$(MPY) tools/harness/fuzz_core.py 1000000 1
+	$(PY) tools/harness/bruteforce.py --hours 24 | tail -1
+	$(PY) tools/harness/powercut.py --runs 200 --seed 5
+	$(PY) tools/harness/soak.py --messages 100000 --heap 64k
+	$(PY) tools/harness/noise_sessions.py --sessions 20
+	$(PY) tools/harness/storage_faults.py | grep -v "^ok "
+	$(PY) tools/harness/lfs_powercut.py --lib $(BUILD)/firmware
 
 clean:
 	rm -rf $(BUILD) $(VENV) .pytest_cache .hypothesis

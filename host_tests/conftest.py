@@ -7,7 +7,7 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for sub in ("cpython", "firmware", "tools"):
+for sub in ("cpython", "firmware", "tools", os.path.join("tools", "harness")):
     path = os.path.join(ROOT, sub)
     if path not in sys.path:
         sys.path.insert(0, path)
@@ -32,7 +32,7 @@ def run_decoder_on_micropython(binary, cases=""):
     return result.stdout.strip().split("\n")[-1]
 
 
-from unixboard import UnixBoard, micropython_binary  # noqa: E402  (tools/ is on sys.path from here on)
+from unixboard import UnixBoard, micropython_binary  # noqa: E402  (tools/harness is on sys.path from here on)
 
 
 @pytest.fixture(scope="session")

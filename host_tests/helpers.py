@@ -1,7 +1,7 @@
 """Helpers the tests share (tests import these, never each other)."""
 import datetime as dt
 
-import vending
+from vtc07 import vending
 from meterapp import MeterApplication
 
 DK = 0xE653341F9D5BF36F  # the decoder key of sts-tokens.md's vectors, the unix board's default

@@ -5,7 +5,7 @@ import sys
 _here = sys.argv[0].rsplit("/", 1)[0]
 sys.path.insert(0, _here + "/../firmware")
 sys.path.insert(0, _here + "/../boards/common")
-sys.path.insert(0, _here + "/../tools")
+sys.path.insert(0, _here + "/../tools/vtc07")  # the trace format, by its bare name
 
 import meter  # noqa: E402
 from link import Link  # noqa: E402

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-import tracefile
+from vtc07 import tracefile
 from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "boards", "common"))

@@ -11,10 +11,10 @@ import time
 import pytest
 
 import config
-import hhu
+from vtc07 import hhu
 import meter
 import replay_core
-import tracefile
+from vtc07 import tracefile
 from conftest import ROOT
 from storage import MemoryStore
 from unixboard import MAIN, free_port

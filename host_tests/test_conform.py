@@ -3,15 +3,16 @@
 fails with a clear finding against a meter built wrong (tr = 100 ms) or a line that
 corrupts answers, and keeps its exit statuses (0 pass, 1 fail, 2 usage, 3 no meter)."""
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
-import conform
+from vtc07 import conform
 import meter as meter_build
-import vtc07
+from vtc07 import cli as vtc07
 from conftest import ROOT
 from meterline import BoardMeter, CoreMeter
 from noisyline import NoisyLine, drop
@@ -188,7 +189,8 @@ def test_exit_2_on_bad_usage(capsys):
                         (["--baud", "1234"], "--baud is one of"), (["--slack", "-5"], "--slack")):
         status, _, err = kit(capsys, "--port", url(free_port()), *args)
         assert status == 2 and words in err and "Traceback" not in err, (args, err)
-    result = subprocess.run([sys.executable, ROOT + "/tools/vtc07.py", "conform", "--parity", "odd"],
+    result = subprocess.run([sys.executable, "-m", "vtc07", "conform", "--parity", "odd"],
+                            env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tools")),
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "Traceback" not in result.stderr
 

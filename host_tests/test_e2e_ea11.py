@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-import hhu
-import vending
+from vtc07 import hhu
+from vtc07 import vending
 from conftest import ROOT
 
 EA11_DK = "f94b6ed353c3bfdb113e2d3a7ea3c41d"

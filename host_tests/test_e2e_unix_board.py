@@ -12,7 +12,7 @@ from iec62056_21 import client as iec_client
 from iec62056_21 import messages, transports
 
 import frames
-import tracefile
+from vtc07 import tracefile
 
 
 class ParityTcpTransport(transports.TcpTransport):
@@ -197,7 +197,7 @@ def enter(c, number):
 def test_config_file_des_key_change_survives_restart(unix_board, tmp_path):
     """An EA09 meter set up by a config file (a flag overrides one line), a key change in
     reverse order over the line, then a power cycle: the new key and its data stay."""
-    import vending
+    from vtc07 import vending
     dk, new_dk = 0x0123456789ABCDEF, 0xFEDCBA9876543210
     config = tmp_path / "meter.conf"
     config.write_text("# EA09 test meter\nalgorithm = des\ndk = %016X\nkrn = 5\nti = 03\n" % dk)

@@ -5,7 +5,7 @@ import itertools
 
 import pytest
 
-import vending
+from vtc07 import vending
 from conftest import run_decoder_on_micropython
 from meterapp import MeterApplication
 from storage import MemoryStore

@@ -4,7 +4,7 @@ import frames
 from frames import EV_ACK, EV_COMMAND, EV_ERROR, EV_ID, EV_NAK, EV_NONE, EV_SYNTAX, Receiver
 from iec62056_21 import utils as ref
 from tables import RX_MAX
-from tracefile import command
+from vtc07.tracefile import command
 
 
 def test_parity_is_even_over_8_bits():

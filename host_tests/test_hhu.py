@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-import hhu
-import replay_line
-import tracefile
-import vending
-import vtc07
+from vtc07 import hhu
+from vtc07 import replay_line
+from vtc07 import tracefile
+from vtc07 import vending
+from vtc07 import cli as vtc07
 from conftest import ROOT, TRACES
 from noisyline import NoisyLine, drop, flip_parity
 
@@ -318,7 +318,7 @@ def test_unplugged_line(board):
 
 
 def test_demo_runs_against_the_unix_board(board):
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "demo.py"), "--port", url(board.port)],
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "harness", "demo.py"), "--port", url(board.port)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "01 Accept" in result.stdout and "10 Used" in result.stdout
@@ -349,7 +349,7 @@ def test_hhu_over_a_pty_like_a_serial_port(micropython, tmp_path, capsys):
 def test_hhu_warns_when_a_half_would_pair_with_one_entered_earlier(board, capsys):
     """Two halves of two different key changes pair into a key nobody issued; the tokens
     cannot show it, so the HHU says when a half it enters meets a waiting one."""
-    import vending
+    from vtc07 import vending
     from helpers import DK
 
     first, _ = vending.key_change_tokens(0x0123456789ABCDEF, 255, 2, 0, 2, 7, DK)

@@ -2,7 +2,7 @@
 (3 and 4 tokens) are in test_edition3.py."""
 import pytest
 
-import vending
+from vtc07 import vending
 from meterapp import MeterApplication
 from conftest import run_decoder_on_micropython
 from storage import FileStore, MemoryStore

@@ -3,7 +3,7 @@ line (a new HHU) inherits nothing of the old conversation."""
 import pytest
 
 import meter
-import tracefile
+from vtc07 import tracefile
 from simline import SimLine
 from storage import MemoryStore
 from tables import RECOVERY_WAIT, RX_MAX, TR_MIN, VALUE_MAX

@@ -2,7 +2,7 @@
 and storage faults: test_storage.py)."""
 import pytest
 
-import vending
+from vtc07 import vending
 from meterapp import MeterApplication
 from storage import FileStore, MemoryStore
 from conftest import run_decoder_on_micropython

@@ -4,7 +4,7 @@ import os
 
 from hypothesis import given, settings, strategies as st
 
-import misty1ref
+from vtc07 import misty1ref
 from conftest import run_decoder_on_micropython
 from misty1 import Misty1
 from misty1 import S7 as MISTY1_S7, S9 as MISTY1_S9

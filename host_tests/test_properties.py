@@ -6,10 +6,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import frames
 import meter
 import replay_core
-import tracefile
+from vtc07 import tracefile
 from storage import MemoryStore
 from tables import RX_MAX, SESSION_TIMEOUT, TX_MAX
-from tracefile import command
+from vtc07.tracefile import command
 
 
 # Input that reaches deep into the state machine: real messages, their pieces, noise.

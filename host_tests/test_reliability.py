@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 import bruteforce
 import meter
-import vending
+from vtc07 import vending
 from conftest import ROOT
 from meterapp import MeterApplication
 from simline import SimLine
@@ -59,7 +59,7 @@ def test_binary_token_entry_takes_any_value_with_an_answer(values):
 
 def test_core_fuzz_on_micropython(micropython):
     """50,000 seeded frames (the full run is 1,000,000: docs/reliability.md)."""
-    result = subprocess.run([micropython, os.path.join(ROOT, "tools", "fuzz_core.py"), "50000", "7"],
+    result = subprocess.run([micropython, os.path.join(ROOT, "tools", "harness", "fuzz_core.py"), "50000", "7"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     words = result.stdout.split()

@@ -5,7 +5,7 @@ import shutil
 import socket
 import time
 
-import tracefile
+from vtc07 import tracefile
 from helpers import credit_token, tid
 
 SIGN_ON = "/?!<CR><LF>"

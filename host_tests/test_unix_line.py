@@ -4,7 +4,7 @@ answers without stopping the meter."""
 import socket
 import time
 
-import tracefile
+from vtc07 import tracefile
 
 SIGN_ON = tracefile.to_line(list(b"/?!\r\n"))
 ID_RESPONSE = b"/STS3MPY-VTC07\r\n"

@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 from Crypto.Cipher import DES
 
-import vending
+from vtc07 import vending
 
 KEY = 0xABABABABABABABAB
 VECTORS = [
@@ -156,7 +156,7 @@ def test_class1_edition3_vectors():
 # --- `vtc07 generate`: the same vectors from the command line -------------------------------
 
 def generate(*argv):
-    import vtc07
+    from vtc07 import cli as vtc07
 
     lines = []
     status = vtc07.main(["generate", *argv], out=lines.append)

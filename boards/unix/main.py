@@ -1,6 +1,6 @@
 """The `unix` board: the real firmware on the MicroPython unix port.
 
-    micropython boards/unix/main.py --tcp 127.0.0.1:PORT --state DIR [options]
+    micropython boards/unix/main.py --tcp [127.0.0.1:]PORT --state DIR [options]
     micropython boards/unix/main.py --pty --state DIR [options]
 
 Its "UART" is one TCP connection (a newer one replaces an older one, as a new HHU

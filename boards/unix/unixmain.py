@@ -15,7 +15,7 @@ import time
 import meter
 from storage import FileStore
 
-USAGE = "usage: main.py (--tcp HOST:PORT | --pty) [--state DIR] [--key value ...]"
+USAGE = "usage: main.py (--tcp [HOST:]PORT | --pty) [--state DIR] [--key value ...]"
 RECV_MAX = 64  # bytes taken from the socket at a time
 
 
@@ -58,6 +58,8 @@ def parse_args(argv):
     if ("tcp" in options) == ("pty" in options):
         raise ValueError("give exactly one of --tcp and --pty")
     if "tcp" in options:
+        if options["tcp"].isdigit():  # a port alone: on this machine only
+            options["tcp"] = "127.0.0.1:" + options["tcp"]
         host, _, port = options["tcp"].rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("config key 'tcp' must be HOST:PORT, not %r" % options["tcp"])
@@ -223,9 +225,18 @@ def main(argv, board_dir="."):
         os.system("python3 %s/ptyrelay.py %d &" % (board_dir, port))
     else:
         host, port = options["tcp"].rsplit(":", 1)
-        listener = listen(host, int(port))
+        try:
+            listener = listen(host, int(port))
+        except OSError as e:  # most often another meter on that port
+            release(path)
+            print("error: cannot listen on %s:%s (%s): is another meter running there? Start this one on "
+                  "another port: make run TCP_PORT=7002, or --tcp 127.0.0.1:7002" % (host, port, e))
+            return 1
         print("VTC07 meter listening on %s:%s" % (host, port))
     try:
         serve(listener, server, int(options.get("heap_log", "0")))
+    except KeyboardInterrupt:  # Ctrl-C: the way to stop it (make run)
+        print("stopped")
     finally:
         release(path)
+    return 0

@@ -2,9 +2,9 @@
 
 Runs on CPython and on the MicroPython unix port:
 
-    micropython tools/replay_core.py host_tests/traces/*.trace
-    micropython tools/replay_core.py --lib build/firmware host_tests/traces/*.trace   # as built
-    python3 tools/replay_core.py --record host_tests/traces/new.trace   # (re)write < lines
+    micropython tools/harness/replay_core.py host_tests/traces/*.trace
+    micropython tools/harness/replay_core.py --lib build/firmware host_tests/traces/*.trace   # as built
+    python3 tools/harness/replay_core.py --record host_tests/traces/new.trace   # (re)write < lines
 
 The client's lines are fed to a fresh core at their times; the core's output, with the
 time `poll` gave it out, must equal the trace's server lines. `--record` rewrites the
@@ -17,7 +17,10 @@ if __name__ == "__main__":
 
     _args = firmwarepath.setup(sys.argv[1:])
 
-import tracefile  # noqa: E402
+try:
+    from vtc07 import tracefile  # noqa: E402
+except ImportError:  # MicroPython: firmwarepath put tools/vtc07 on the path
+    import tracefile  # noqa: E402
 import meter  # noqa: E402
 from storage import MemoryStore  # noqa: E402
 from ticks import ticks_add  # noqa: E402

@@ -12,13 +12,12 @@ import os
 
 from Crypto.Cipher import DES
 
-import hostpath  # noqa: F401  (firmware/ on sys.path)
 from crc import crc16  # noqa: E402  (the one CRC-16 of the project)
 from tables import STA_P as P, STA_S1 as S1, STA_S2 as S2  # noqa: E402
 from tables import (  # noqa: E402  (class 0 and 2 subclasses)
     CREDIT_SUBCLASSES, CRC_C_BYTE, SC_CLEAR_CREDIT, SC_CLEAR_TAMPER, SC_KCT1, SC_KCT2, SC_KCT3, SC_KCT4, SC_MPL,
     SC_MPPUL, SC_TARIFF_RATE, SC_WATER_FACTOR, SGC_MAX)
-import misty1ref  # noqa: E402
+from . import misty1ref  # noqa: E402
 
 M64 = (1 << 64) - 1
 BASE_DATES = {1993: datetime.datetime(1993, 1, 1), 2014: datetime.datetime(2014, 1, 1),
@@ -51,8 +50,20 @@ def des_decrypt(block, dk):
     return int.from_bytes(DES.new(dk.to_bytes(8, "big"), DES.MODE_ECB).decrypt(block.to_bytes(8, "big")), "big")
 
 
+def check_key_data(meter_number, key_type, sgc, ti, krn):
+    """The key data's fields within their digits (ValueError), so that no derivation
+    quietly makes the key of another meter."""
+    if not (meter_number.isdigit() and len(meter_number) in (17, 18)):
+        raise ValueError("a meter number is 17 or 18 digits, not %r" % meter_number)
+    check_field("key type", key_type, 0, 15)  # one hex digit each, 6 and 2 decimal ones
+    check_field("SGC", sgc, 0, 999999)
+    check_field("TI", ti, 0, 99)
+    check_field("KRN", krn, 0, 15)
+
+
 def dkga02(vending_key, meter_number, key_type, sgc, ti, krn):
     """Decoder key for an 18-digit meter number (6-digit IIN) or 4-digit IIN number (17)."""
+    check_key_data(meter_number, key_type, sgc, ti, krn)
     if len(meter_number) == 18:
         pan = meter_number[1:6] + meter_number[6:17]
     else:
@@ -64,6 +75,7 @@ def dkga02(vending_key, meter_number, key_type, sgc, ti, krn):
 def dkga04(vending_key, meter_number, key_type, sgc, ti, krn, base_date, algorithm):
     """Decoder key from a 160-bit vending key (sts-edition3.md section 2): HMAC-SHA256 over
     the key data, its first 8 bytes for EA07, 16 for EA11, read big-endian."""
+    check_key_data(meter_number, key_type, sgc, ti, krn)
     if algorithm not in ("sta", "misty1"):
         raise ValueError("DKGA04 makes EA07 and EA11 keys, not %s ones" % algorithm)
     if not 0 <= vending_key < 1 << 160:
@@ -99,6 +111,31 @@ def tid_minutes(issued, base_year=1993):
     return int((issued - BASE_DATES[base_year]).total_seconds() // 60)
 
 
+def check_field(name, value, lo, hi):
+    """A token field out of its range would spill into its neighbours and make another
+    token than asked: refuse it (ValueError)."""
+    if not lo <= value <= hi:
+        raise ValueError("%s %d is out of range (%d..%d)" % (name, value, lo, hi))
+    return value
+
+
+def amount_value(field):
+    """What an Amount field (exponent:2 | mantissa:14) carries, in the unit's tenths."""
+    e, m = field >> 14, field & 0x3FFF
+    return sum(2**14 * 10 ** (i - 1) for i in range(1, e + 1)) + m * 10**e
+
+
+def amount_field_at_most(value):
+    """The encoding of the largest amount the field carries that is not over `value` (a
+    vending system gives no more than was paid for); ValueError above the largest."""
+    if value < 0 or value > amount_value(0xFFFF):
+        raise ValueError("amount %d is outside 0..%d" % (value, amount_value(0xFFFF)))
+    for e in range(3, -1, -1):
+        offset = amount_value(e << 14)
+        if value >= offset:
+            return (e << 14) | min((value - offset) // 10**e, 0x3FFF)
+
+
 def amount_field(value):
     """Smallest-exponent (exponent:2 | mantissa:14) encoding of `value`, exact or ValueError."""
     for e in range(4):
@@ -118,6 +155,10 @@ def transpose(token_class, encrypted):
 
 def token(token_class, subclass, rnd, tid, value, dk, algorithm="sta"):
     """Token number for the common layout subclass:4 | RND:4 | TID:24 | value:16 | CRC."""
+    check_field("subclass", subclass, 0, 15)
+    check_field("RND", rnd, 0, 15)
+    check_field("TID", tid, 0, (1 << 24) - 1)
+    check_field("value", value, 0, 0xFFFF)
     first48 = (subclass << 44) | (rnd << 40) | (tid << 16) | value
     return encode(token_class, with_crc(token_class, first48), dk, algorithm)
 
@@ -172,6 +213,9 @@ def digits(number):
 
 
 def class1_token(subclass, control, mfr_code):
+    check_field("subclass", subclass, 0, 1)
+    check_field("control", control, 0, (1 << (36 if subclass == 0 else 28)) - 1)
+    check_field("manufacturer code", mfr_code, 0, 0xFF if subclass == 0 else 0xFFFF)
     if subclass == 0:
         first48 = (0 << 44) | (control << 8) | mfr_code
     else:
@@ -185,6 +229,11 @@ def key_change_tokens(new_key, ken, krn, ro, kt, ti, dk, algorithm="sta", sgc=No
     and with `sgc` the 3rd section carrying it (3KCT set in the 1st); for a 128-bit key (an
     EA11 meter) the four sections 3, 4, 8, 9, the SGC in 8 and 9 (`sgc` is then required)."""
     wide = KEY_BITS[algorithm] == 128
+    check_field("KEN", ken, 0, 255)  # the fields' widths (a meter's own limits are its to check)
+    check_field("KRN", krn, 0, 15)
+    check_field("rollover", ro, 0, 1)
+    check_field("key type", kt, 0, 3)
+    check_field("TI", ti, 0, 255)
     if wide and sgc is None:
         raise ValueError("a 128-bit key change set carries the supply group code: give it")
     if sgc is not None and not 0 <= sgc <= SGC_MAX:

@@ -1,6 +1,6 @@
 """Brute force against the token lockout, on the core's own clock (host side).
 
-    python3 tools/bruteforce.py [--hours 24] [--seed 1]
+    python3 tools/harness/bruteforce.py [--hours 24] [--seed 1]
 
 A client writes random class 0 tokens to BinaryTokenEntry as fast as the protocol lets
 it: each write as soon as the previous answer is in (tr = 200 ms), signing on again when

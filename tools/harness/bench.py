@@ -28,18 +28,18 @@ def mpy_sizes():
 
 
 def micropython_figures(lib):
-    out = subprocess.run([MICROPYTHON, os.path.join(ROOT, "tools", "bench_core.py"), "--lib", lib, *TRACES],
+    out = subprocess.run([MICROPYTHON, os.path.join(ROOT, "tools", "harness", "bench_core.py"), "--lib", lib, *TRACES],
                          capture_output=True, text=True, check=True).stdout
     return dict(line.split(" ", 1) for line in out.splitlines())
 
 
 def replay_fits(heap_kb):
     script = (
-        "import sys; sys.path[:0] = [%r, %r];"
+        "import sys; sys.path[:0] = [%r, %r, %r];"
         "import replay_core, tracefile\n"
         "for p in %r:\n"
         "    assert replay_core.check(tracefile.load(p)) is None\n"
-        "print('fits')" % (BUILD, os.path.join(ROOT, "tools"), TRACES)
+        "print('fits')" % (BUILD, os.path.join(ROOT, "tools", "harness"), os.path.join(ROOT, "tools", "vtc07"), TRACES)
     )
     r = subprocess.run([MICROPYTHON, "-X", "heapsize=%dk" % heap_kb, "-c", script], capture_output=True, text=True)
     return r.returncode == 0 and "fits" in r.stdout
@@ -64,7 +64,7 @@ def parse_ratio():
     import meter
     from iec62056_21 import messages
     from storage import MemoryStore
-    from tracefile import command
+    from vtc07.tracefile import command
 
     msgs = [command(b"R1\x02%04X()" % i) for i in range(16)]
     msgs += [command(b"W1\x020004(%017X)" % (i * 977)) for i in range(16)]

@@ -1,6 +1,6 @@
 """Seeded random frames through the core, on MicroPython (or CPython), on a simulated clock.
 
-    micropython tools/fuzz_core.py [FRAMES] [SEED]
+    micropython tools/harness/fuzz_core.py [FRAMES] [SEED]
 
 Frames are built from every message kind of the profile (IDRequest, reads and writes of
 any register, BinaryTokenEntry values of any shape, Break, ACK, NAK) and then damaged at
@@ -19,7 +19,10 @@ import firmwarepath
 _args = firmwarepath.setup(sys.argv[1:])
 
 import meter  # noqa: E402
-import tracefile  # noqa: E402
+try:
+    from vtc07 import tracefile  # noqa: E402
+except ImportError:  # MicroPython: firmwarepath put tools/vtc07 on the path
+    import tracefile  # noqa: E402
 from simline import SimLine  # noqa: E402
 from storage import MemoryStore  # noqa: E402
 from tables import KCT_WINDOW_MS, LOCKOUT_MAX_S, SESSION_TIMEOUT  # noqa: E402

@@ -11,8 +11,7 @@ on a running meter, so such traces are for `replay_core.py`.
 """
 import time
 
-import tracefile
-import hostpath  # noqa: F401  (firmware/ on sys.path)
+from . import tracefile
 from tables import ACK, NAK, SOH, STX
 
 REPLAY_ONLY = ("start", "lockout")

@@ -1,6 +1,6 @@
 """Soak: many messages against the unix board on a small heap, with its heap sampled.
 
-    python3 tools/soak.py [--messages 100000] [--heap 64k] [--lib build/firmware]
+    python3 tools/harness/soak.py [--messages 100000] [--heap 64k] [--lib build/firmware]
 
 Starts the unix board as `micropython -X heapsize=HEAP boards/unix/main.py --lib LIB
 --heap-log 1000 --test-tr 1` (the reaction time shortened, outside the profile's range that
@@ -20,9 +20,9 @@ import threading
 import time
 
 import hostpath
-import tracefile
-import vending
-from hhu import id_response_complete, message_complete
+from vtc07 import tracefile
+from vtc07 import vending
+from vtc07.hhu import id_response_complete, message_complete
 from powercut import DK
 from unixboard import UnixBoard, micropython_binary
 

@@ -1,6 +1,6 @@
 """Core figures on the MicroPython unix port (run by tools/bench.py; also a test probe).
 
-    micropython tools/bench_core.py [--lib DIR] [--alloc-check] TRACE...
+    micropython tools/harness/bench_core.py [--lib DIR] [--alloc-check] TRACE...
 
 Prints one "name value" line per figure:
   heap_modules     bytes the firmware modules take once imported (source or .mpy)
@@ -45,8 +45,11 @@ from storage import MemoryStore  # noqa: E402
 gc.collect()
 heap_modules = gc.mem_alloc() - _base
 
-import tracefile  # noqa: E402  (after the measurement: the harness is not the core)
-from tracefile import command  # noqa: E402
+try:
+    from vtc07 import tracefile  # noqa: E402
+except ImportError:  # MicroPython: firmwarepath put tools/vtc07 on the path
+    import tracefile  # noqa: E402  (after the measurement: the harness is not the core)
+command = tracefile.command
 
 
 def with_parity(data):

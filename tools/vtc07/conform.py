@@ -24,10 +24,10 @@ import xml.etree.ElementTree as ET
 
 import serial
 
-import hhu
-import tracefile
-import vending
-from hhu import HhuError
+from . import hhu
+from . import tracefile
+from . import vending
+from .hhu import HhuError
 from tables import (
     ACK,
     BAUD_CHARS,

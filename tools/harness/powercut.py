@@ -1,6 +1,6 @@
 """Power cuts during token sessions on the unix board (host side).
 
-    python3 tools/powercut.py [--runs 100] [--seed 1]
+    python3 tools/harness/powercut.py [--runs 100] [--seed 1]
 
 Each run starts the unix board on one state directory, signs on, writes a new credit
 token (or, three times in ten, a token under another meter's key, which the lockout
@@ -23,8 +23,8 @@ import tempfile
 import time
 
 import hostpath  # noqa: F401  (firmware/ on sys.path)
-import tracefile
-import vending
+from vtc07 import tracefile
+from vtc07 import vending
 from meterapp import DEFAULT_DK, MeterApplication
 from storage import FileStore
 from tables import TID_STORE_MIN

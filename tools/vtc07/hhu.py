@@ -16,8 +16,7 @@ import time
 
 import serial
 
-import hostpath  # noqa: F401  (firmware/ on sys.path)
-import tracefile
+from . import tracefile
 from formats import FMT_A, parse_number, valid_ascii
 from frames import bcc
 from tables import (
@@ -71,7 +70,8 @@ TOKEN_STATUS = {
     12: "DDTK: credit tokens are not accepted under a default key",
     13: "CRC: wrong meter, wrong key or a mistyped token",
     14: "MfrCode: test token for another manufacturer",
-    15: "token lockout active",
+    15: "Lockout: the last token came while token entry was locked out (whether it still is: "
+        "TokenLockoutTimeRemaining)",
     16: "not ready: still being processed",
     17: "storage fault: the result could not be stored, the token was not applied",
 }
@@ -239,6 +239,11 @@ class Hhu:
                     parity=serial.PARITY_NONE if self.soft else serial.PARITY_EVEN)
             except (serial.SerialException, OSError, ValueError) as e:
                 raise HhuError("cannot open %s: %s" % (url, _reason(e)))
+            except Exception as e:  # termios.error: a pty cannot be set to 7E1
+                if type(e).__name__ != "error":
+                    raise
+                raise HhuError("cannot set %s to %s: %s (a pty or the simulated meter needs --parity soft)"
+                               % (url, "7E1" if not self.soft else "8N1", e.args[-1]))
         self.port = port
         self.repeats = 0  # NAKs sent or requests sent again, over the session
         # time.monotonic() when the last send had left the port, and when the first byte of
@@ -385,10 +390,11 @@ class Hhu:
 
     # --- token entry ----------------------------------------------------------------
 
-    def enter_token(self, number):
-        """Write the token and wait for its result: (tokenStatus, credits before, after);
-        credits are {name: value text} of the credit registers the meter has."""
-        credits = [BY_NAME[n.lower()] for n in CREDITS if n.lower() in BY_NAME]
+    def enter_token(self, number, registers=CREDITS, progress=None):
+        """Write the token and wait for its result: (tokenStatus, values before, after);
+        the values are {name: value text} of those of `registers` (names) the meter has.
+        `progress(seconds)` is called while the meter is busy with the token."""
+        credits = [BY_NAME[n.lower()] for n in registers if n.lower() in BY_NAME]
         before = {r.name: self.read(r) for r in credits}
         answer = self.write(BY_ID[REG_BINARY_TOKEN_ENTRY], "%0*X" % (TOKEN_DIGITS_HEX, number))
         if answer == "ERR07":
@@ -405,6 +411,8 @@ class Hhu:
             status = int(self.read(status_reg))
             if status != TS_NOT_READY:
                 break
+            if progress:
+                progress(TOKEN_WAIT_S - (deadline - time.monotonic()))
             if time.monotonic() > deadline:
                 raise HhuError("the meter took more than %d s over the token" % TOKEN_WAIT_S)
         after = {r.name: self.read(r) for r in credits}

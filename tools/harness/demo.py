@@ -6,17 +6,29 @@ the simulated meter, enter it, read the credit, enter it again and see it refuse
 The token's TID is the meter's last TID + 1 (read from register 800B), so the demo gives a
 new token every run. A vending system would use the minutes since the key's base date,
 but the unix board's default key counts from 1993, and those TIDs ran out in November 2024.
+The key is derived (the default vending key) from the key data the meter reports: its key
+revision, key type, supply group, tariff index, base date and algorithm, so the demo
+follows a key change such as the one in docs/hhu.md.
 """
 import argparse
+import json
+import os
 import subprocess
 import sys
 
+import hostpath
+
 VTC07 = [sys.executable, "-m", "vtc07"]
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
+    [os.path.join(hostpath.ROOT, "tools")] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+KEY_DATA = ("LastTID", "KeyRevisionNumber", "KeyType", "SupplyGroupCode", "TariffIndex", "BaseDate",
+            "EncryptionAlgorithm")
+ALGORITHMS = {"7": "sta", "9": "des", "11": "misty1"}
 
 
 def run(args, check=True):
     print("$ vtc07 " + " ".join(args))
-    result = subprocess.run(VTC07 + args, capture_output=True, text=True)
+    result = subprocess.run(VTC07 + args, capture_output=True, text=True, env=ENV)
     text = (result.stdout + result.stderr).rstrip()
     if text:
         print(text)
@@ -33,11 +45,13 @@ def main(argv=None):
     args = p.parse_args(argv)
     port = ["--port", args.port]
     run(port + ["id"])
-    last = run(port + ["read", "LastTID", "BaseDate"]).stdout.split("\n")
-    tid = int(last[0].split()[2]) + 1
-    base_date = last[1].split()[2]
-    token = run(["generate", "--base-date", base_date, "--tid", str(tid), "credit",
-                 "--amount", args.amount]).stdout.strip()
+    meter = {r["name"]: r["value"] for r in json.loads(
+        run(port + ["read", "--json"] + list(KEY_DATA)).stdout)["registers"]}
+    token = run(["generate", "--tid", str(int(meter["LastTID"]) + 1), "--krn", str(int(meter["KeyRevisionNumber"])),
+                 "--key-type", str(int(meter["KeyType"])), "--sgc", str(int(meter["SupplyGroupCode"])),
+                 "--ti", str(int(meter["TariffIndex"])), "--base-date", str(int(meter["BaseDate"])),
+                 "--algorithm", ALGORITHMS.get(str(int(meter["EncryptionAlgorithm"])), "sta"),
+                 "credit", "--amount", args.amount]).stdout.strip()
     run(port + ["token", token])
     run(port + ["read", "CreditElectricity"])
     again = run(port + ["token", token], check=False)

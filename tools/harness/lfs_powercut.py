@@ -1,6 +1,6 @@
 """Power cuts inside littlefs, the file system the boards use (docs/storage.md).
 
-    python3 tools/lfs_powercut.py [--lib build/firmware]
+    python3 tools/harness/lfs_powercut.py [--lib build/firmware]
 
 On CPython it makes the tokens (the vending side) and runs itself on the MicroPython unix
 port, which has littlefs (`vfs.VfsLfs2`). There the meter's store lives on littlefs over a
@@ -212,7 +212,7 @@ def host(argv):
     import subprocess
 
     import hostpath
-    import vending
+    from vtc07 import vending
     from meterapp import DEFAULT_DK
     from unixboard import micropython_binary
 

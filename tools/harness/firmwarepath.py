@@ -6,10 +6,12 @@
 `--lib DIR` as the first argument takes the firmware from DIR (build/firmware: .mpy, as
 `make compile` builds it for a board) and is taken off the arguments returned; otherwise
 firmware/ is used as it is. On CPython the const() shim (cpython/) goes on the path too.
+The host package's directory (tools/vtc07) goes last, for the trace format (tracefile,
+framing), which a script imports by its bare name on MicroPython.
 """
 import sys
 
-_ROOT = (__file__.rsplit("/", 1)[0] if "/" in __file__ else ".") + "/.."
+_ROOT = (__file__.rsplit("/", 1)[0] if "/" in __file__ else ".") + "/../.."  # tools/harness
 
 
 def setup(args):
@@ -22,4 +24,5 @@ def setup(args):
         import micropython  # noqa: F401
     except ImportError:
         sys.path.insert(0, _ROOT + "/cpython")
+    sys.path.append(_ROOT + "/tools/vtc07")
     return args

@@ -5,7 +5,10 @@ core a message at the current simulated time and advances the clock, by the core
 `next_event`, until it answers or falls silent. Used for long measurements (brute force
 against the token lockout) and as the driver of the seeded core fuzz run.
 """
-import tracefile
+try:
+    from vtc07 import tracefile  # noqa: E402
+except ImportError:  # MicroPython: firmwarepath put tools/vtc07 on the path
+    import tracefile  # noqa: E402
 
 SILENCE_MS = 5000  # longer than any wait the core may ask for before it answers
 

@@ -6,7 +6,6 @@ the RFC's description in Python integers: 32-bit FO/FL on whole words, encryptio
 decryption each as the RFC writes it. The S-box tables are the firmware's (firmware/misty1.py) (one copy of the
 numbers, checked by host_tests/test_misty1.py); the code shares nothing else with it.
 """
-import hostpath  # noqa: F401  (firmware/ on sys.path)
 from misty1 import S7 as MISTY1_S7, S9 as MISTY1_S9  # noqa: E402
 
 S7 = list(MISTY1_S7)
