@@ -16,8 +16,7 @@ takes tokens never imports this module (its RAM is the product).
 Arithmetic is in whole numbers: credit and consumption are in tenths of a unit, and what is
 left of an increment below a tenth is kept, per service, in units of 1/per_unit of a tenth,
 so no sum of small increments loses anything to rounding. The application keeps them in
-its one list `credit`: credit[s], consumed credit[4 + s], remainder credit[8 + s] (one list
-and no new attribute names: each name is RAM on a small board). Credit may go below 0 by
+`credit[s]`, and `usage`: consumed usage[s], remainder usage[4 + s]. Credit may go below 0 by
 the last increment that crossed it (energy drawn before the switch opened): the registers
 read 0, and the next token pays that first, so credit bought = credit left + consumed
 holds per service, whatever the increments.
@@ -61,18 +60,18 @@ class Consumption:
         if count < 0:
             app.tamper = 1
             return False
-        c = app.credit
-        total = c[8 + service] + count * 10
+        u = app.usage
+        total = u[4 + service] + count * 10
         tenths = total // per_unit
         if tenths > STEP_MAX_TENTHS:
             app.tamper = 1
             return False
-        c[8 + service] = total - tenths * per_unit
+        u[4 + service] = total - tenths * per_unit
         if count:
             self._dirty = True
         if tenths:
-            c[service] -= tenths
-            c[4 + service] += tenths
+            app.credit[service] -= tenths
+            u[service] += tenths
             if not self._unsaved:
                 self._since = now
             self._unsaved += tenths
@@ -100,22 +99,21 @@ class Consumption:
     def save(self, now):
         """The application's save (it calls this one while a Consumption is attached)."""
         app = self.app
-        c = app.credit
         snap = self._snap
         for i in range(8):
-            snap[i] = c[4 + i]
+            snap[i] = app.usage[i]
         if Application.save(app, now):
             self._unsaved = 0
             self._dirty = False
             return True
         if not app.refusing:
             # RAM went back to the stored record: bill again what it lacks (still unsaved)
-            c = app.credit
+            u = app.usage
             for i in range(4):
-                lack = snap[i] - c[4 + i]
-                c[i] -= lack
-                c[4 + i] += lack
-                c[8 + i] = snap[4 + i]
+                lack = snap[i] - u[i]
+                app.credit[i] -= lack
+                u[i] += lack
+                u[4 + i] = snap[4 + i]
         return False
 
     def deadline(self, now):

@@ -123,9 +123,10 @@ class MeterApplication(Application):
             self.keychange.at = now  # a set waiting since before a restart gets a full window
 
     def reset_state(self):
-        # per service (electricity, water, gas, time): credit, then tenths consumed, then
-        # the remainder below a tenth (firmware/consumption.py); one list, no new names
-        self.credit = [0] * 12
+        self.credit = [0, 0, 0, 0]  # tenths; below 0: owed (firmware/consumption.py)
+        # per service: tenths consumed, then the remainders below a tenth (consumption.py);
+        # `usage` is a name the unix port has built in: it costs the 64 KB board no RAM
+        self.usage = [0] * 8
         self.balance = 0  # currency, in 0.00001 units (sts-edition3.md section 4)
         self.mpl = 0
         self.tariff_rate = 0
@@ -187,11 +188,12 @@ class MeterApplication(Application):
         self._tid_count = count
         self.token_status = self.last[0]
         if data[0] > 3:
+            u = self.usage
             for i in range(8):
                 v = 0
                 for k in range(8):
                     v = v << 8 | data[end + k]
-                c[4 + i] = v
+                u[i] = v
                 end += 8
         return True
 
@@ -213,8 +215,9 @@ class MeterApplication(Application):
             rec[n + 1] = (t >> 8) & 0xFF
             rec[n + 2] = t & 0xFF
             n += 3
+        u = self.usage
         for i in range(8):
-            v = c[4 + i]
+            v = u[i]
             for k in range(7, -1, -1):
                 rec[n + k] = v & 0xFF
                 v >>= 8
@@ -353,8 +356,7 @@ class MeterApplication(Application):
             self.mpl = value
         elif subclass == SC_CLEAR_CREDIT:
             if value == CLEAR_ALL:  # what is owed too; what was consumed stays counted
-                c = self.credit
-                c[0] = c[1] = c[2] = c[3] = 0
+                self.credit = [0, 0, 0, 0]
                 self.balance = 0
             elif value < CREDIT_SUBCLASSES:
                 self.credit[value] = 0
@@ -437,7 +439,7 @@ class MeterApplication(Application):
         if n == 0x0C:
             return self.tamper
         if n == 0x0D:
-            return self.credit[4]
+            return self.usage[0]
         if n <= 0x10:
             return self.last[n - 0x0D]  # class, subclass, decoded value
         if n <= 0x15:
@@ -452,6 +454,6 @@ class MeterApplication(Application):
         if n == 0x1C:
             return self._factory[7]
         if 0x1C < n < 0x20:
-            return self.credit[n - 0x18]  # consumed: water, gas, time
+            return self.usage[n - 0x1C]  # consumed: water, gas, time
         # SwitchState, SwitchReason, Power (0x19-0x1B), PhaseUnbalance (0x20): 0 without metering
         return self.metering.values[n - 0x19 if n < 0x20 else 3] if self.metering else 0

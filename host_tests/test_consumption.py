@@ -26,15 +26,15 @@ class Meter:
 
     @property
     def credit(self):
-        return self.app.credit[:4]
+        return self.app.credit
 
     @property
     def used(self):
-        return self.app.credit[4:8]
+        return self.app.usage[:4]
 
     @property
     def rem(self):
-        return self.app.credit[8:12]
+        return self.app.usage[4:]
 
 
 def meter(store=None, amount=1000, service=0):

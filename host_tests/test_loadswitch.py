@@ -106,7 +106,7 @@ def test_a_switch_callback_that_raises_changes_no_balance():
     Consumption(app, broken)
     assert regs(app) == (1, 5)  # commanded: closed with low credit; the relay did not take it
     app.metering.consume(0, 500, 1000, 0)
-    assert app.credit[0] == -2 and app.credit[4] == 5 and regs(app) == (2, 5)
+    assert app.credit[0] == -2 and app.usage[0] == 5 and regs(app) == (2, 5)
     assert tries[-1] == (False, 2)  # tried again with what it must do now
     taken = []
     app.metering.switch.on_switch = lambda closed, reason: taken.append((closed, reason))

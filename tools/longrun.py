@@ -60,9 +60,9 @@ def run(steps=10000, seed=1):
                 meter.power_failing(now)
             restarted = MeterApplication(store, {})
             meter = Consumption(restarted)
-            unbilled = sum(app.credit[4:8]) - sum(restarted.credit[4:8])
+            unbilled = sum(app.usage[:4]) - sum(restarted.usage[:4])
             result["max_unbilled_tenths"] = max(result["max_unbilled_tenths"], unbilled)
-            if unbilled < 0 or unbilled >= SAVE_TENTHS or (signalled and (unbilled or app.credit[8:] != restarted.credit[8:])):
+            if unbilled < 0 or unbilled >= SAVE_TENTHS or (signalled and (unbilled or app.usage[4:] != restarted.usage[4:])):
                 result["failures"] += 1
             app = restarted
             result["cuts"] += 1
@@ -71,9 +71,9 @@ def run(steps=10000, seed=1):
             if app.deadline(now) == 0:
                 app.step(now)
         for s in range(4):
-            if app.credit[s] + app.credit[4 + s] != bought[s]:
+            if app.credit[s] + app.usage[s] != bought[s]:
                 result["failures"] += 1
-    result["consumed"] = app.credit[4:8]
+    result["consumed"] = app.usage[:4]
     return result
 
 
