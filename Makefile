@@ -67,7 +67,7 @@ deploy: compile
 	rm -rf $(BUILD)/deploy && mkdir -p $(BUILD)/deploy/lib
 	cp $(BUILD)/firmware/*.mpy $(BUILD)/deploy/lib/
 	$(PY) tools/build_firmware.py $(MPY_CROSS) $(BUILD)/deploy/lib \
-	    boards/common/link.py boards/common/boardmain.py boards/$(BOARD)/board.py
+	    boards/common/link.py boards/common/boardmain.py boards/common/metrology.py boards/$(BOARD)/board.py
 	cp boards/$(BOARD)/main.py $(BUILD)/deploy/main.py
 	$(VENV)/bin/mpremote connect $(PORT) mkdir :lib || true
 	$(VENV)/bin/mpremote connect $(PORT) cp $(BUILD)/deploy/lib/*.mpy :lib/ + cp $(BUILD)/deploy/main.py :main.py + reset
@@ -75,7 +75,7 @@ deploy: compile
 # The sources a board's manifest.py freezes (boards/common/manifest.py), constants folded in
 frozen: venv
 	rm -rf $(BUILD)/frozen
-	$(PY) tools/build_firmware.py --py $(BUILD)/frozen $(FIRMWARE) boards/common/link.py boards/common/boardmain.py
+	$(PY) tools/build_firmware.py --py $(BUILD)/frozen $(FIRMWARE) boards/common/link.py boards/common/boardmain.py boards/common/metrology.py
 
 bench: compile
 	$(PY) tools/bench.py

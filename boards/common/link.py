@@ -132,8 +132,9 @@ class Link:
         moment an answer has gone out (else a HHU asking TokenStatus back to back would
         keep an answer pending, and the token waiting, for ever)."""
         out = self.server.poll(self.clock())
-        if out:
+        while out:  # and once more after an answer: the work it held back runs now
             self.transmit(out)
+            out = self.server.poll(self.clock())
         self.receive()
         wait = self.server.next_event(self.clock())
         if self.metrology is not None:

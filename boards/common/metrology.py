@@ -54,6 +54,8 @@ class PulseMetrology:
     def feed(self, now):
         """Bill the pulses since the last feed; return ms until the next feed is due."""
         meter = self.meter
+        if meter is None:
+            return FEED_MS  # not attached to a meter: the pulses wait in the counter
         count = self.count  # one read: the interrupt may add to it at any time
         n = (count - self.taken) & _MASK
         self.taken = count
