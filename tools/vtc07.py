@@ -11,6 +11,7 @@
     generate KIND ...       make a token (vending side; no meter needed); `generate -h`
     replay TRACE...         replay recorded traces against the meter, show the first difference
     conform                 run the profile's conformance cases, report per clause (docs/conformance.md)
+    watch                   credit, power and the load switch, live (tools/watch.py)
 
 URL is anything pyserial opens: /dev/ttyUSB0, a pty path, socket://127.0.0.1:7001 (the
 simulated meter, the default). Exit status: 0 done, 1 the HHU failed (line, timeout,
@@ -24,6 +25,7 @@ import sys
 import conform
 import hhu
 import vending
+import watch
 from formats import FMT_A, FMT_B, FMT_D, FMT_H
 from hhu import HhuError, MeterRefused
 from tables import BAUD_CHARS, CLASS_MANAGEMENT, TOKEN_CLASS_SHIFT
@@ -304,6 +306,7 @@ def parser():
     sub.add_parser("token", help="enter a token").add_argument("digits", nargs="+")
     sub.add_parser("break", help="send BreakCommand")
     conform.add_parser(sub)
+    watch.add_parser(sub)
     r = sub.add_parser("replay", help="replay traces against the meter")
     r.add_argument("traces", nargs="+")
     r.add_argument("--tolerance", type=int, default=50, help="ms a response may be off (default %(default)s)")
@@ -312,7 +315,7 @@ def parser():
 
 
 COMMANDS = {"id": cmd_id, "read": cmd_read, "dump": cmd_dump, "write": cmd_write,
-            "token": cmd_token, "break": cmd_break, "replay": cmd_replay}
+            "token": cmd_token, "break": cmd_break, "replay": cmd_replay, "watch": watch.cmd_watch}
 
 
 def main(argv=None, out=print):
