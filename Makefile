@@ -90,6 +90,7 @@ reliability: compile
 	$(PY) tools/noise_sessions.py --sessions 20
 	$(PY) tools/storage_faults.py | grep -v "^ok "
 	$(PY) tools/lfs_powercut.py --lib $(BUILD)/firmware
+	$(PY) tools/longrun.py --steps 200000 --seed 5
 
 clean:
 	rm -rf $(BUILD) $(VENV) .pytest_cache .hypothesis
