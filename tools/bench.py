@@ -107,6 +107,9 @@ def main():
     print("  EA07 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_sta"])
     print("  EA09 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_des"])
     print("  EA11 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_misty1"])
+    print("  consumption path: %s allocations per consume + measure call, %s us per consume, %s us per measure"
+          % (figures["alloc_per_consume"], figures["us_per_consume"], figures["us_per_measure"]))
+    print("  heap the metering adds when attached (.mpy modules + object): %s bytes" % figures["heap_metering"])
     print("  smallest -X heapsize replaying all %d traces (core + replayer + trace text): %s KB"
           % (len(TRACES), smallest_heap_kb()))
     ours, theirs = parse_ratio()
