@@ -30,8 +30,6 @@ has run: the table is needed once, at start.
   base_date        1993                    1993, 2014 or 2035
   mfr_code         0                       0..65535
   currency         0                       0 or 1
-  low_credit       50                      0..9999999999 tenths of a unit: the low-credit
-                                           warning at or below it (tables.LOW_CREDIT_TENTHS)
 The defaults are those of firmware/server.py and firmware/meterapp.py (a missing key is
 left to them; host_tests/test_config.py checks that they agree with this table).
 """
@@ -43,7 +41,6 @@ from tables import (
     ADDRESS_MAX,
     BASE_DATES,
     BAUD_CHARS,
-    CREDIT_MAX,
     EA_MISTY1,
     IDENT_MAX,
     KEN_NEVER,
@@ -108,7 +105,6 @@ def check(config, board_keys=()):
         ("base_date", _ONE_OF, BASE_DATES, 0),
         ("mfr_code", _RANGE, 0, _MFR_CODE_MAX),
         ("currency", _ONE_OF, (0, 1), 0),
-        ("low_credit", _RANGE, 0, CREDIT_MAX),
     )
     names = [rule[0] for rule in rules]
     for key in sorted(config):

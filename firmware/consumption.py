@@ -28,7 +28,7 @@ at once when the board says power is failing: a power cut leaves less than SAVE_
 """
 from application import Application
 from loadswitch import LoadSwitch
-from tables import POWER_MAX_W, SAVE_MS, SAVE_TENTHS, STEP_MAX_TENTHS
+from tables import LOW_CREDIT_TENTHS, POWER_MAX_W, SAVE_MS, SAVE_TENTHS, STEP_MAX_TENTHS
 from ticks import ticks_diff
 
 
@@ -42,12 +42,12 @@ class Consumption:
         self._since = 0  # when the first of them was billed
         self._dirty = False  # any increment (a remainder too) since the last save
         self._snap = [0] * 8  # consumed and remainders before a save, to bill again after a failed one
-        app.metering = self
+        app.meter = self
         self._decide()  # the relay is told at once where it must be
 
     def _decide(self):
         app = self.app
-        self.switch.decide(app.balance if app.currency else app.credit[0], app._factory[7])
+        self.switch.decide(app.balance if app.currency else app.credit[0], LOW_CREDIT_TENTHS)
 
     def consume(self, service, count, per_unit, now):
         """Bill `count` increments of 1/per_unit unit of `service`. False, and nothing

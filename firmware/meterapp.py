@@ -101,8 +101,7 @@ class MeterApplication(Application):
             raise ValueError("dk must be 16 hex digits (32 for misty1)")
         self._factory = (dk, int(config.get("key_type", 2)), int(config.get("krn", 1)),
                          int(config.get("ken", KEN_NEVER)), int(config.get("ti", 1)),
-                         int(config.get("base_date", BASE_DATES[0])), int(config.get("sgc", 123456)),
-                         int(config.get("low_credit", LOW_CREDIT_TENTHS)))  # the low-credit warning
+                         int(config.get("base_date", BASE_DATES[0])), int(config.get("sgc", 123456)))
         if self._factory[5] not in BASE_DATES:
             raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
@@ -115,7 +114,7 @@ class MeterApplication(Application):
         self.keychange = None
         # firmware/consumption.py's Consumption, which a board with metrology makes
         # (docs/porting.md): a meter that only takes tokens does not carry it
-        self.metering = None
+        self.meter = None
         super().__init__(store, now, lockout)
         self.load(now)
         self.token_status = self.last[0]
@@ -135,7 +134,7 @@ class MeterApplication(Application):
         self.tamper = 0
         self.last = [0, 0, 0, 0, 0]  # status, class, subclass, decoded value, TID
         self.key_changed = 0
-        self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date, self.sgc = self._factory[:7]
+        self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date, self.sgc = self._factory
         if self.keychange:
             self.keychange.clear()
         self._tid_count = 0
@@ -235,13 +234,13 @@ class MeterApplication(Application):
         return bits
 
     def save(self, now):
-        m = self.metering  # it keeps billing what a failed save takes back (consumption.py)
+        m = self.meter  # it keeps billing what a failed save takes back (consumption.py)
         return m.save(now) if m else Application.save(self, now)
 
     def deadline(self, now):
         if self.busy:
             return 0  # no processing time of its own: the engine works at once
-        wait = self.metering.deadline(now) if self.metering else -1
+        wait = self.meter.deadline(now) if self.meter else -1
         if self.keychange:  # a waiting set's window
             left = self.keychange.deadline(now)
             wait = left if wait < 0 else min(wait, left)
@@ -251,14 +250,14 @@ class MeterApplication(Application):
         if self.busy:
             self.last[0] = status = self._execute(self._number, now)
             status = self.finish(status, now)
-            if self.metering:
-                self.metering.step(now)  # credit bought closes the switch at once
+            if self.meter:
+                self.meter.step(now)  # credit bought closes the switch at once
             return status
         if self.keychange and self.keychange.deadline(now) == 0:
             self.keychange.clear()  # the window closed: the waiting set is forgotten
             self.save(now)
-        if self.metering:
-            self.metering.step(now)
+        if self.meter:
+            self.meter.step(now)
         return -1
 
     # --- token execution, in the order of sts-tokens.md section 4 ----------------------
@@ -452,8 +451,8 @@ class MeterApplication(Application):
         if n == 0x18:
             return self.fault
         if n == 0x1C:
-            return self._factory[7]
+            return LOW_CREDIT_TENTHS
         if 0x1C < n < 0x20:
             return self.usage[n - 0x1C]  # consumed: water, gas, time
-        # SwitchState, SwitchReason, Power (0x19-0x1B), PhaseUnbalance (0x20): 0 without metering
-        return self.metering.values[n - 0x19 if n < 0x20 else 3] if self.metering else 0
+        # SwitchState, SwitchReason, Power (0x19-0x1B), PhaseUnbalance (0x20): 0 without meter
+        return self.meter.values[n - 0x19 if n < 0x20 else 3] if self.meter else 0

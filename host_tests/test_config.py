@@ -45,7 +45,6 @@ BAD = {
     "base_date": ("2000", "1993, 2014 or 2035"),
     "mfr_code": ("65536", "a number from 0 to 65535"),
     "currency": ("2", "0 or 1"),
-    "low_credit": ("-1", "a number from 0 to 9999999999"),
 }
 
 
@@ -113,7 +112,6 @@ def test_the_documented_defaults_are_the_meters():
     assert [app.key_type, app.sgc, app.ti, app.krn, app.ken, app.base_date, app.mfr_code, app.algorithm] == [
         int(d[k]) for k in ("key_type", "sgc", "ti", "krn", "ken", "base_date", "mfr_code")] + [7]
     assert not app.currency and d["currency"] == "0" and (d["app"], d["algorithm"]) == ("sts", "sta")
-    assert app.low == int(d["low_credit"])
 
 
 def test_more_bad_values():

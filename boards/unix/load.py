@@ -17,7 +17,7 @@ WMS_PER_KWH = 3600000000
 
 
 def start(app, value, now):
-    if not hasattr(app, "metering"):
+    if not hasattr(app, "meter"):
         raise ValueError("config key 'load_w' needs the token engine (app sts), not the stub")
     low, _, high = value.partition("-")
     return Load(app, int(low), int(high or low), now)

@@ -21,7 +21,6 @@ Options (the meter's keys are firmware/config.py's, which says what each accepts
   --load-w W        a simulated load of W watts (0..999999) behind the load switch: the
                     credit runs down while it draws, nothing flows while the switch is open;
                     --load-w LOW-HIGH draws a new load in that range each second
-  --low-credit T    the low-credit warning at or below T tenths of a kWh (default 50)
   --reset-storage   when the stored record cannot be used (a storage fault: the meter
                     refuses tokens), move its copies aside as *.damagedN and start a new
                     record from the configuration; does nothing to a valid record
