@@ -51,10 +51,10 @@ class Consumption:
 
     def consume(self, service, count, per_unit, now):
         """Bill `count` increments of 1/per_unit unit of `service`. False, and nothing
-        billed, for a wrong service, a meter constant that is not a whole number > 0, a
+        billed, for a wrong service, a meter constant that is not a whole number 1..2**32-1, a
         count that is not a whole number >= 0, or one that bills more than STEP_MAX_TENTHS
         at once (a negative or absurd count also sets TamperStatus: metrology is at fault)."""
-        if type(count) is not int or type(per_unit) is not int or per_unit <= 0 or not 0 <= service < 4:
+        if type(count) is not int or type(per_unit) is not int or not 0 < per_unit <= 0xFFFFFFFF or not 0 <= service < 4:
             return False
         app = self.app
         if count < 0:

@@ -76,7 +76,9 @@ ALGORITHMS = {"sta": EA_STA, "des": EA_DES, "misty1": EA_MISTY1}
 # each; then (from version 4) consumption: tenths used and the remainder, per service.
 # Credit is signed: it may stand below 0 by the last increment that crossed it.
 _HEAD = ">4qQIHHIBBBBQIB16sBBBBIH%dxB" % SIZE
-_TAIL_SIZE = const(64)  # consumed x4, remainders x4, 8 bytes each (by hand: no format string)
+# consumed x4 (5 bytes: 2**40 tenths, past any D10 register), remainders x4 (4 bytes:
+# consumption.py takes meter constants below 2**32); by hand: no format string to intern
+_TAIL_SIZE = const(36)
 _KC_AT = struct.calcsize(_HEAD) - 1 - SIZE
 _HEAD_SIZE = struct.calcsize(_HEAD)
 
@@ -190,10 +192,10 @@ class MeterApplication(Application):
             u = self.usage
             for i in range(8):
                 v = 0
-                for k in range(8):
-                    v = v << 8 | data[end + k]
+                for k in range(5 if i < 4 else 4):
+                    v = v << 8 | data[end]
+                    end += 1
                 u[i] = v
-                end += 8
         return True
 
     def pack_state(self, rec, pos):
@@ -217,10 +219,11 @@ class MeterApplication(Application):
         u = self.usage
         for i in range(8):
             v = u[i]
-            for k in range(7, -1, -1):
-                rec[n + k] = v & 0xFF
+            k = 5 if i < 4 else 4
+            n += k
+            for j in range(1, k + 1):
+                rec[n - j] = v & 0xFF
                 v >>= 8
-            n += 8
         return n
 
     # --- the Application contract ------------------------------------------------------

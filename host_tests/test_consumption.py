@@ -46,7 +46,7 @@ def restarted(store):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 3600000000), st.lists(st.integers(0, 10**6), max_size=200), st.integers(0, 3))
+@given(st.integers(1, 2 ** 32 - 1), st.lists(st.integers(0, 10**6), max_size=200), st.integers(0, 3))
 def test_any_increments_sum_exactly(per_unit, counts, service):
     app = meter(amount=0)
     for c in counts:
@@ -97,6 +97,7 @@ def test_bad_increments_bill_nothing():
     assert not app.consume(0, 1.5, 1000, 0)  # not a whole number: refused, no tamper
     assert not app.consume(4, 1, 1000, 0) and not app.consume(-1, 1, 1000, 0)  # no such service
     assert not app.consume(0, 1, 0, 0) and not app.consume(0, 1, -1000, 0)  # no meter constant
+    assert not app.consume(0, 1, 2 ** 32, 0)  # one its remainder could not be stored in
     assert app.tamper == 0
     assert not app.consume(0, -1, 1000, 0)  # energy running backwards: metrology at fault
     assert app.tamper == 1
@@ -184,7 +185,7 @@ def test_a_version_3_record_is_read_with_nothing_consumed():
     app = meter(store, amount=70)
     rec = bytearray(store.load("meter"))
     rec[0] = 3
-    store.save("meter", bytes(rec[:-64]))  # the record before the consumption tail
+    store.save("meter", bytes(rec[:-36]))  # the record before the consumption tail
     again = restarted(store)
     assert not again.refusing and again.credit[0] == 70 and again.used == [0, 0, 0, 0]
     again.consume(0, 200, 1000, 0)
@@ -226,3 +227,12 @@ def test_mpl_management_token_is_enforced():
     assert app.mpl == 1000
     app.measure(1500, 0)
     assert app.deadline(0) > 0 and app.read_register(0x8019) == 0
+
+
+def test_the_record_keeps_the_largest_consumption_and_remainders():
+    store = MemoryStore()
+    app = meter(store)
+    app.app.usage[:] = [2 ** 40 - 1, 0, 12345, 1, 2 ** 32 - 1, 0, 7, 3599999999]
+    assert app.power_failing(0) is True or app.app.save(0)
+    assert app.app.save(0)
+    assert restarted(store).app.usage == [2 ** 40 - 1, 0, 12345, 1, 2 ** 32 - 1, 0, 7, 3599999999]
