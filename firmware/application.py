@@ -42,7 +42,7 @@ _LOCK_SIZE = const(7)  # record version:1, lockout count:2, lockout ms remaining
 class Application:
     table_id = TABLE_ID_COMPANION
     RECORD = "stub"  # the record's name in the store
-    VERSION = 1
+    VERSION = 1  # the record version it writes; unpack_state says which older ones it reads
     # largest size of the application's own part of the record; the stub has none, so it
     # saves only when its lockout changes, not after every token
     STATE_SIZE = 0
@@ -72,7 +72,7 @@ class Application:
     def unpack_state(self, data, pos):
         """Take the application's state from data[pos:]; False (and nothing taken) when
         it is not a state this firmware can use."""
-        return len(data) == pos
+        return len(data) == pos and data[0] == self.VERSION
 
     def load(self, now):
         """Take the stored record at start. A record that cannot be read or used puts the
@@ -85,7 +85,7 @@ class Application:
             return  # a new meter
         if type(data) is int:
             return self._refuse(data)
-        if len(data) < _LOCK_SIZE or data[0] != self.VERSION or not self.unpack_state(data, _LOCK_SIZE):
+        if len(data) < _LOCK_SIZE or data[0] > self.VERSION or not self.unpack_state(data, _LOCK_SIZE):
             self.reset_state()
             return self._refuse(STORE_FORMAT)
         self.lockout.restore(data[1] << 8 | data[2], data[3] << 24 | data[4] << 16 | data[5] << 8 | data[6], now)

@@ -15,8 +15,10 @@ instead of the token CRC and a 20-bit signed amount (sts-edition3.md section 4).
 """
 import struct
 
+from micropython import const
+
 from application import Application
-from formats import FMT_D
+from catalogue import COMPACT
 from keychange import SIZE  # the build folds it in: keychange itself is imported when needed
 from registers import Register
 from tables import (
@@ -30,6 +32,7 @@ from tables import (
     EA_MISTY1,
     EA_STA,
     KEN_NEVER,
+    LOW_CREDIT_TENTHS,
     KT_DDTK,
     KT_DITK,
     SC_CLEAR_CREDIT,
@@ -69,16 +72,23 @@ ALGORITHMS = {"sta": EA_STA, "des": EA_DES, "misty1": EA_MISTY1}
 # credit x4, currency balance, MPL, tariff rate, water factor, MPPUL, tamper; last
 # status, class, subclass, value, TID; key from a key change (0/1), key (16 bytes, the
 # first 8 for a 64-bit key), KT, KRN, KEN, TI, SGC, base date; the waiting key change set
-# (keychange.SIZE bytes, written by KeyChange.pack_into); TID count; then the TIDs, 3 bytes each
-_HEAD = ">4QQIHHIBBBBQIB16sBBBBIH%dxB" % SIZE
+# (keychange.SIZE bytes, written by KeyChange.pack_into); TID count; then the TIDs, 3 bytes
+# each; then (from version 4) consumption: tenths used and the remainder, per service.
+# Credit is signed: it may stand below 0 by the last increment that crossed it.
+_HEAD = ">4qQIHHIBBBBQIB16sBBBBIH%dxB" % SIZE
+# consumed x4 (5 bytes: 2**40 tenths, past any D10 register), remainders x4 (4 bytes:
+# consumption.py takes meter constants below 2**32); by hand: no format string to intern
+_TAIL_SIZE = const(36)
 _KC_AT = struct.calcsize(_HEAD) - 1 - SIZE
 _HEAD_SIZE = struct.calcsize(_HEAD)
 
 
 class MeterApplication(Application):
     RECORD = "meter"
-    VERSION = 3  # 2: the one-file record before two copies and the lockout in it
-    STATE_SIZE = _HEAD_SIZE + 3 * TID_STORE_MIN
+    # 2: the one-file record before two copies and the lockout in it; 3: before
+    # consumption (read still: it is a version 4 record with nothing consumed)
+    VERSION = 4
+    STATE_SIZE = _HEAD_SIZE + 3 * TID_STORE_MIN + _TAIL_SIZE
 
     def __init__(self, store, config, now=0, lockout=None):
         self.meter_number = config.get("meter_number", METER_NUMBER)
@@ -104,6 +114,9 @@ class MeterApplication(Application):
         # firmware/keychange.py's KeyChange, made when a key change section first comes (or
         # the record holds a waiting set): a meter that never sees one does not carry it
         self.keychange = None
+        # firmware/consumption.py's Consumption, which a board with metrology makes
+        # (docs/porting.md): a meter that only takes tokens does not carry it
+        self.meter = None
         super().__init__(store, now, lockout)
         self.load(now)
         self.token_status = self.last[0]
@@ -111,7 +124,10 @@ class MeterApplication(Application):
             self.keychange.at = now  # a set waiting since before a restart gets a full window
 
     def reset_state(self):
-        self.credit = [0, 0, 0, 0]
+        self.credit = [0, 0, 0, 0]  # tenths; below 0: owed (firmware/consumption.py)
+        # per service: tenths consumed, then the remainders below a tenth (consumption.py);
+        # `usage` is a name the unix port has built in: it costs the 64 KB board no RAM
+        self.usage = [0] * 8
         self.balance = 0  # currency, in 0.00001 units (sts-edition3.md section 4)
         self.mpl = 0
         self.tariff_rate = 0
@@ -152,9 +168,11 @@ class MeterApplication(Application):
             return False
         f = struct.unpack_from(_HEAD, data, pos)
         count = f[23]
-        if count > TID_STORE_MIN or len(data) != pos + _HEAD_SIZE + 3 * count:
+        end = pos + _HEAD_SIZE + 3 * count
+        if data[0] < 3 or count > TID_STORE_MIN or len(data) != end + (_TAIL_SIZE if data[0] > 3 else 0):
             return False  # checked before anything is taken from it
-        self.credit = list(f[0:4])
+        c = self.credit
+        c[0], c[1], c[2], c[3] = f[0:4]
         self.balance, self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper = f[4:10]
         self.last = list(f[10:15])
         self.key_changed = f[15]
@@ -170,6 +188,14 @@ class MeterApplication(Application):
             self._tids[i] = data[p] << 16 | data[p + 1] << 8 | data[p + 2]
         self._tid_count = count
         self.token_status = self.last[0]
+        if data[0] > 3:
+            u = self.usage
+            for i in range(8):
+                v = 0
+                for k in range(5 if i < 4 else 4):
+                    v = v << 8 | data[end]
+                    end += 1
+                u[i] = v
         return True
 
     def pack_state(self, rec, pos):
@@ -190,6 +216,14 @@ class MeterApplication(Application):
             rec[n + 1] = (t >> 8) & 0xFF
             rec[n + 2] = t & 0xFF
             n += 3
+        u = self.usage
+        for i in range(8):
+            v = u[i]
+            k = 5 if i < 4 else 4
+            n += k
+            for j in range(1, k + 1):
+                rec[n - j] = v & 0xFF
+                v >>= 8
         return n
 
     # --- the Application contract ------------------------------------------------------
@@ -198,22 +232,35 @@ class MeterApplication(Application):
         bits = super().status_bits()
         if self.tamper:
             bits |= STATUS_TAMPER
-        if (self.balance if self.currency else self.credit[0]) == 0:
+        if (self.balance if self.currency else self.credit[0]) <= 0:  # below 0: owed
             bits |= STATUS_CREDIT_EXHAUSTED
         return bits
+
+    def save(self, now):
+        m = self.meter  # it keeps billing what a failed save takes back (consumption.py)
+        return m.save(now) if m else Application.save(self, now)
 
     def deadline(self, now):
         if self.busy:
             return 0  # no processing time of its own: the engine works at once
-        return self.keychange.deadline(now) if self.keychange else -1  # a waiting set's window
+        wait = self.meter.deadline(now) if self.meter else -1
+        if self.keychange:  # a waiting set's window
+            left = self.keychange.deadline(now)
+            wait = left if wait < 0 else min(wait, left)
+        return wait
 
     def step(self, now):
         if self.busy:
             self.last[0] = status = self._execute(self._number, now)
-            return self.finish(status, now)
+            status = self.finish(status, now)
+            if self.meter:
+                self.meter.step(now)  # credit bought closes the switch at once
+            return status
         if self.keychange and self.keychange.deadline(now) == 0:
             self.keychange.clear()  # the window closed: the waiting set is forgotten
             self.save(now)
+        if self.meter:
+            self.meter.step(now)
         return -1
 
     # --- token execution, in the order of sts-tokens.md section 4 ----------------------
@@ -310,7 +357,7 @@ class MeterApplication(Application):
         if subclass == SC_MPL:
             self.mpl = value
         elif subclass == SC_CLEAR_CREDIT:
-            if value == CLEAR_ALL:
+            if value == CLEAR_ALL:  # what is owed too; what was consumed stays counted
                 self.credit = [0, 0, 0, 0]
                 self.balance = 0
             elif value < CREDIT_SUBCLASSES:
@@ -366,48 +413,27 @@ class MeterApplication(Application):
         """Empty the TID store (a rollover key change; the benchmark's repeated token)."""
         self._tid_count = 0
 
-    # --- companion RegisterTable 8001 (profile section 7) ------------------------------
+    # --- companion RegisterTable 8001 (profile section 7; firmware/catalogue.py) --------
 
     def add_registers(self, table):
         """Readable values for the HHU. No register ever reads or writes key material."""
-        d = FMT_D
         read = self.read_register
-        for rid, width in (
-            (0x8000, 18),  # MeterNumber
-            (0x8001, 10),  # CreditElectricity
-            (0x8002, 10),  # CreditWater
-            (0x8003, 10),  # CreditGas
-            (0x8004, 10),  # CreditTime
-            (0x8005, 10),  # MaximumPowerLimit
-            (0x8006, 2),  # TariffIndex
-            (0x8007, 6),  # SupplyGroupCode
-            (0x8008, 1),  # KeyRevisionNumber
-            (0x8009, 1),  # KeyType
-            (0x800A, 3),  # KeyExpiryNumber
-            (0x800B, 8),  # LastTID
-            (0x800C, 1),  # TamperStatus
-            (0x800D, 10),  # TotalEnergyConsumed
-            (0x800E, 1),  # LastTokenClass
-            (0x800F, 2),  # LastTokenSubclass
-            (0x8010, 10),  # LastTokenAmount (decoded value)
-            (0x8011, 5),  # TariffRate
-            (0x8012, 5),  # WaterMeterFactor
-            (0x8013, 10),  # MaximumPhasePowerUnbalanceLimit
-            (0x8014, 4),  # BaseDate
-            (0x8015, 2),  # EncryptionAlgorithm
-            (0x8016, 1),  # KeyChangeHalfWaiting
-            (0x8017, 10),  # CreditCurrency
-            (0x8018, 1),  # StorageFault: reason (tables STORE_*), 0 when all is well
-        ):
-            table.add(Register(rid, d, width, read))
+        shared = {}  # one Register per format and width: they differ only in their ID
+        for i in range(0, len(COMPACT), 3):
+            key = COMPACT[i + 1] << 8 | COMPACT[i + 2]
+            reg = shared.get(key)
+            if reg is None:
+                reg = shared[key] = Register(0x8000 + COMPACT[i], COMPACT[i + 1], COMPACT[i + 2], read)
+            table.add(reg, 0x8000 + COMPACT[i])
 
     def read_register(self, rid):
-        """The value of companion register `rid`, in the order of the table above."""
+        """The value of companion register `rid`, in the order of the catalogue."""
         n = rid - 0x8000
         if n == 0:
             return int(self.meter_number)
         if n <= 4:
-            return self.credit[n - 1]
+            c = self.credit[n - 1]
+            return c if c > 0 else 0  # below 0: owed, paid first by the next token
         if n <= 0x0A:
             return (self.mpl, self.ti, self.sgc, self.krn, self.key_type, self.ken)[n - 5]
         if n == 0x0B:
@@ -415,7 +441,7 @@ class MeterApplication(Application):
         if n == 0x0C:
             return self.tamper
         if n == 0x0D:
-            return 0  # no metrology in this firmware
+            return self.usage[0]
         if n <= 0x10:
             return self.last[n - 0x0D]  # class, subclass, decoded value
         if n <= 0x15:
@@ -425,4 +451,11 @@ class MeterApplication(Application):
             return self.keychange.state[-1] if self.keychange else 0
         if n == 0x17:
             return self.balance
-        return self.fault
+        if n == 0x18:
+            return self.fault
+        if n == 0x1C:
+            return LOW_CREDIT_TENTHS
+        if 0x1C < n < 0x20:
+            return self.usage[n - 0x1C]  # consumed: water, gas, time
+        # SwitchState, SwitchReason, Power (0x19-0x1B), PhaseUnbalance (0x20): 0 without meter
+        return self.meter.values[n - 0x19 if n < 0x20 else 3] if self.meter else 0

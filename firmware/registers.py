@@ -31,10 +31,13 @@ class RegisterTable:
     def __init__(self):
         self._regs = {}
 
-    def add(self, register):
-        if register.rid in self._regs:
-            raise ValueError("register %04X defined twice" % register.rid)
-        self._regs[register.rid] = register
+    def add(self, register, rid=None):
+        """Add `register` under its ID, or under `rid`: registers of one format, width and
+        read function can share one object (each costs some 100 bytes on MicroPython)."""
+        rid = register.rid if rid is None else rid
+        if rid in self._regs:
+            raise ValueError("register %04X defined twice" % rid)
+        self._regs[rid] = register
 
     def get(self, rid):
         return self._regs.get(rid)

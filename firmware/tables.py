@@ -239,3 +239,30 @@ KCT_RO = const(8)  # in the 1st section's KRN:4 RO:1 3KCT:1 KT:2 byte: rollover
 KCT_3KCT = const(4)  # and the 3-token set flag
 SGC_MAX = const(999999)  # a supply group code is 6 decimal digits
 CRC_C_BYTE = const(1)  # CRC_C: the token CRC over the 7 bytes followed by this byte
+
+# --- Prepayment: consumption, load switch, consumption saves (OWN; docs/profile-choices.md
+# "Consumption and the load switch") ---
+# a consumption save once this many tenths of a unit (1.0 kWh) are billed and not stored:
+# the most a power cut can leave unbilled, and at 23 kW (100 A at 230 V) 23 saves an hour
+SAVE_TENTHS = const(10)
+# or this long after the first unstored tenth (15 min): a small load is stored too
+SAVE_MS = const(900000)
+# power over MaximumPowerLimit (or unbalance over its limit) this long opens the switch:
+# a kettle's or motor's inrush does not trip it
+POWER_HOLD_MS = const(10000)
+RECONNECT_MS = const(60000)  # then the switch closes again to retry after this long
+LOW_CREDIT_TENTHS = const(50)  # credit at or below 5.0 units: the low-credit warning
+POWER_MAX_W = const(999999)  # a power reading over this (its register is D6) is refused
+# one consumption call may bill at most this many tenths (10.0 units): more is a
+# metrology fault, refused and flagged as tamper, never billed
+STEP_MAX_TENTHS = const(100)
+# SwitchState (8019) and SwitchReason (801A)
+SWITCH_CLOSED = const(0)
+SWITCH_WARNING = const(1)  # closed, credit low
+SWITCH_OPEN = const(2)
+REASON_NONE = const(0)
+REASON_LOW_CREDIT = const(1)
+REASON_CREDIT = const(2)  # credit exhausted (ServerStatus bit 4)
+REASON_POWER = const(3)  # over MaximumPowerLimit
+REASON_UNBALANCE = const(4)  # over MaximumPhasePowerUnbalanceLimit
+REASON_RELAY = const(5)  # the board's switch callback failed: tried again at every change

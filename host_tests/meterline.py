@@ -180,12 +180,19 @@ class RealTimeUART:
 class FakePin:
     OUT = 1
     IN = 0
+    PULL_UP = 1
+    IRQ_FALLING = 4
 
     def __init__(self, *args, **kw):
         self.log = []
 
-    def value(self, v):
+    def value(self, v=None):
+        if v is None:
+            return self.log[-1][1] if self.log else 0
         self.log.append((now_ms(), v))
+
+    def irq(self, handler=None, trigger=None):
+        """The metrology's inputs (boards/common/metrology.py): no pulses come here."""
 
 
 class BoardMeter(_Served):

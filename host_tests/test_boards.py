@@ -30,14 +30,34 @@ class Clock:
 class FakePin:
     OUT = 1
     IN = 0
+    PULL_UP = 1
+    IRQ_FALLING = 4
+    made = []  # every pin made, in order (the tests find a board's pins by number)
 
-    def __init__(self, ident, mode=None, clock=None):
+    def __init__(self, ident, mode=None, pull=None, clock=None):
         self.ident = ident
         self.clock = clock
         self.log = []  # (ms, value)
+        self.handler = None
+        FakePin.made.append(self)
 
-    def value(self, v):
+    def value(self, v=None):
+        if v is None:
+            return self.log[-1][1] if self.log else 0
         self.log.append((self.clock(), v))
+
+    def irq(self, handler=None, trigger=None):
+        assert trigger == self.IRQ_FALLING
+        self.handler = handler
+
+    def fall(self, times=1):
+        """The input's falling edges: the interrupt handler runs for each."""
+        for _ in range(times):
+            self.handler(self)
+
+
+def board_pin(ident):
+    return [p for p in FakePin.made if p.ident == ident][-1]
 
 
 class NoFlushUART:
@@ -82,7 +102,7 @@ def fake_machine(clock, uart_class=FakeUART):
     m.UART = lambda *a, **kw: uart_class(*a, clock=clock, **kw)
     m.UART.INV_TX, m.UART.INV_RX = NoFlushUART.INV_TX, NoFlushUART.INV_RX
     m.Pin = lambda *a, **kw: FakePin(*a, clock=clock, **kw)
-    m.Pin.OUT, m.Pin.IN = FakePin.OUT, FakePin.IN
+    m.Pin.OUT, m.Pin.IN, m.Pin.PULL_UP, m.Pin.IRQ_FALLING = FakePin.OUT, FakePin.IN, FakePin.PULL_UP, FakePin.IRQ_FALLING
     return m
 
 
@@ -284,7 +304,7 @@ def test_board_code_type_checks_against_its_stubs(name, tmp_path):
     env = dict(os.environ, MYPYPATH=os.pathsep.join(
         [stubs, os.path.join(boards, "common"), os.path.join(ROOT, "firmware"), os.path.join(boards, name)]))
     files = [os.path.join(boards, name, f) for f in ("board.py", "main.py")] + [
-        os.path.join(boards, "common", f) for f in ("link.py", "boardmain.py")]
+        os.path.join(boards, "common", f) for f in ("link.py", "boardmain.py", "metrology.py")]
     result = subprocess.run([sys.executable, "-m", "mypy", "--config-file", os.path.join(boards, "mypy.ini"),
                              "--custom-typeshed-dir", stubs, "--cache-dir", str(tmp_path / "cache")] + files,
                             capture_output=True, text=True, env=env, timeout=300)
@@ -326,7 +346,7 @@ def test_manifest_freezes_the_whole_meter(name, frozen_sources):
 
     run_manifest(os.path.join(ROOT, "boards", name, "manifest.py"))
     firmware = {f for f in os.listdir(os.path.join(ROOT, "firmware")) if f.endswith(".py")}
-    assert firmware | {"link.py", "boardmain.py", "board.py"} == frozen
+    assert firmware | {"link.py", "boardmain.py", "metrology.py", "board.py"} == frozen
     assert included == ["$(PORT_DIR)/boards/manifest.py"]
 
 
@@ -344,3 +364,102 @@ def test_board_glue_on_micropython(micropython):
     result = subprocess.run([micropython, os.path.join(ROOT, "host_tests", "mpy_link_check.py")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "link ok", result.stdout + result.stderr
+
+
+# --- metrology: the pulse input, the relay, the power-fail input (boards/common/metrology.py)
+
+def credit_board(tmp_path, monkeypatch, amount):
+    """The rp2 board with `amount` tenths of kWh of credit entered, its Link and clock."""
+    from helpers import credit_token
+
+    clock = Clock()
+    board = load_board("rp2_pico", tmp_path, monkeypatch, clock)
+    lnk = boardmain.build(board, clock, None)
+    app = lnk.server.app
+    app.submit(credit_token(0, amount), 0)
+    app.step(0)
+    return board, lnk, clock, app
+
+
+def test_rp2_pulses_run_the_credit_down_and_open_the_relay(tmp_path, monkeypatch):
+    board, lnk, clock, app = credit_board(tmp_path, monkeypatch, 3)  # 0.3 kWh
+    pulses, relay = board_pin(board.PULSE_PIN), board_pin(board.RELAY_PIN)
+    assert relay.value() == board.RELAY_CLOSED  # credit: closed (low credit: a warning)
+    pulses.fall(250)  # 0.25 kWh at 1000 imp/kWh
+    clock.ms = 1000
+    lnk.service()
+    assert app.credit[0] == 1 and app.usage[:1] == [2] and app.usage[4] == 500  # 0.05 kWh kept
+    assert app.read_register(0x801B) == 900000  # 0.25 kWh in 1 s
+    assert relay.value() == board.RELAY_CLOSED
+    pulses.fall(50)  # the remainder and these make the third tenth
+    clock.ms = 1500
+    lnk.service()
+    assert app.credit[0] == 0 and relay.value() == 1 - board.RELAY_CLOSED
+    assert app.read_register(0x8019) == 2 and app.read_register(0x801A) == 2
+
+
+def test_rp2_power_fail_input_stores_the_consumption(tmp_path, monkeypatch):
+    from meterapp import MeterApplication
+    from storage import FileStore
+
+    board, lnk, clock, app = credit_board(tmp_path, monkeypatch, 100)
+    board_pin(board.PULSE_PIN).fall(123)
+    clock.ms = 10
+    lnk.service()
+    assert MeterApplication(FileStore(board.STATE_DIR), {}).usage[0] == 0  # under SAVE_TENTHS
+    board_pin(board.POWER_FAIL_PIN).fall()
+    clock.ms = 20
+    lnk.service()
+    again = MeterApplication(FileStore(board.STATE_DIR), {})
+    assert again.usage[0] == 1 and again.usage[4] == 230 and again.credit[0] == 99
+
+
+def test_the_pulse_counter_wraps_without_growing(tmp_path, monkeypatch):
+    import metrology
+
+    board, lnk, clock, app = credit_board(tmp_path, monkeypatch, 100)
+    m = lnk.metrology
+    m.count = m.taken = metrology._MASK - 1  # a counter near its wrap
+    board_pin(board.PULSE_PIN).fall(102)
+    assert m.count == 100
+    clock.ms = 10
+    lnk.service()
+    assert app.usage[0] == 1 and app.usage[4] == 20
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_every_board_names_its_metrology_pins(name, tmp_path, monkeypatch):
+    clock = Clock()
+    board = load_board(name, tmp_path, monkeypatch, clock)
+    lnk = boardmain.build(board, clock, None)
+    assert lnk.metrology is not None and board.METER_CONSTANT > 0
+    for pin in (board.PULSE_PIN, board.RELAY_PIN, board.POWER_FAIL_PIN):
+        board_pin(pin)
+
+
+def test_a_token_is_worked_on_when_the_next_request_is_already_waiting(tmp_path, monkeypatch):
+    """The HHU's TokenStatus read is complete in the UART the moment the ACK has gone out:
+    the board polls the core first, so the token is worked on before that read is taken."""
+    from helpers import credit_token
+
+    clock = Clock()
+    later = []
+
+    class EagerUART(FakeUART):
+        def write(self, data):
+            n = FakeUART.write(self, data)
+            if bytes(data) == b"\x06" and later:  # the ACK is out: the next request is in
+                self.rx += later.pop(0)
+            return n
+
+    board = load_board("rp2_pico", tmp_path, monkeypatch, clock, EagerUART)
+    lnk = boardmain.build(board, clock, None)
+    uart = lnk.uart
+    uart.rx += SIGN_ON
+    run_until(lnk, clock, 1000)
+    later.append(tracefile.command(b"R1\x020005()"))
+    uart.rx += tracefile.command(b"W1\x020004(%017X)" % credit_token(0, 7))
+    run_until(lnk, clock, 3000)
+    answers = [data for _, data in uart.written]
+    assert answers[1] == b"\x06" and b"0005(01)" in answers[2], answers
+    assert lnk.server.app.credit[0] == 7

@@ -2,7 +2,8 @@
 
 The board module (boards/<name>/board.py, copied to the device as board.py) says what
 differs: FRONT_END, PARITY, BAUD, STATE_DIR, CONFIG_FILE, and the functions uart(),
-tx_enable() and led() that make the port's objects. The meter's own settings (identity,
+tx_enable() and led() that make the port's objects, and metrology() (a
+boards/common/metrology.py PulseMetrology, or None: a meter without a load switch). The meter's own settings (identity,
 key, timing) come from CONFIG_FILE (`key = value` lines, firmware/meter.py) if it exists.
 A config file the meter cannot take (a line that is not `key = value`, an unknown key, a
 value out of range: firmware/config.py) starts no meter: the board prints the one-line
@@ -46,8 +47,14 @@ def build(board, clock, sleep_ms):
 
         print(recovery.fault_line(server))
     half_duplex, echo = FRONT_ENDS[board.FRONT_END]
+    metrology = board.metrology(clock()) if hasattr(board, "metrology") else None
+    if metrology is not None and hasattr(server.app, "meter"):  # the stub has no credit
+        metrology.attach(server.app)
+    else:
+        metrology = None
     return Link(board.uart(), server, board.BAUD, clock, sleep_ms, half_duplex=half_duplex,
-                echo=echo, tx_enable=board.tx_enable(), tx_active=board.TX_ACTIVE, led=board.led())
+                echo=echo, tx_enable=board.tx_enable(), tx_active=board.TX_ACTIVE, led=board.led(),
+                metrology=metrology)
 
 
 def main(board):

@@ -12,7 +12,8 @@ front end (profile section 1):
   8N1 and the core makes and checks parity in bit 7 itself.
 `Link` holds no `machine` import, so the host tests drive it with fake UART and Pin
 objects; `run()` is the board's loop: select.poll on the UART with the core's next
-deadline as timeout, so the CPU sleeps between events.
+deadline as timeout, so the CPU sleeps between events. A board with metrology
+(boards/common/metrology.py) has it fed from the same loop, at least every FEED_MS.
 """
 from ticks import ticks_add, ticks_diff
 
@@ -69,7 +70,7 @@ class EchoFilter:
 
 class Link:
     def __init__(self, uart, server, baud, clock, sleep_ms, half_duplex=False, echo=False,
-                 tx_enable=None, tx_active=1, led=None):
+                 tx_enable=None, tx_active=1, led=None, metrology=None):
         """`clock`: time.ticks_ms or a test's clock; `sleep_ms`: time.sleep_ms or a test's."""
         self.uart = uart
         self.server = server
@@ -79,6 +80,7 @@ class Link:
         self.tx_enable = tx_enable
         self.tx_active = tx_active
         self.led = led
+        self.metrology = metrology  # feed(now) -> ms until it wants the next pass
         self.clock = clock
         self.sleep_ms = sleep_ms
         self._rx = bytearray(RX_CHUNK)
@@ -122,13 +124,23 @@ class Link:
             self.led.value(0)
 
     def service(self):
-        """One pass: input, due output. Returns ms until the next pass is needed (-1:
-        only input can bring work)."""
-        self.receive()
+        """One pass: due output and work, then input, then metrology. Returns ms until the
+        next pass is needed (-1: only input can bring work).
+
+        The core is polled before input is taken: a token waiting to be worked on runs
+        before the next request, even when that request is complete in the UART the
+        moment an answer has gone out (else a HHU asking TokenStatus back to back would
+        keep an answer pending, and the token waiting, for ever)."""
         out = self.server.poll(self.clock())
-        if out:
+        while out:  # and once more after an answer: the work it held back runs now
             self.transmit(out)
-        return self.server.next_event(self.clock())
+            out = self.server.poll(self.clock())
+        self.receive()
+        wait = self.server.next_event(self.clock())
+        if self.metrology is not None:
+            due = self.metrology.feed(self.clock())
+            wait = due if wait < 0 else min(wait, due)
+        return wait
 
     def run(self):
         import select

@@ -6,14 +6,24 @@ flag, so with the UART checking parity a damaged character is dropped or passed 
 the port's driver, and the core cannot tell (only the BCC may catch it). Reading 8N1
 hands the parity bit to the core, which then treats each parity error as the profile
 asks. The bits on the wire are the same as 7E1.
+Metrology (docs/porting.md): X3 <- the energy pulse output (METER_CONSTANT imp/kWh, a falling
+edge per impulse), X4 -> the relay driver (high: closed), X5 <- the supply monitor
+(falling: power failing).
 """
 from machine import UART, Pin
+
+from metrology import PulseMetrology
 
 BAUD = 2400
 FRONT_END = "voltage"
 PARITY = "soft"  # 8N1 in the UART, parity made and checked in bit 7 by the core
 TX_ACTIVE = 1
 STATE_DIR = "/flash/state"  # format /flash as littlefs2 (docs/boards.md): FAT renames are not atomic
+PULSE_PIN = "X3"
+METER_CONSTANT = 1000  # imp/kWh of the pulse output
+RELAY_PIN = "X4"
+RELAY_CLOSED = 1  # the relay pin's level that closes the load switch
+POWER_FAIL_PIN = "X5"
 CONFIG_FILE = "/flash/meter.conf"
 
 
@@ -27,3 +37,8 @@ def tx_enable() -> "Pin | None":
 
 def led() -> "Pin | None":
     return Pin("LED_GREEN", Pin.OUT)
+
+
+def metrology(now: int) -> "PulseMetrology | None":
+    return PulseMetrology(Pin(PULSE_PIN, Pin.IN, Pin.PULL_UP), METER_CONSTANT, Pin(RELAY_PIN, Pin.OUT),
+                          RELAY_CLOSED, Pin(POWER_FAIL_PIN, Pin.IN, Pin.PULL_UP), now)

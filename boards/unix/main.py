@@ -18,6 +18,9 @@ Options (the meter's keys are firmware/config.py's, which says what each accepts
   --tr MS --ta MS --recovery MS --session-timeout MS --exec-ms MS
   --meter-number N --dk HEX --algorithm sta|des|misty1 --key-type 0-3 --sgc N --ti N
   --krn N --ken N --base-date 1993|2014|2035 --mfr-code N --currency 0|1
+  --load-w W        a simulated load of W watts (0..999999) behind the load switch: the
+                    credit runs down while it draws, nothing flows while the switch is open;
+                    --load-w LOW-HIGH draws a new load in that range each second
   --reset-storage   when the stored record cannot be used (a storage fault: the meter
                     refuses tokens), move its copies aside as *.damagedN and start a new
                     record from the configuration; does nothing to a valid record

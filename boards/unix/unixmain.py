@@ -20,7 +20,7 @@ RECV_MAX = 64  # bytes taken from the socket at a time
 
 
 # the board's own keys; every other key is the meter's (firmware/config.py)
-BOARD_KEYS = ("tcp", "pty", "state", "lib", "heap_log", "test_tr", "config", "reset_storage")
+BOARD_KEYS = ("tcp", "pty", "state", "lib", "heap_log", "test_tr", "config", "reset_storage", "load_w")
 
 
 def _number(options, key, start, end):
@@ -66,6 +66,10 @@ def parse_args(argv):
     _number(options, "heap_log", 0, 86400000)
     if "test_tr" in options:
         _number(options, "test_tr", 1, 1500)  # up to the profile's largest tr (TR_MAX)
+    if "load_w" in options:  # W, or LOW-HIGH: boards/unix/load.py
+        low, _, high = options["load_w"].partition("-")
+        # watts up to what the Power register shows (tables.POWER_MAX_W)
+        _number({"load_w": high or low}, "load_w", _number({"load_w": low}, "load_w", 0, 999999), 999999)
     return options
 
 
@@ -89,7 +93,7 @@ def listen_free_port():
     raise OSError("no free loopback port")
 
 
-def serve(listener, server, heap_log_ms=0):
+def serve(listener, server, heap_log_ms=0, load=None):
     """Run the meter on the line: one TCP connection at a time, as one serial port.
 
     A new connection is a new HHU plugged in: it replaces the old one, and the core forgets
@@ -110,6 +114,8 @@ def serve(listener, server, heap_log_ms=0):
             gc.collect()
             print("heap", gc.mem_alloc(), gc.mem_free())
             next_log = time.ticks_add(now, heap_log_ms)
+        if load:
+            load.poll(now)
         out = server.poll(now)
         if out and conn is not None and count + len(out) <= len(pending):
             pending[count:count + len(out)] = out
@@ -123,6 +129,8 @@ def serve(listener, server, heap_log_ms=0):
         if heap_log_ms:
             left = max(0, time.ticks_diff(next_log, time.ticks_ms()))
             wait = left if wait < 0 else min(wait, left)
+        if load:
+            wait = 100 if wait < 0 else min(wait, 100)
         for obj, event in poller.poll(wait):
             if obj is listener:
                 try:
@@ -203,6 +211,9 @@ def main(argv, board_dir="."):
 
             server, moved = recovery.reset_storage(store, server, options, time.ticks_ms(), BOARD_KEYS)
             print("reset storage:", ", ".join(moved) if moved else "nothing to reset, the record is valid")
+        load = None
+        if "load_w" in options:  # boards/unix/load.py: only a meter with a simulated load carries it
+            load = __import__("load").start(server.app, options["load_w"], time.ticks_ms())
     except OSError as e:  # the state directory is another meter's, or unusable
         release(path)
         print("error:", e)
@@ -234,7 +245,7 @@ def main(argv, board_dir="."):
             return 1
         print("VTC07 meter listening on %s:%s" % (host, port))
     try:
-        serve(listener, server, int(options.get("heap_log", "0")))
+        serve(listener, server, int(options.get("heap_log", "0")), load)
     except KeyboardInterrupt:  # Ctrl-C: the way to stop it (make run)
         print("stopped")
     finally:

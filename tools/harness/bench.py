@@ -111,6 +111,9 @@ def main():
           % (figures["ms_per_save_posix"], figures["ms_per_save_lfs"]))
     print("  bytes per stored copy: %s; littlefs per save: %s bytes programmed, %s block erases (512 B blocks)"
           % (figures["record_bytes"], figures["lfs_prog_bytes_per_save"], figures["lfs_erases_per_save"]))
+    print("  consumption path: %s allocations per consume + measure call, %s us per consume, %s us per measure"
+          % (figures["alloc_per_consume"], figures["us_per_consume"], figures["us_per_measure"]))
+    print("  heap the metering adds when attached (.mpy modules + object): %s bytes" % figures["heap_metering"])
     print("  smallest -X heapsize replaying all %d traces (core + replayer + trace text): %s KB"
           % (len(TRACES), smallest_heap_kb()))
     ours, theirs = parse_ratio()

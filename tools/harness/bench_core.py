@@ -13,6 +13,8 @@ Prints one "name value" line per figure:
   heap_peak_replay_no_gc  the same with no collection during a trace: all of a trace's
                    garbage counts, so it grows with the trace's length
   alloc_per_char   heap allocations while 10,000 characters are received (heap locked)
+  heap_metering, alloc_per_consume, us_per_consume, us_per_measure: the consumption path
+                   (firmware/consumption.py) a board's metrology feeds
   us_per_char      time per received character, messages of mixed kinds
   ms_per_token_sta time to decode and execute one token (EA07 decrypt, CRC, rules, no save)
   ms_per_token_des the same with an EA09 (DES) meter
@@ -199,12 +201,54 @@ def save_figures():
     return figures
 
 
+def consumption_figures():
+    """The consumption path (firmware/consumption.py): what a board's metrology calls.
+    Allocations per consume and measure call with the heap locked (a meter with no store:
+    the consumption save, once per SAVE_TENTHS, is the save above), time per call, and the
+    heap the Consumption (its modules and object) adds to a built core."""
+    server = meter.build({}, MemoryStore(), 0)
+    app = server.app
+    gc.collect()
+    before = gc.mem_alloc()
+    from consumption import Consumption
+
+    m = Consumption(app)
+    gc.collect()
+    figures = {"heap_metering": gc.mem_alloc() - before}
+    app.store = None
+    app.credit[0] = 10 ** 8
+    app.mpl = 5000
+    result = "allocated"
+    gc.collect()
+    micropython.heap_lock()
+    try:
+        for t in range(10000):
+            m.consume(0, 37, 1000, t)  # 3.7 Wh at 1000 imp/kWh: a tenth every 27 calls
+            m.measure(t & 8191, t)  # over MaximumPowerLimit now and then: the switch trips
+        result = 0
+    except MemoryError:
+        pass
+    micropython.heap_unlock()
+    figures["alloc_per_consume"] = result
+    start = time.ticks_us()
+    for t in range(10000):
+        m.consume(0, 37, 1000, t)
+    figures["us_per_consume"] = "%.2f" % (time.ticks_diff(time.ticks_us(), start) / 10000)
+    start = time.ticks_us()
+    for t in range(10000):
+        m.measure(2300, t)
+    figures["us_per_measure"] = "%.2f" % (time.ticks_diff(time.ticks_us(), start) / 10000)
+    return figures
+
+
 def main(argv):
     server, heap_core = measure_core()
     alloc = alloc_per_char(server)
     print("alloc_per_char", alloc)
     if argv and argv[0] == "--alloc-check":
-        return 0 if alloc == 0 else 1
+        consumption = consumption_figures()["alloc_per_consume"]
+        print("alloc_per_consume", consumption)
+        return 0 if alloc == 0 and consumption == 0 else 1
     print("heap_modules", heap_modules)
     print("heap_core", heap_core)
     import misty1  # noqa: F401  (the module is not the core, as sta above)
@@ -215,6 +259,8 @@ def main(argv):
     print("us_per_char", "%.2f" % us_per_char(meter.build({}, MemoryStore(), 0)))
     for algorithm in TOKENS:
         print("ms_per_token_" + algorithm, "%.2f" % ms_per_token(algorithm))
+    for name, value in consumption_figures().items():
+        print(name, value)
     for name, value in save_figures().items():
         print(name, value)
     return 0

@@ -16,6 +16,9 @@ would fail the tests instead of costing RAM.
 Each .mpy names its module (`-s tables`) as its source file: the name is interned anyway,
 so this costs no RAM, where `tables.py` would be one more interned string per module.
 The rewrite keeps every line where it was, so a board's tracebacks point at the source.
+`catalogue` (the companion register rows) never reaches a board as rows: a module that
+imports from it gets each imported value written in as a literal (COMPACT: bytes), so
+the register names and units stay on the host and cost the meter no RAM and no name.
 """
 import ast
 import io
@@ -85,7 +88,13 @@ def inline(source, module, constants):
                     and any(a.name == "const" for a in n.names) for n in tree.body)
     names = set(constants.get(module, ()))  # its own: renamed where they are defined
     edits = []
+    literals = {}
     for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "catalogue":
+            values = catalogue_values()
+            literals.update((a.name, values[a.name]) for a in node.names)
+            edits.append((node.lineno, node.end_lineno, ""))
+            continue
         if not (isinstance(node, ast.ImportFrom) and node.module in constants):
             continue
         values = constants[node.module]
@@ -99,9 +108,33 @@ def inline(source, module, constants):
         statements += ["_%s = const(%d)" % (name, values[name]) for name in inlined]
         edits.append((node.lineno, node.end_lineno, "; ".join(statements)))
         names.update(inlined)
-    lines = _rename(source, names).splitlines(keepends=True)
-    for first, last, replacement in reversed(edits):
+    lines = _substitute(_rename(source, names), literals).splitlines(keepends=True)
+    for first, last, replacement in sorted(edits, reverse=True):
         lines[first - 1:last] = [replacement + "\n"] + ["\n"] * (last - first)
+    return "".join(lines)
+
+
+def catalogue_values():
+    """firmware/catalogue.py's values, as a module importing them gets them written in."""
+    scope = {}
+    with open(os.path.join(FIRMWARE, "catalogue.py")) as f:
+        exec(compile(f.read(), "catalogue", "exec"), scope)
+    return scope
+
+
+def _substitute(source, literals):
+    """`source` with each use of a name in `literals` (not an attribute) written as its value."""
+    lines = source.splitlines(keepends=True)
+    spots = []
+    previous = None
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.NAME and tok.string in literals and previous != ".":
+            spots.append((tok.start, tok.end, tok.string))
+        if tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
+            previous = tok.string
+    for (row, col), (_, end), name in reversed(spots):
+        line = lines[row - 1]
+        lines[row - 1] = line[:col] + repr(literals[name]) + line[end:]
     return "".join(lines)
 
 
@@ -112,7 +145,8 @@ def stage(out_dir, sources):
     for path in sources:
         module = os.path.basename(path)[:-3]
         with open(path) as f:
-            text = inline(f.read(), module, constants)
+            text = f.read()
+        text = inline(text, module, constants)
         with open(os.path.join(out_dir, module + ".py"), "w") as f:
             f.write(text)
 

@@ -23,9 +23,10 @@ import tempfile
 import hostpath  # noqa: F401  (firmware/ on sys.path)
 import storage
 from vtc07 import vending
+from consumption import Consumption
 from meterapp import MeterApplication
 from storage import FileStore
-from tables import TID_STORE_MIN
+from tables import SAVE_TENTHS, TID_STORE_MIN
 
 DK = 0xE653341F9D5BF36F  # the unix board's default key
 NEW_DK = 0x0123456789ABCDEF
@@ -47,7 +48,7 @@ def credit(t, amount, dk=NEW_DK):
 
 def snapshot(app):
     """Everything a restart must give back: the application's state and the lockout's."""
-    return (list(app.credit) + [app.balance, app.sgc], app.tids, app.mpl, app.key_changed, bytes(app.dk), app.key_type,
+    return (list(app.credit) + [app.balance, app.sgc] + list(app.usage), app.tids, app.mpl, app.key_changed, bytes(app.dk), app.key_type,
             app.krn, app.ken, app.ti, app.base_date, app.read_register(0x8016), app.last[0],
             app.lockout.count, app.lockout.remaining_ms(0))
 
@@ -437,6 +438,34 @@ def _set_check(before, restarted):
         assert run(restarted, EA11_SET[3]) == 3
 
 
+def _consumption_setup(app):
+    _credit_setup(app)
+    Consumption(app).consume(0, 50, 1000, 0)  # 0.05 kWh: kept below a tenth, not stored
+
+
+def _consume(app):
+    """Enough to bill SAVE_TENTHS tenths: the consumption save runs (and is cut)."""
+    app.meter.consume(0, 100 * SAVE_TENTHS, 1000, 0)
+
+
+def _power_fail(app):
+    app.meter.consume(0, 120, 1000, 0)  # 0.12 kWh more: 1 tenth, not yet stored
+    app.meter.power_failing(0)
+
+
+def _consumption_check(before, restarted):
+    """Either the old record or the new one: credit bought is whole, never billed twice."""
+    assert not restarted.refusing
+    used = restarted.usage[0]
+    assert used in (0, SAVE_TENTHS) and restarted.credit[0] + used == 30
+    assert restarted.usage[4] == (500 if used else 0)
+
+
+def _power_fail_check(before, restarted):
+    assert not restarted.refusing
+    assert (restarted.usage[0], restarted.usage[4], restarted.credit[0]) in ((0, 0, 30), (1, 700, 29))
+
+
 KCT = vending.key_change_tokens(NEW_DK, 255, 2, 0, 2, 7, DK)
 OPERATIONS = (
     ("first token of a new meter", lambda app: None, lambda app: run(app, credit(T0, 70, dk=DK)),
@@ -448,6 +477,8 @@ OPERATIONS = (
     ("key change, second half", _kct_setup, lambda app: run(app, KCT[1]), _kct_second_check),
     ("rejected token (lockout count)", _reject_setup, lambda app: run(app, credit(T0 + 51, 1)),
      _reject_check),
+    ("consumption save (SAVE_TENTHS billed)", _consumption_setup, _consume, _consumption_check),
+    ("power-fail save", _consumption_setup, _power_fail, _power_fail_check),
     ("lockout runs out", _expiry_setup, lambda app: app.lockout.poll(10000) and app.save(10000),
      _expiry_check),
     ("EA11 4-token key change, last section", _set_setup, lambda app: run(app, EA11_SET[3]),

@@ -14,6 +14,7 @@
     generate KIND ...       make a token (vending side; no meter needed); `generate -h`
     replay TRACE...         replay recorded traces against the meter, show the first difference
     conform                 run the profile's conformance cases, report per clause (docs/conformance.md)
+    watch                   credit, power and the load switch, live (--json: a line per sample)
 
 URL is anything pyserial opens: /dev/ttyUSB0, a pty path, socket://127.0.0.1:7001 (the
 simulated meter, the default). Exit status: 0 done, 1 the HHU failed (line, timeout,
@@ -32,6 +33,7 @@ from . import conform
 from . import hhu
 from . import tracefile
 from . import vending
+from . import watch
 from formats import FMT_A, FMT_B, FMT_D, FMT_H
 from .hhu import HhuError, MeterRefused
 from tables import BAUD_CHARS, CLASS_MANAGEMENT, TOKEN_CLASS_SHIFT
@@ -539,6 +541,7 @@ def parser():
     sub.add_parser("ports", help="list the serial ports").add_argument(
         "--json", action="store_true", help="report as JSON on stdout")
     conform.add_parser(sub)
+    watch.add_parser(add)
     r = add("replay", help="replay traces against the meter")
     r.add_argument("traces", nargs="+")
     r.add_argument("--tolerance", type=_ranged(0, 10**6), default=50,
@@ -548,7 +551,8 @@ def parser():
 
 
 COMMANDS = {"id": cmd_id, "read": cmd_read, "dump": cmd_dump, "write": cmd_write,
-            "token": cmd_token, "break": cmd_break, "replay": cmd_replay, "raw": cmd_raw}
+            "token": cmd_token, "break": cmd_break, "replay": cmd_replay, "raw": cmd_raw,
+            "watch": watch.cmd_watch}
 
 
 def _check_files(args):

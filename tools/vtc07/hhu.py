@@ -16,6 +16,8 @@ import time
 
 import serial
 
+import catalogue  # the companion registers' names and units (firmware/catalogue.py)
+
 from . import tracefile
 from formats import FMT_A, parse_number, valid_ascii
 from frames import bcc
@@ -83,11 +85,10 @@ SERVER_STATUS_BITS = ("busy with a token", "token lockout active", "storage faul
                       "credit exhausted")
 KEY_TYPES = ("DITK (initialisation)", "DDTK (default)", "DUTK (unique)", "DCTK (common)")
 ALGORITHMS = {7: "EA07 STA", 9: "EA09 DES", 11: "EA11 MISTY1"}
-# registers whose D value is in tenths, and their unit
-TENTHS = {"CreditElectricity": "kWh", "CreditWater": "m3", "CreditGas": "m3", "CreditTime": "min",
-          "TotalEnergyConsumed": "kWh"}
-UNITS = {"MaximumPowerLimit": "W", "MaximumPhasePowerUnbalanceLimit": "W",
-         "TokenLockoutTimeRemaining": "s", "LastTID": "min after the base date"}
+# registers whose D value is in tenths, and their unit; the others' units (the catalogue's)
+TENTHS = {r[1]: r[4][4:] for r in catalogue.ROWS if r[4].startswith("0.1 ")}
+UNITS = {r[1]: r[4] for r in catalogue.ROWS if r[4] and not r[4].startswith("0.")}
+UNITS["TokenLockoutTimeRemaining"] = "s"
 CREDITS = ("CreditElectricity", "CreditWater", "CreditGas", "CreditTime")
 
 
@@ -99,9 +100,9 @@ class MeterRefused(HhuError):
     """The line worked and the meter said no (an error data message)."""
 
 
-# The registers' names: IEC 62055-52 Table 15 for 0000-0006, profile section 7 for the
-# companion table. The meter speaks only IDs and keeps no names (each would be a string in
-# its RAM); everything else about a register comes from the firmware.
+# The registers' names: IEC 62055-52 Table 15 for 0000-0006, the companion table's from
+# firmware/catalogue.py. The meter speaks only IDs and keeps no names (each would be a
+# string in its RAM); everything else about a register comes from the firmware.
 NAMES = {
     0x0000: "ProtocolVersion",
     0x0001: "TableID",
@@ -110,39 +111,15 @@ NAMES = {
     0x0004: "BinaryTokenEntry",
     0x0005: "TokenStatus",
     0x0006: "TokenLockoutTimeRemaining",
-    0x8000: "MeterNumber",
-    0x8001: "CreditElectricity",
-    0x8002: "CreditWater",
-    0x8003: "CreditGas",
-    0x8004: "CreditTime",
-    0x8005: "MaximumPowerLimit",
-    0x8006: "TariffIndex",
-    0x8007: "SupplyGroupCode",
-    0x8008: "KeyRevisionNumber",
-    0x8009: "KeyType",
-    0x800A: "KeyExpiryNumber",
-    0x800B: "LastTID",
-    0x800C: "TamperStatus",
-    0x800D: "TotalEnergyConsumed",
-    0x800E: "LastTokenClass",
-    0x800F: "LastTokenSubclass",
-    0x8010: "LastTokenAmount",
-    0x8011: "TariffRate",
-    0x8012: "WaterMeterFactor",
-    0x8013: "MaximumPhasePowerUnbalanceLimit",
-    0x8014: "BaseDate",
-    0x8015: "EncryptionAlgorithm",
-    0x8016: "KeyChangeHalfWaiting",
-    0x8017: "CreditCurrency",
-    0x8018: "StorageFault",
 }
+NAMES.update((r[0], r[1]) for r in catalogue.ROWS)
 
 
 class Register:
     """A register as the HHU knows it: the firmware's definition, and its name."""
 
-    def __init__(self, reg, name):
-        self.rid = reg.rid
+    def __init__(self, reg, name, rid=None):
+        self.rid = reg.rid if rid is None else rid  # the firmware shares one Register among IDs
         self.name = name
         self.fmt = reg.fmt
         self.width = reg.width
@@ -157,7 +134,7 @@ def _register_table():
     from storage import MemoryStore
 
     table = meter.build({}, MemoryStore(), 0).registers
-    return [Register(table.get(rid), NAMES[rid]) for rid in table.ids()]
+    return [Register(table.get(rid), NAMES[rid], rid) for rid in table.ids()]
 
 
 REGISTERS = _register_table()
