@@ -1,6 +1,6 @@
 """Every key of a meter's configuration, what it accepts, and the check of a config.
 
-A config is a dict of strings, as a board's flags, its config file (meter.parse_config) or
+A config is a dict of strings, as a board's flags, its config file (parse_config) or
 a trace's @ settings give it. meter.build runs `check` before it builds anything, so a
 board or tool cannot start a meter on a key it does not know or a value out of range (the
 device holds money: a typo must not quietly leave a default in place). The error is one
@@ -166,3 +166,17 @@ def check(config, board_keys=()):
                     "printable characters other than ( ) / ! *")[kind - _ALNUM]
             what = "%d to %d %s" % (a, b, what) if a < b else str(a) + " " + what
         raise ValueError("config key %r must be %s, not %r" % (key, what, value))
+
+
+def parse_config(text):
+    """`key = value` lines (`#` starts a comment; `-` in a key reads as `_`) -> dict."""
+    config = {}
+    for line in text.split("\n"):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ValueError("config line without key = value: " + line)
+        config[key.strip().replace("-", "_")] = value.strip()
+    return config

@@ -3,7 +3,7 @@
 `config` is a dict of strings, as a board's flags or a trace's @ settings give it; its
 keys (address, ident, manufacturer, timing, parity, app, the token engine's identity and
 key), what each accepts and its default are in firmware/config.py.
-A board reads the same keys from a config file (`parse_config`) and lets flags override it.
+A board reads the same keys from a config file (config.parse_config) and lets flags override it.
 `build` checks the config first: an unknown key or a bad value is a ValueError naming it.
 """
 from application import Application
@@ -12,20 +12,6 @@ from server import Server
 
 _INTS = ("tr", "ta", "recovery", "session_timeout", "baud")
 _TEXTS = ("address", "ident", "manufacturer")
-
-
-def parse_config(text):
-    """`key = value` lines (`#` starts a comment; `-` in a key reads as `_`) -> dict."""
-    config = {}
-    for line in text.split("\n"):
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            raise ValueError("config line without key = value: " + line)
-        config[key.strip().replace("-", "_")] = value.strip()
-    return config
 
 
 def check(config, board_keys=()):
@@ -41,8 +27,11 @@ def check(config, board_keys=()):
         sys.modules.pop("config", None)
 
 
-def build(config, store, now, board_keys=()):
-    check(config, board_keys)
+def build(config, store, now, board_keys=(), checked=False):
+    """The meter `config` describes; `checked`: the caller ran check() on it already (the
+    check imports its table again, which a small heap building a meter can ill afford)."""
+    if not checked:
+        check(config, board_keys)
     kwargs = {"address": config.get("address", config.get("meter_number", METER_NUMBER)).encode()}
     for key in _INTS:
         if key in config:

@@ -12,8 +12,6 @@ import socket
 import sys
 import time
 
-import meter
-from storage import FileStore
 
 USAGE = "usage: main.py (--tcp [HOST:]PORT | --pty) [--state DIR] [--key value ...]"
 RECV_MAX = 64  # bytes taken from the socket at a time
@@ -49,12 +47,13 @@ def parse_args(argv):
     if "config" in options:
         try:
             with open(options["config"]) as f:
-                config = meter.parse_config(f.read())
+                config = __import__("config").parse_config(f.read())
         except OSError:
             raise ValueError("cannot read " + options["config"])
         config.update(options)
         options = config
-    meter.check(options, BOARD_KEYS)  # first: an unknown key is named, whatever else is wrong
+    # first: an unknown key is named, whatever else is wrong; main() drops the module again
+    __import__("config").check(options, BOARD_KEYS)
     if ("tcp" in options) == ("pty" in options):
         raise ValueError("give exactly one of --tcp and --pty")
     if "tcp" in options:
@@ -199,13 +198,27 @@ def release(path):
 def main(argv, board_dir="."):
     path = None  # this meter's lock entry
     try:
-        options = parse_args(argv)
+        try:
+            options = parse_args(argv)
+        finally:
+            sys.modules.pop("config", None)  # wanted once: a meter does not keep it
+        gc.collect()
+        # The firmware only now, after the check's garbage is gone: loaded into a clean
+        # heap, its modules do not leave holes too small for the meter's larger objects
+        import meter
+        from storage import FileStore
+
         import lock  # boards/unix/lock.py: wanted once, then its 1.9 kB go back to the heap
         path = lock.lock(options["state"])  # before anything reads the records
         del sys.modules["lock"]
         lock = None
+        gc.collect()  # the check's and the lock's garbage, before the meter takes its place
+        # The cipher's module (named as its algorithm: sta, des, misty1) now, while the heap
+        # is clean: its names may open a new qstr pool, 3.6 KB in one piece, which the heap
+        # the build fragments may no longer have (docs/benchmarks.md)
+        __import__(options.get("algorithm", "sta"))
         store = FileStore(options["state"])
-        server = meter.build(options, store, time.ticks_ms(), BOARD_KEYS)
+        server = meter.build(options, store, time.ticks_ms(), BOARD_KEYS, True)
         if "reset_storage" in options:
             import recovery
 

@@ -9,7 +9,10 @@ Before mpy-cross sees a module, every integer constant it imports from a firmwar
 renamed `_NAME` where they are defined. On MicroPython an imported name costs RAM at run
 time: an entry in the importer's globals, one in the defining module's globals and an
 interned name, some 60 bytes on the 64-bit unix port, and the firmware imports about 170
-of them. A `_NAME = const()` is folded into the bytecode and costs nothing. The sources stay
+of them. A `_NAME = const()` is folded into the bytecode and costs nothing. A module-level
+`NAME = bytes((1, 2, ...))` of literal numbers (the tables, in the standards' decimal
+numbers) is written as the bytes literal it makes: a .mpy would keep the tuple in RAM too
+(2.9 KB in tables.py). The sources stay
 as they are, with each number written once; a module that still looked one up at run time
 would fail the tests instead of costing RAM.
 
@@ -90,6 +93,11 @@ def inline(source, module, constants):
     edits = []
     literals = {}
     for node in tree.body:
+        data = _bytes_of_literals(node)
+        if data is not None:  # bytes((1, 2, ...)) -> b"\x01\x02...": no tuple kept in RAM
+            edits.append((node.lineno, node.end_lineno,
+                          "%s = %r" % (ast.get_source_segment(source, node.targets[0]), data)))
+            continue
         if isinstance(node, ast.ImportFrom) and node.module == "catalogue":
             values = catalogue_values()
             literals.update((a.name, values[a.name]) for a in node.names)
@@ -112,6 +120,22 @@ def inline(source, module, constants):
     for first, last, replacement in sorted(edits, reverse=True):
         lines[first - 1:last] = [replacement + "\n"] + ["\n"] * (last - first)
     return "".join(lines)
+
+
+def _bytes_of_literals(node):
+    """The value of a module-level `NAME = bytes((int, ...))`, else None. The sources write
+    tables so, in the standard's decimal numbers; in a .mpy the tuple would be a constant
+    object in RAM beside the bytes (about 9 B an entry on the unix port)."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name) and node.value.func.id == "bytes"
+            and len(node.value.args) == 1 and not node.value.keywords
+            and isinstance(node.value.args[0], (ast.Tuple, ast.List))):
+        return None
+    items = node.value.args[0].elts
+    if not all(isinstance(e, ast.Constant) and type(e.value) is int and 0 <= e.value < 256 for e in items):
+        return None
+    return bytes(e.value for e in items)
 
 
 def catalogue_values():
