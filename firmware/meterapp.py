@@ -64,6 +64,7 @@ from tables import (
     TS_RANGE,
     TS_USED,
 )
+from tidstore import TidStore
 from tokens import Token, amount_value, bits_from_bytes
 
 METER_NUMBER = "600727000000000009"  # the unix board's identity (sts-tokens.md vectors)
@@ -107,10 +108,7 @@ class MeterApplication(Application):
         if self._factory[5] not in BASE_DATES:
             raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
-        # The TID store, ascending in _tids[:_tid_count]; the oldest is dropped when there are
-        # more than TID_STORE_MIN. Its room is taken once: a list growing in mid-life needs a
-        # contiguous block that a small, fragmented heap may no longer have.
-        self._tids = [0] * (TID_STORE_MIN + 1)
+        self.tid_store = TidStore()
         # firmware/keychange.py's KeyChange, made when a key change section first comes (or
         # the record holds a waiting set): a meter that never sees one does not carry it
         self.keychange = None
@@ -139,7 +137,7 @@ class MeterApplication(Application):
         self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date, self.sgc = self._factory
         if self.keychange:
             self.keychange.clear()
-        self._tid_count = 0
+        self.tid_store.count = 0
         self._new_cipher()
 
     def _new_cipher(self):
@@ -158,8 +156,6 @@ class MeterApplication(Application):
             from misty1 import Misty1
 
             self._cipher = Misty1(key)
-
-    # --- persistence -------------------------------------------------------------------
 
     # --- the record (application.py stores it) ---------------------------------------
 
@@ -182,11 +178,7 @@ class MeterApplication(Application):
             self._new_cipher()
         if data[pos + _KC_AT + SIZE - 1]:  # the latest section's subclass: a set is waiting
             self._keychange().unpack_from(data, pos + _KC_AT)
-        pos += _HEAD_SIZE
-        for i in range(count):
-            p = pos + 3 * i
-            self._tids[i] = data[p] << 16 | data[p + 1] << 8 | data[p + 2]
-        self._tid_count = count
+        self.tid_store.unpack_from(data, pos + _HEAD_SIZE, count)
         self.token_status = self.last[0]
         if data[0] > 3:
             u = self.usage
@@ -205,17 +197,10 @@ class MeterApplication(Application):
                          self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper,
                          last[0], last[1], last[2], last[3], last[4],
                          self.key_changed, self.dk, self.key_type, self.krn, self.ken, self.ti,
-                         self.sgc, self.base_date, self._tid_count)
+                         self.sgc, self.base_date, self.tid_store.count)
         if self.keychange:  # else the slice stays as packed: zeros, no set waiting
             self.keychange.pack_into(rec, pos + _KC_AT)
-        n = pos + _HEAD_SIZE
-        tids = self._tids
-        for i in range(self._tid_count):
-            t = tids[i]
-            rec[n] = t >> 16
-            rec[n + 1] = (t >> 8) & 0xFF
-            rec[n + 2] = t & 0xFF
-            n += 3
+        n = self.tid_store.pack_into(rec, pos + _HEAD_SIZE)
         u = self.usage
         for i in range(8):
             v = u[i]
@@ -294,13 +279,9 @@ class MeterApplication(Application):
             return TS_KEY_EXPIRED
         if token_class == CLASS_CREDIT and self.key_type == KT_DDTK:
             return TS_DDTK
-        tids = self._tids
-        count = self._tid_count
-        for i in range(count):
-            if tids[i] == tid:
-                return TS_USED
-        if count >= TID_STORE_MIN and tid < tids[0]:
-            return TS_OLD
+        status = self.tid_store.check(tid)  # Used, Old
+        if status:
+            return status
         value = t.field(31, 16)
         if currency:  # sign:1 exponent:5 mantissa:14; its top 4 bits are where RND is
             value |= t.field(59, 4) << 16
@@ -315,7 +296,7 @@ class MeterApplication(Application):
                 value = amount_value(value)
             status = self._management(subclass, value)
         if status == TS_ACCEPT:
-            self._remember(tid)
+            self.tid_store.remember(tid)
             self.last[1:] = [token_class, subclass, value, tid]
         return status
 
@@ -391,27 +372,14 @@ class MeterApplication(Application):
         self.last[1:4] = [TOKEN_CLASS_NON_ENCRYPTED, subclass, 0]  # no TID: LastTID stays that of class 0/2
         return TS_ACCEPT
 
-    def _remember(self, tid):
-        tids = self._tids
-        i = self._tid_count
-        while i > 0 and tids[i - 1] > tid:
-            tids[i] = tids[i - 1]
-            i -= 1
-        tids[i] = tid
-        if self._tid_count < TID_STORE_MIN:
-            self._tid_count += 1
-        else:  # one over: the oldest goes
-            for i in range(TID_STORE_MIN):
-                tids[i] = tids[i + 1]
-
     @property
     def tids(self):
         """The TID store, oldest first (a copy, for host tools and tests)."""
-        return self._tids[:self._tid_count]
+        return self.tid_store.tids[:self.tid_store.count]
 
     def forget_tids(self):
         """Empty the TID store (a rollover key change; the benchmark's repeated token)."""
-        self._tid_count = 0
+        self.tid_store.count = 0
 
     # --- companion RegisterTable 8001 (profile section 7; firmware/catalogue.py) --------
 

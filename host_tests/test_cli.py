@@ -124,4 +124,5 @@ def test_the_wheel_works_outside_the_checkout(tmp_path):
     lib = run(py, "-c", "from vtc07 import hhu, vending, tracefile; import tables, vtc07; "
               "assert ROOT not in tables.__file__ and 'site-packages' in tables.__file__, tables.__file__; "
               "print(len(hhu.REGISTERS), vtc07.__version__)".replace("ROOT", repr(ROOT)))
-    assert lib.returncode == 0 and lib.stdout.split()[0] == "32", lib.stderr
+    from vtc07 import hhu
+    assert lib.returncode == 0 and lib.stdout.split()[0] == str(len(hhu.REGISTERS)), lib.stderr
