@@ -66,19 +66,20 @@ def firmware_constants():
     return found
 
 
-def _rename(source, names):
-    """`source` with each use of a name in `names` (not an attribute) prefixed with `_`."""
+def _replace_names(source, replacements):
+    """`source` with each use of a name in `replacements` (a name, not an attribute)
+    written as the text it maps to; lines keep their places."""
     lines = source.splitlines(keepends=True)
     spots = []
     previous = None
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type == tokenize.NAME and tok.string in names and previous != ".":
-            spots.append(tok.start)
+        if tok.type == tokenize.NAME and tok.string in replacements and previous != ".":
+            spots.append((tok.start, tok.end, tok.string))
         if tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
             previous = tok.string
-    for row, col in reversed(spots):
+    for (row, col), (_, end), name in reversed(spots):
         line = lines[row - 1]
-        lines[row - 1] = line[:col] + "_" + line[col:]
+        lines[row - 1] = line[:col] + replacements[name] + line[end:]
     return "".join(lines)
 
 
@@ -116,7 +117,9 @@ def inline(source, module, constants):
         statements += ["_%s = const(%d)" % (name, values[name]) for name in inlined]
         edits.append((node.lineno, node.end_lineno, "; ".join(statements)))
         names.update(inlined)
-    lines = _substitute(_rename(source, names), literals).splitlines(keepends=True)
+    replacements = {name: "_" + name for name in names}  # folded constants: _NAME
+    replacements.update((name, repr(value)) for name, value in literals.items())  # catalogue
+    lines = _replace_names(source, replacements).splitlines(keepends=True)
     for first, last, replacement in sorted(edits, reverse=True):
         lines[first - 1:last] = [replacement + "\n"] + ["\n"] * (last - first)
     return "".join(lines)
@@ -144,22 +147,6 @@ def catalogue_values():
     with open(os.path.join(FIRMWARE, "catalogue.py")) as f:
         exec(compile(f.read(), "catalogue", "exec"), scope)
     return scope
-
-
-def _substitute(source, literals):
-    """`source` with each use of a name in `literals` (not an attribute) written as its value."""
-    lines = source.splitlines(keepends=True)
-    spots = []
-    previous = None
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type == tokenize.NAME and tok.string in literals and previous != ".":
-            spots.append((tok.start, tok.end, tok.string))
-        if tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT):
-            previous = tok.string
-    for (row, col), (_, end), name in reversed(spots):
-        line = lines[row - 1]
-        lines[row - 1] = line[:col] + repr(literals[name]) + line[end:]
-    return "".join(lines)
 
 
 def stage(out_dir, sources):
