@@ -2,7 +2,6 @@
 tokens with a defined answer, and only an operator's --reset-storage gets it out."""
 import os
 import shutil
-import socket
 import time
 
 from vtc07 import tracefile
@@ -11,9 +10,11 @@ from helpers import credit_token, tid
 SIGN_ON = "/?!<CR><LF>"
 
 
-def ask(sock, text):
-    """Send a message; return the whole answer in the trace notation."""
-    sock.sendall(tracefile.to_line(tracefile.unescape(text)))
+def ask(sock, message):
+    """Send a message (bytes, or text in the trace notation); the whole answer as text."""
+    if isinstance(message, str):
+        message = bytes(tracefile.unescape(message))
+    sock.sendall(tracefile.to_line(list(message)))
     sock.settimeout(3.0)
     chars = []
     while not (chars in ([6], [0x15]) or chars[-1:] == [0x0A] or chars[-2:-1] == [3]):
@@ -24,23 +25,14 @@ def ask(sock, text):
     return tracefile.escape(chars)
 
 
-def command(kind, rid, value=""):
-    body = "%s1<STX>%s(%s)<ETX>" % (kind, rid, value)
-    chars = tracefile.unescape(body)
-    bcc = 0
-    for c in chars:
-        bcc ^= c
-    return "<SOH>" + body + tracefile.escape([bcc])
-
-
 def read(sock, rid):
-    answer = ask(sock, command("R", rid))
+    answer = ask(sock, tracefile.read_request(int(rid, 16)))
     return answer[answer.index("(") + 1:answer.index(")")]
 
 
 def enter(sock, number):
     """Write a token; (the write's answer, TokenStatus after it)."""
-    answer = ask(sock, command("W", "0004", "%017X" % number))
+    answer = ask(sock, tracefile.write_request(0x0004, "%017X" % number))
     time.sleep(0.1)
     return answer, read(sock, "0005")
 

@@ -85,7 +85,7 @@ def campaign(micropython, runs, seed=1, state=None):
         sock = board.connect()
         try:
             assert ask(sock, SIGN_ON).startswith("/STS")
-            sock.sendall(tracefile.to_line(list(tracefile.command(b"W1\x020004(%017X)" % number))))
+            sock.sendall(tracefile.to_line(list(tracefile.write_request(0x0004, "%017X" % number))))
             time.sleep(rng.uniform(0, 0.4))
         finally:
             board.stop()  # SIGKILL: the power cut
@@ -113,9 +113,9 @@ def campaign(micropython, runs, seed=1, state=None):
     try:
         assert ask(sock, SIGN_ON).startswith("/STS")
         for tid in again:
-            assert ask(sock, tracefile.command(b"W1\x020004(%017X)" % tokens[tid])) == "<ACK>"
+            assert ask(sock, tracefile.write_request(0x0004, "%017X" % tokens[tid])) == "<ACK>"
             time.sleep(0.05)
-            status = ask(sock, tracefile.command(b"R1\x020005()"))
+            status = ask(sock, tracefile.read_request(0x0005))
             if "(10)" in status:
                 assert tid in applied, "token %d Used but never applied" % tid
                 used += 1
@@ -125,7 +125,7 @@ def campaign(micropython, runs, seed=1, state=None):
                 accepted += 1
             else:
                 raise AssertionError("token %d answered %s" % (tid, status))
-        credit = ask(sock, tracefile.command(b"R1\x028001()"))
+        credit = ask(sock, tracefile.read_request(0x8001))
     finally:
         board.stop()
         sock.close()

@@ -218,13 +218,13 @@ class Kit:
     def read(self, rid, what=None):
         """R1: the value text, or "ERRnn" for an error data message."""
         what = what or "ReadCommand %04X" % rid
-        answer = self.ask(read_command(rid), what)
+        answer = self.ask(tracefile.read_request(rid), what)
         return check_data(answer, rid, what)
 
     def write(self, rid, value, what=None):
         """W1: None for ACK, else the "ERRnn" of an error data message."""
         what = what or "WriteCommand %04X(%s)" % (rid, value)
-        answer = self.ask(tracefile.command(b"W1\x02%04X(%s)" % (rid, value.encode())), what)
+        answer = self.ask(tracefile.write_request(rid, value), what)
         if answer == [ACK]:
             return None
         value = check_data(answer, rid, what)
@@ -268,10 +268,6 @@ class Kit:
                                               "BinaryTokenEntry again while TokenStatus reads 16") or "ACK"
             if time.monotonic() > deadline:
                 raise Finding("%s: TokenStatus still reads 16 (not ready) after %d s" % (what, TOKEN_WAIT_S))
-
-
-def read_command(rid):
-    return tracefile.command(b"R1\x02%04X()" % rid)
 
 
 def first_parity_error(chars):
@@ -487,7 +483,7 @@ def send_parity_error(kit, chars, index):
 
 
 def clause_nak(kit, run):
-    request = list(read_command(REG_PROTOCOL_VERSION))
+    request = list(tracefile.read_request(REG_PROTOCOL_VERSION))
     with run("nak.syntax", "undefined command letter -> NAK within tr, Session stays") as case:
         kit.session()
         what = "command Q1 (undefined)"
@@ -521,7 +517,7 @@ def clause_repeat(kit, run):
     with run("repeat.nak", "client NAK -> the last response again, at most %d times" % REPEATS_MAX) as case:
         kit.session()
         what = "ReadCommand 0000"
-        first = kit.ask(read_command(REG_PROTOCOL_VERSION), what)
+        first = kit.ask(tracefile.read_request(REG_PROTOCOL_VERSION), what)
         check_data(first, REG_PROTOCOL_VERSION, what)
         for n in range(1, REPEATS_MAX + 1):
             again = kit.ask(bytes([NAK]), "NAK %d" % n)
@@ -538,7 +534,7 @@ def clause_repeat(kit, run):
             if answer != [NAK]:
                 raise Finding("%s: answered %s, expected NAK" % (what, _escape(answer)))
         kit.in_session = False
-        kit.send(read_command(REG_PROTOCOL_VERSION))
+        kit.send(tracefile.read_request(REG_PROTOCOL_VERSION))
         kit.silence("ReadCommand 0000 after the meter's 3rd NAK (it should be Idle)")
 
 
@@ -548,12 +544,12 @@ def clause_break(kit, run):
         kit.send(tracefile.command(b"B0"))
         kit.in_session = False
         kit.silence("BreakCommand")
-        kit.send(read_command(REG_PROTOCOL_VERSION))
+        kit.send(tracefile.read_request(REG_PROTOCOL_VERSION))
         kit.silence("ReadCommand 0000 after Break")
 
 
 def clause_ta(kit, run):
-    request = list(read_command(REG_PROTOCOL_VERSION))
+    request = list(tracefile.read_request(REG_PROTOCOL_VERSION))
     gap_in = (TA - 500) / 1000
     gap_out = (TA + 500) / 1000
     with run("ta.inside", "a %.1f s gap inside a message (under ta) -> answered" % gap_in):
@@ -584,7 +580,7 @@ def clause_session(kit, run, slow):
         late = (SESSION_TIMEOUT + 2000) / 1000
         time.sleep(late)
         kit.in_session = False
-        kit.send(read_command(REG_PROTOCOL_VERSION))
+        kit.send(tracefile.read_request(REG_PROTOCOL_VERSION))
         kit.silence("ReadCommand 0000 after %.0f s of silence" % late)
 
 

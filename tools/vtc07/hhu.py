@@ -315,9 +315,8 @@ class Hhu:
     def brk(self):
         self.send(tracefile.command(b"B0"))
 
-    def _exchange(self, body):
+    def _exchange(self, request):
         """Send a command, return the response chars: ACK, or STX ... ETX BCC checked."""
-        request = tracefile.command(body)
         self.send(request)
         naks_sent = 0
         naks_received = 0
@@ -347,12 +346,12 @@ class Hhu:
 
     def read(self, reg):
         """The register's value as text ("ERRnn" for an error data message)."""
-        chars = self._exchange(b"R1\x02%04X()" % reg.rid)
+        chars = self._exchange(tracefile.read_request(reg.rid))
         return self._value(chars, reg)
 
     def write(self, reg, value):
         """None when the meter ACKs, else the "ERRnn" it answered."""
-        chars = self._exchange(b"W1\x02%04X(%s)" % (reg.rid, value.encode()))
+        chars = self._exchange(tracefile.write_request(reg.rid, value))
         if chars == [ACK]:
             return None
         return self._value(chars, reg)

@@ -37,6 +37,18 @@ def command(body):
     return b"\x01" + bytes(body) + b"\x03" + bytes([bcc & 0x7F])
 
 
+def read_request(rid):
+    """ReadCommand for register `rid` (an int): SOH R1 STX id ( ) ETX BCC."""
+    return command(b"R1\x02" + ("%04X" % rid).encode() + b"()")
+
+
+def write_request(rid, value):
+    """WriteCommand of `value` (text or bytes) to register `rid` (an int)."""
+    if isinstance(value, str):
+        value = value.encode()
+    return command(b"W1\x02" + ("%04X" % rid).encode() + b"(" + value + b")")
+
+
 def to_line(chars, soft_parity=True):
     """Line bytes for decoded characters (ints, RAW-flagged or 7-bit)."""
     out = bytearray()
