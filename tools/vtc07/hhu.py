@@ -77,6 +77,10 @@ TOKEN_STATUS = {
     16: "not ready: still being processed",
     17: "storage fault: the result could not be stored, the token was not applied",
 }
+# SwitchState and SwitchReason values (firmware/loadswitch.py)
+SWITCH = ("closed", "closed, low credit", "open")
+SWITCH_REASONS = ("", "low credit", "credit exhausted", "over MaximumPowerLimit", "phase unbalance",
+                  "relay fault")
 STORAGE_FAULTS = ("ok", "a damaged copy of the record was recovered from the other",
                   "a save failed: the stored state stands", "the record cannot be read: tokens refused",
                   "no valid copy of the record: tokens refused",
@@ -172,6 +176,10 @@ def describe(reg, value):
         return ALGORITHMS.get(int(value), "")
     if name == "StorageFault":
         return STORAGE_FAULTS[int(value)] if int(value) < len(STORAGE_FAULTS) else ""
+    if name == "SwitchState":
+        return SWITCH[int(value)] if int(value) < len(SWITCH) else ""
+    if name == "SwitchReason":
+        return SWITCH_REASONS[int(value)] if int(value) < len(SWITCH_REASONS) else ""
     if name in TENTHS:
         return tenths(int(value), TENTHS[name])
     if name == "CreditCurrency":  # in 0.00001 units (sts-edition3.md section 4)

@@ -15,9 +15,6 @@ import time
 from . import hhu
 
 FIELDS = ("CreditElectricity", "TotalEnergyConsumed", "Power", "SwitchState", "SwitchReason")
-SWITCH = ("closed", "closed, low credit", "open")
-REASONS = ("", "low credit", "credit exhausted", "over MaximumPowerLimit", "phase unbalance",
-           "relay fault")
 
 
 def add_parser(add):
@@ -39,8 +36,8 @@ def sample_line(values):
         "consumed " + (hhu.tenths(used, "kWh") if used is not None else values["TotalEnergyConsumed"]),
         "power %s W" % (power if power is not None else "?"),
     ]
-    switch = SWITCH[state] if state is not None and state < len(SWITCH) else "?"
-    why = REASONS[reason] if reason is not None and reason < len(REASONS) else "?"
+    switch = hhu.SWITCH[state] if state is not None and state < len(hhu.SWITCH) else "?"
+    why = hhu.SWITCH_REASONS[reason] if reason is not None and reason < len(hhu.SWITCH_REASONS) else "?"
     parts.append("switch " + switch + (" (%s)" % why if why and switch != "closed, low credit" else ""))
     return "  ".join(parts)
 
