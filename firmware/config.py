@@ -39,6 +39,13 @@ from formats import ascii_ok
 from meterapp import ALGORITHMS, DEFAULT_DK
 from tables import (
     ADDRESS_MAX,
+    EXEC_MS_MAX,
+    KEY_DIGITS,
+    METER_DIGITS,
+    MFR_CODE_MAX,
+    SESSION_LEAST,
+    SGC_DIGITS,
+    TA_LEAST,
     BASE_DATES,
     BAUD_CHARS,
     EA_MISTY1,
@@ -55,16 +62,6 @@ from tables import (
     TR_MIN,
 )
 
-# OWN: the least ta; 3 characters at 300 Bd, so a message from a normal HHU is never cut
-_TA_LEAST = const(100)
-# OWN: the least session timeout (tests shorten it to watch it expire; a real HHU needs
-# seconds between messages when a human enters a token, so keep the profile's 120 s there)
-_SESSION_LEAST = const(500)
-_EXEC_MS_MAX = const(60000)  # OWN: the stub's processing time, a minute at most
-_SGC_DIGITS = const(6)  # 41: supply group code, 6 decimal digits (DKGA02 control block)
-_METER_DIGITS = const(18)  # 41: IIN + DRN + check digit, the PAN of DKGA02
-_MFR_CODE_MAX = const(0xFFFF)  # 41: class 1 MfrCode, 8 bits in subclass 0, 16 in subclass 1
-_KEY_DIGITS = const(16)  # 41: a 64-bit decoder key (EA07, EA09) in hex; EA11: 128 bits
 
 # what a key accepts: a kind and its two arguments
 _RANGE = const(0)  # a decimal number a..b
@@ -87,23 +84,23 @@ def check(config, board_keys=()):
         ("ident", _TEXT, 1, IDENT_MAX),
         ("manufacturer", _LETTERS, 3, 3),
         ("tr", _RANGE, TR_MIN, TR_MAX),
-        ("ta", _RANGE, _TA_LEAST, TA),
+        ("ta", _RANGE, TA_LEAST, TA),
         ("recovery", _RANGE, TR_MIN, TR_MAX),
-        ("session_timeout", _RANGE, _SESSION_LEAST, SESSION_TIMEOUT),
+        ("session_timeout", _RANGE, SESSION_LEAST, SESSION_TIMEOUT),
         ("baud", _ONE_OF, [rate for rate, _ in BAUD_CHARS], 0),
         ("parity", _ONE_OF, ("soft", "uart"), 0),
         ("app", _ONE_OF, ("sts", "stub"), 0),
-        ("exec_ms", _RANGE, 0, _EXEC_MS_MAX),
-        ("meter_number", _METER_NUMBER, _METER_DIGITS, 0),
+        ("exec_ms", _RANGE, 0, EXEC_MS_MAX),
+        ("meter_number", _METER_NUMBER, METER_DIGITS, 0),
         ("algorithm", _ONE_OF, sorted(ALGORITHMS), 0),
         ("dk", _KEY, 0, 0),
         ("key_type", _RANGE, KT_DITK, KT_DCTK),
-        ("sgc", _DIGITS, _SGC_DIGITS, 0),
+        ("sgc", _DIGITS, SGC_DIGITS, 0),
         ("ti", _RANGE, 0, TI_MAX),
         ("krn", _RANGE, KRN_MIN, KRN_MAX),
         ("ken", _RANGE, 0, KEN_NEVER),
         ("base_date", _ONE_OF, BASE_DATES, 0),
-        ("mfr_code", _RANGE, 0, _MFR_CODE_MAX),
+        ("mfr_code", _RANGE, 0, MFR_CODE_MAX),
         ("currency", _ONE_OF, (0, 1), 0),
     )
     names = [rule[0] for rule in rules]
@@ -112,7 +109,7 @@ def check(config, board_keys=()):
             raise ValueError("config key %r is not known; valid keys: %s"
                              % (key, ", ".join(sorted(names + list(board_keys)))))
     algorithm = config.get("algorithm", "sta")
-    size = 2 * _KEY_DIGITS if ALGORITHMS.get(algorithm) == EA_MISTY1 else _KEY_DIGITS
+    size = 2 * KEY_DIGITS if ALGORITHMS.get(algorithm) == EA_MISTY1 else KEY_DIGITS
     for key, kind, a, b in rules:
         # the decoder key is checked when left to its default too: misty1 has no default
         value = config.get(key, DEFAULT_DK if kind == _KEY else None)

@@ -195,6 +195,18 @@ DES_S = (
 )
 DES_ROUNDS = const(16)
 
+# --- Configuration ranges (firmware/config.py checks a board's configuration with them) ---
+# OWN: the least ta; 3 characters at 300 Bd, so a message from a normal HHU is never cut
+TA_LEAST = const(100)
+# OWN: the least session timeout (tests shorten it to watch it expire; a real HHU needs
+# seconds between messages when a human enters a token, so keep the profile's 120 s there)
+SESSION_LEAST = const(500)
+EXEC_MS_MAX = const(60000)  # OWN: the stub's processing time, a minute at most
+SGC_DIGITS = const(6)  # 41: supply group code, 6 decimal digits (DKGA02 control block)
+METER_DIGITS = const(18)  # 41: IIN + DRN + check digit, the PAN of DKGA02
+MFR_CODE_MAX = const(0xFFFF)  # 41: class 1 MfrCode, 8 bits in subclass 0, 16 in subclass 1
+KEY_DIGITS = const(16)  # 41: a 64-bit decoder key (EA07, EA09) in hex; EA11: 128 bits
+
 # --- Encryption algorithm codes of the decoder key (41, sts-tokens.md section 1) ---
 EA_STA = const(7)  # EA07 Standard Transfer Algorithm
 EA_DES = const(9)  # EA09 DES
