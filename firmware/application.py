@@ -77,20 +77,30 @@ class Application:
     def load(self, now):
         """Take the stored record at start. A record that cannot be read or used puts the
         meter in the refusing state; it is never taken for "no record"."""
-        self.reset_state()
         if not self.store:
-            return
-        data = self.store.load(self.RECORD)
-        if data is None:
-            return  # a new meter
-        if type(data) is int:
-            return self._refuse(data)
-        if len(data) < _LOCK_SIZE or data[0] > self.VERSION or not self.unpack_state(data, _LOCK_SIZE):
             self.reset_state()
-            return self._refuse(STORE_FORMAT)
-        self.lockout.restore(data[1] << 8 | data[2], data[3] << 24 | data[4] << 16 | data[5] << 8 | data[6], now)
-        if self.store.repaired:
-            self.fault = STORE_REPAIRED
+            return
+        data = self._take_stored()
+        if data:
+            self.lockout.restore(data[1] << 8 | data[2], data[3] << 24 | data[4] << 16 | data[5] << 8 | data[6], now)
+            if self.store.repaired:
+                self.fault = STORE_REPAIRED
+
+    def _take_stored(self):
+        """The state as the store holds it (the lockout's part is the caller's to take):
+        the record, or None for a new meter and for a record that cannot be used (then
+        refusing)."""
+        self.reset_state()
+        data = self.store.load(self.RECORD)
+        if type(data) is int:
+            self._refuse(data)
+            return None
+        if data is not None and (len(data) < _LOCK_SIZE or data[0] > self.VERSION
+                                 or not self.unpack_state(data, _LOCK_SIZE)):
+            self.reset_state()
+            self._refuse(STORE_FORMAT)
+            return None
+        return data
 
     def _refuse(self, reason):
         self.fault = reason
@@ -120,17 +130,10 @@ class Application:
             store.save(self.RECORD, memoryview(rec)[:end])
         except Exception:  # full, read-only, I/O error, no memory: nothing may half-apply
             self.fault = STORE_WRITE
-            self.reset_state()
-            data = store.load(self.RECORD)
-            if type(data) is int:
-                self._refuse(data)
-                return False
-            if data is not None and not self.unpack_state(data, _LOCK_SIZE):
-                self.reset_state()
-                self._refuse(STORE_FORMAT)
-                return False
+            self._take_stored()  # the lockout stays as counted: ahead of storage, never behind
             after = store.seq.get(self.RECORD)
-            return after is not None and after[0] != before  # the new state reached one copy
+            # the new state reached one copy (and the store could be read back)
+            return not self.refusing and after is not None and after[0] != before
         if self.fault == STORE_WRITE or self.fault == STORE_REPAIRED:
             self.fault = STORE_OK  # both copies are whole again
         return True

@@ -4,12 +4,12 @@ healthy meter keeps none of this in RAM (docs/storage.md)."""
 import os
 
 import meter
+from storage import FILES
 
 # tables STORE_* in order
 _FAULTS = ("", "a damaged or missing copy of the record was recovered from the other",
            "a save failed: the stored state stands", "the record cannot be read",
            "no copy of the record is valid", "the record is of a format this firmware cannot take")
-_COPIES = (".a", ".b", ".made")  # storage.py's copies and seal
 
 
 def fault_line(server):
@@ -27,7 +27,7 @@ def quarantine(store, name):
     """Move the copies of record `name` aside (`name.a.damaged1`, ...), kept for whoever
     looks into the fault. Returns the names they were given."""
     moved = []
-    for suffix in _COPIES:
+    for suffix in FILES:  # the copies, the seal and an older firmware's one-file record
         src = store.root + "/" + name + suffix
         n = 1
         while True:

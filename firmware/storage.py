@@ -29,7 +29,7 @@ _ENOENT = const(2)  # POSIX errno, the same on every MicroPython port: no such f
 _SEQ_MAX = const(0xFFFFFFFF)
 # the two copies, the seal (written once, after a record's first save: from then on no
 # copy is a fault) and the bare name (the one-file record of the firmware before)
-_FILES = (".a", ".b", ".made", "")
+FILES = (".a", ".b", ".made", "")  # recovery.quarantine moves them all aside
 
 
 class FileStore:
@@ -66,11 +66,11 @@ class FileStore:
         seq = -1
         index = 0
         valid = 0
-        present = [False, False, False, False]  # per _FILES: exists (readable or not)
+        present = [False, False, False, False]  # per FILES: exists (readable or not)
         unreadable = False
         for i in range(4):
             try:
-                raw = self._read(name + _FILES[i])
+                raw = self._read(name + FILES[i])
             except OSError as e:
                 if e.args and e.args[0] == _ENOENT:
                     continue
@@ -122,12 +122,12 @@ class FileStore:
         tail[0] = crc >> 8
         tail[1] = crc & 0xFF
         first = 1 - entry[1]
-        self._write(name + _FILES[first], head, data, tail)
+        self._write(name + FILES[first], head, data, tail)
         entry[0] = seq
         entry[1] = first
-        self._write(name + _FILES[1 - first], head, data, tail)
+        self._write(name + FILES[1 - first], head, data, tail)
         if not entry[2]:  # once both copies are whole: from now on, no copy is a fault
-            self._write(name + _FILES[2], b"", b"", b"")
+            self._write(name + FILES[2], b"", b"", b"")
             entry[2] = True
         self.repaired = False
 

@@ -81,3 +81,16 @@ def test_power_cut_at_every_block_operation_of_littlefs(micropython, built_firmw
     code, out = lfs_powercut.host(["--lib", built_firmware])
     assert code == 0 and "failed 0" in out and "FAIL" not in out, out
     assert out.count("cut points") == 6
+
+
+def test_reset_moves_an_older_firmwares_one_file_record_aside_too(tmp_path):
+    """A one-file record of the earlier firmware is a fault (5); the operator's reset must
+    clear that fault as it clears the others, keeping the file."""
+    from recovery import quarantine
+
+    root = tmp_path / "s"
+    store = FileStore(str(root))
+    (root / "meter").write_bytes(b"\x02" + bytes(80))
+    assert store.load("meter") == 5  # STORE_FORMAT
+    assert [os.path.basename(m) for m in quarantine(store, "meter")] == ["meter.damaged1"]
+    assert store.load("meter") is None and (root / "meter.damaged1").exists()
