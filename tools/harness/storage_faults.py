@@ -107,7 +107,18 @@ def corruption(every=1, seed=1):
 
 # --- fault classes ------------------------------------------------------------------------
 
-class Faults:
+class _OpenPatch:
+    """While entered, firmware/storage.py opens its files through `self.open`."""
+
+    def __enter__(self):
+        storage.open = self.open
+        return self
+
+    def __exit__(self, *exc):
+        del storage.open
+
+
+class Faults(_OpenPatch):
     """Replaces `open` inside firmware/storage.py to inject OS errors."""
 
     def __init__(self):
@@ -125,12 +136,6 @@ class Faults:
             return _FailingFile(open(path, mode), code, where)
         return open(path, mode)
 
-    def __enter__(self):
-        storage.open = self.open
-        return self
-
-    def __exit__(self, *exc):
-        del storage.open
 
 
 class _FailingFile:
@@ -268,7 +273,7 @@ def _save_fault(root, model, targets, code, where):
 
 # --- power cuts at every storage call -------------------------------------------------------
 
-class Cutter:
+class Cutter(_OpenPatch):
     """Replaces `open` inside firmware/storage.py: the power goes at the `cut_at`-th file
     operation (an open, each byte written, a flush, a close)."""
 
@@ -286,12 +291,6 @@ class Cutter:
         f = open(path, mode)
         return _CuttingFile(f, self) if "w" in mode else f
 
-    def __enter__(self):
-        storage.open = self.open
-        return self
-
-    def __exit__(self, *exc):
-        del storage.open
 
 
 class _CuttingFile:

@@ -277,13 +277,18 @@ def first_parity_error(chars):
     return -1
 
 
-def check_id_response(answer, what, baud):
-    """/ XXX Z ident CR LF (section 3); the text without CR LF."""
+def _received(answer, what, kind):
+    """A Finding unless `answer` came, with no parity error; `kind` names it."""
     if answer is None:
-        raise Finding("%s: no IDResponse" % what)
+        raise Finding("%s: no %s" % (what, kind))
     bad = first_parity_error(answer)
     if bad >= 0:
-        raise Finding("%s: the IDResponse has a parity error at character %d: %s" % (what, bad + 1, _escape(answer)))
+        raise Finding("%s: the %s has a parity error at character %d: %s" % (what, kind, bad + 1, _escape(answer)))
+
+
+def check_id_response(answer, what, baud):
+    """/ XXX Z ident CR LF (section 3); the text without CR LF."""
+    _received(answer, what, "IDResponse")
     text = bytes(answer).decode("ascii", "replace")
     if text[:1] != "/" or answer[-2:] != [CR, LF] or len(answer) < 8:
         raise Finding("%s: not an IDResponse (/XXXZident<CR><LF>): %s" % (what, _escape(answer)))
@@ -303,11 +308,7 @@ def check_id_response(answer, what, baud):
 
 def check_data(answer, rid, what):
     """A Data message or error data message for `rid` (section 3): its value text."""
-    if answer is None:
-        raise Finding("%s: no answer" % what)
-    bad = first_parity_error(answer)
-    if bad >= 0:
-        raise Finding("%s: the answer has a parity error at character %d: %s" % (what, bad + 1, _escape(answer)))
+    _received(answer, what, "answer")
     if answer == [NAK]:
         raise Finding("%s: answered NAK" % what)
     if answer == [ACK]:
