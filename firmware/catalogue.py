@@ -5,7 +5,7 @@ A row is (ID, name, format, width, unit, access, meaning). The unit "0.1 kWh" me
 value counts tenths of a kWh. Access "R" is read-only (every companion register is).
 
 The meter speaks only IDs, so the names must not reach its RAM: the firmware imports only
-COMPACT (ID low byte, format, width per row; every ID is 80xx), and tools/build_firmware.py
+COMPACT (the rows as firmware/registers.py takes them: ID, format, width, access), and tools/build_firmware.py
 builds this module for a board as that one bytes constant, the rows left out. The HHU
 (tools/hhu.py) reads ROWS whole.
 """
@@ -48,8 +48,11 @@ ROWS = (
 
 
 def compact(rows=ROWS):
-    """Three bytes per row: ID - 0x8000, format letter, width."""
-    return bytes(b for r in rows for b in (r[0] - 0x8000, ord(r[2]), r[3]))
+    """registers.py's rows: ID (2 bytes), format letter, width, access bits."""
+    from registers import READ, WRITE
+
+    return bytes(b for r in rows for b in (r[0] >> 8, r[0] & 0xFF, ord(r[2]), r[3],
+                                           (READ if "R" in r[5] else 0) | (WRITE if "W" in r[5] else 0)))
 
 
 COMPACT = compact()

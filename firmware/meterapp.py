@@ -20,7 +20,6 @@ from micropython import const
 from application import Application
 from catalogue import COMPACT
 from keychange import SIZE  # the build folds it in: keychange itself is imported when needed
-from registers import Register
 from tables import (
     BASE_DATES,
     CLASS_CREDIT,
@@ -385,14 +384,7 @@ class MeterApplication(Application):
 
     def add_registers(self, table):
         """Readable values for the HHU. No register ever reads or writes key material."""
-        read = self.read_register
-        shared = {}  # one Register per format and width: they differ only in their ID
-        for i in range(0, len(COMPACT), 3):
-            key = COMPACT[i + 1] << 8 | COMPACT[i + 2]
-            reg = shared.get(key)
-            if reg is None:
-                reg = shared[key] = Register(0x8000 + COMPACT[i], COMPACT[i + 1], COMPACT[i + 2], read)
-            table.add(reg, 0x8000 + COMPACT[i])
+        table.add(COMPACT, self)
 
     def read_register(self, rid):
         """The value of companion register `rid`, in the order of the catalogue."""

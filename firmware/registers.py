@@ -1,46 +1,75 @@
-"""RegisterTable (IEC 62055-52 clause 6.8): what the HHU can read and write.
+"""RegisterTable (IEC 62055-52 clause 6.8): what the HHU can read and write, as data.
 
-A register is an ID, a value format with its width, and the functions that read and write
-it. A register without `read` is not readable (ERR03), without `write` not writable (ERR02).
-`read` is given the register's ID, so that one bound method can serve a whole table: a
-closure per register would cost about 100 bytes of RAM each on MicroPython. A register has
-no name: the meter speaks only IDs, and each name would be a string in its RAM; the HHU
-keeps the names (tools/hhu.py).
-The application adds its own registers (the companion table 8001) with `add`.
+A register is a row of ROW bytes: its ID (high byte, low byte), value format
+(formats.FMT_*), width (digits; for FMT_A the largest length) and access (READ, WRITE).
+Rows come in blocks, each served by one object, its owner: `owner.read_register(rid)`
+gives the value (int for H, D, B; bytes for A), `owner.write_register(rid, value)` takes
+one and answers 0 or an ERR_* code. A register without READ answers ERR03, without
+WRITE ERR02. The server's predefined registers are one block, the application's
+companion table (firmware/catalogue.py) another.
+
+Rows, not an object per register: a block is one bytes constant, in flash when the
+firmware is frozen or runs from a ROMFS image, where a register object and its dict entry
+took about 75 bytes of heap each (3 KB for the 40 registers on the 64-bit unix port).
+A register has no name: the meter speaks only IDs, and each name would be a string in its
+RAM; the HHU keeps the names (tools/vtc07/hhu.py).
 """
+from micropython import const
+
 from formats import FMT_A
 
-
-class Register:
-    __slots__ = ("rid", "fmt", "width", "read", "write")
-
-    def __init__(self, rid, fmt, width, read=None, write=None):
-        self.rid = rid
-        self.fmt = fmt  # encodings.FMT_*
-        self.width = width  # digits; for FMT_A the largest length (1..width)
-        self.read = read  # (rid) -> int (H, D, B) or bytes (A)
-        self.write = write  # (int or bytes) -> 0, or an ERR_* code
-
-    def value_length_ok(self, n):
-        if self.fmt == FMT_A:
-            return 1 <= n <= self.width
-        return n == self.width
+ROW = const(5)
+# a row's fields after the ID
+FORMAT = const(2)
+WIDTH = const(3)
+ACCESS = const(4)
+# access bits
+READ = const(1)
+WRITE = const(2)
 
 
 class RegisterTable:
     def __init__(self):
-        self._regs = {}
+        self._rows = []  # per block: its rows
+        self._owners = []  # per block: the object that reads and writes them
 
-    def add(self, register, rid=None):
-        """Add `register` under its ID, or under `rid`: registers of one format, width and
-        read function can share one object (each costs some 100 bytes on MicroPython)."""
-        rid = register.rid if rid is None else rid
-        if rid in self._regs:
-            raise ValueError("register %04X defined twice" % rid)
-        self._regs[rid] = register
+    def add(self, rows, owner):
+        """Add the block `rows`, served by `owner`; an ID defined twice is a ValueError."""
+        self._rows.append(rows)
+        self._owners.append(owner)
+        for p in range(0, len(rows), ROW):
+            rid = rows[p] << 8 | rows[p + 1]
+            if self.find(rid) != (len(self._rows) - 1) << 16 | p:
+                self._rows.pop()
+                self._owners.pop()
+                raise ValueError("register %04X defined twice" % rid)
 
-    def get(self, rid):
-        return self._regs.get(rid)
+    def find(self, rid):
+        """Where register `rid` is (block << 16 | row position), or -1 when there is none.
+        An int, not a row object: a lookup per message allocates nothing."""
+        hi = rid >> 8
+        lo = rid & 0xFF
+        for b in range(len(self._rows)):
+            rows = self._rows[b]
+            for p in range(0, len(rows), ROW):
+                if rows[p + 1] == lo and rows[p] == hi:
+                    return b << 16 | p
+        return -1
+
+    def field(self, at, k):
+        """Field `k` (FORMAT, WIDTH, ACCESS) of the register `find` put at `at`."""
+        return self._rows[at >> 16][(at & 0xFFFF) + k]
+
+    def owner(self, at):
+        return self._owners[at >> 16]
+
+    def value_length_ok(self, at, n):
+        """True when a written value of `n` characters fits the register's format."""
+        width = self.field(at, WIDTH)
+        if self.field(at, FORMAT) == FMT_A:
+            return 1 <= n <= width
+        return n == width
 
     def ids(self):
-        return sorted(self._regs)
+        """Every register's ID, ascending (for host tools)."""
+        return sorted(rows[p] << 8 | rows[p + 1] for rows in self._rows for p in range(0, len(rows), ROW))

@@ -23,7 +23,7 @@ from frames import (
     put_id_response,
     with_parity,
 )
-from registers import Register, RegisterTable
+from registers import ACCESS, FORMAT, READ, WIDTH, WRITE, RegisterTable
 from tables import (
     ACK,
     BAUD_CHARS,
@@ -75,6 +75,17 @@ from tables import (
 from ticks import ticks_add, ticks_diff
 
 _ERR = b"ERR"
+# The predefined registers (clause 6.8.2; IDs below 0x100, so the high byte is 0), as
+# registers.py's rows: ID, format, width, access
+_PREDEFINED = bytes((
+    0, REG_PROTOCOL_VERSION, FMT_H, 2, READ,
+    0, REG_TABLE_ID, FMT_H, 4, READ,
+    0, REG_SERVER_STATUS, FMT_B, 8, READ,
+    0, REG_SOFTWARE_VERSION, FMT_A, 16, READ,
+    0, REG_BINARY_TOKEN_ENTRY, FMT_H, TOKEN_DIGITS_HEX, WRITE,
+    0, REG_TOKEN_STATUS, FMT_D, 2, READ,
+    0, REG_LOCKOUT_REMAINING, FMT_D, LOCKOUT_REMAINING_DIGITS, READ,
+))
 
 
 def baud_char(baud):
@@ -130,21 +141,11 @@ class Server:
         self._naks = 0
 
         self.registers = RegisterTable()
-        self._add_predefined()
+        self.registers.add(_PREDEFINED, self)
         app.add_registers(self.registers)
 
-    def _add_predefined(self):
-        add = self.registers.add
-        read = self._read_predefined
-        add(Register(REG_PROTOCOL_VERSION, FMT_H, 2, read))
-        add(Register(REG_TABLE_ID, FMT_H, 4, read))
-        add(Register(REG_SERVER_STATUS, FMT_B, 8, read))
-        add(Register(REG_SOFTWARE_VERSION, FMT_A, 16, read))
-        add(Register(REG_BINARY_TOKEN_ENTRY, FMT_H, TOKEN_DIGITS_HEX, write=self._write_token))
-        add(Register(REG_TOKEN_STATUS, FMT_D, 2, read))
-        add(Register(REG_LOCKOUT_REMAINING, FMT_D, LOCKOUT_REMAINING_DIGITS, read))
-
-    def _read_predefined(self, rid):
+    def read_register(self, rid):
+        """The value of predefined register `rid` (registers.py: the block's owner)."""
         if rid == REG_PROTOCOL_VERSION:
             return PROTOCOL_VERSION
         if rid == REG_TABLE_ID:
@@ -156,6 +157,23 @@ class Server:
         if rid == REG_TOKEN_STATUS:
             return self.app.token_status
         return self.lockout.remaining_s(self._now)  # REG_LOCKOUT_REMAINING
+
+    def write_register(self, rid, token):
+        """BinaryTokenEntry, the one writable register: ACK means "taken for processing"
+        (6.7.3)."""
+        now = self._now
+        if token >> TOKEN_BITS:
+            return ERR_VALUE_RANGE
+        if self.app.busy:
+            return ERR_BUSY
+        if self.app.refusing:  # its stored state cannot be trusted: no token at all
+            self.app.refuse(TS_STORAGE_FAULT)
+            return ERR_STORAGE
+        if (token >> TOKEN_CLASS_SHIFT) & 3 != TOKEN_CLASS_NON_ENCRYPTED and self.lockout.locked(now):
+            self.app.refuse(TS_LOCKED)
+            return ERR_LOCKED
+        self.app.submit(token, now)
+        return 0
 
     def server_status(self):
         bits = self.app.status_bits()
@@ -256,62 +274,50 @@ class Server:
         self._nak(now)  # undefined command or bad syntax (6.6.6)
 
     def _read(self, rid, now):
-        reg = self.registers.get(rid)
-        if reg is None:
+        regs = self.registers
+        at = regs.find(rid)
+        if at < 0:
             return self._error(rid, ERR_UNKNOWN_REGISTER, now)
-        if reg.read is None:
+        if not regs.field(at, ACCESS) & READ:
             return self._error(rid, ERR_NOT_READABLE, now)
         self._now = now
-        value = reg.read(rid)
+        value = regs.owner(at).read_register(rid)
         tx = self._tx
         pos = self._head(rid)
-        if reg.fmt == FMT_A:
-            end = put_bytes(tx, pos, value) if len(value) <= reg.width else -1
+        fmt = regs.field(at, FORMAT)
+        if fmt == FMT_A:
+            end = put_bytes(tx, pos, value) if len(value) <= regs.field(at, WIDTH) else -1
         else:
-            end = put_number(tx, pos, reg.fmt, reg.width, value)
+            end = put_number(tx, pos, fmt, regs.field(at, WIDTH), value)
         if end < 0:  # the application holds a value its register cannot show
             return self._error(rid, ERR_VALUE_RANGE, now)
         self._respond(put_data_tail(tx, end), now)
 
     def _write(self, rid, start, end, now):
-        reg = self.registers.get(rid)
-        if reg is None:
+        regs = self.registers
+        at = regs.find(rid)
+        if at < 0:
             return self._error(rid, ERR_UNKNOWN_REGISTER, now)
-        if reg.write is None:
+        if not regs.field(at, ACCESS) & WRITE:
             return self._error(rid, ERR_NOT_WRITABLE, now)
         buf = self._rx.buf
-        if not reg.value_length_ok(end - start):
+        if not regs.value_length_ok(at, end - start):
             return self._error(rid, ERR_VALUE_FORMAT, now)
-        if reg.fmt == FMT_A:
+        fmt = regs.field(at, FORMAT)
+        if fmt == FMT_A:
             if not valid_ascii(buf, start, end):
                 return self._error(rid, ERR_VALUE_FORMAT, now)
             value = bytes(buf[start:end])
         else:
-            value = parse_number(buf, start, end, reg.fmt)
+            value = parse_number(buf, start, end, fmt)
             if value < 0:
                 return self._error(rid, ERR_VALUE_FORMAT, now)
         self._now = now
-        code = reg.write(value)
+        code = regs.owner(at).write_register(rid, value)
         if code:
             return self._error(rid, code, now)
         self._tx[0] = ACK
         self._respond(1, now)
-
-    def _write_token(self, token):
-        """BinaryTokenEntry: ACK means "taken for processing" (6.7.3)."""
-        now = self._now
-        if token >> TOKEN_BITS:
-            return ERR_VALUE_RANGE
-        if self.app.busy:
-            return ERR_BUSY
-        if self.app.refusing:  # its stored state cannot be trusted: no token at all
-            self.app.refuse(TS_STORAGE_FAULT)
-            return ERR_STORAGE
-        if (token >> TOKEN_CLASS_SHIFT) & 3 != TOKEN_CLASS_NON_ENCRYPTED and self.lockout.locked(now):
-            self.app.refuse(TS_LOCKED)
-            return ERR_LOCKED
-        self.app.submit(token, now)
-        return 0
 
     # --- output ------------------------------------------------------------------------
 

@@ -3,8 +3,8 @@ import os
 import pytest
 
 from lockout import TokenLockout, lock_seconds
-from registers import Register, RegisterTable
-from formats import FMT_A, FMT_H
+from registers import ACCESS, READ, WRITE, RegisterTable
+from formats import FMT_A, FMT_D, FMT_H
 from crc import crc16
 from storage import FileStore, MemoryStore
 
@@ -70,13 +70,18 @@ def test_crc16_is_modbus():
 
 def test_register_table_rejects_duplicates_and_checks_lengths():
     table = RegisterTable()
-    table.add(Register(0x10, FMT_H, 4))
+    owner = object()
+    table.add(bytes((0, 0x10, FMT_H, 4, READ)), owner)
     with pytest.raises(ValueError):
-        table.add(Register(0x10, FMT_H, 2))
-    assert table.get(0x11) is None and table.ids() == [0x10]
-    a = Register(0x20, FMT_A, 16)
-    assert a.value_length_ok(1) and a.value_length_ok(16) and not a.value_length_ok(0)
-    assert not table.get(0x10).value_length_ok(3)
+        table.add(bytes((0, 0x10, FMT_H, 2, READ)), owner)
+    with pytest.raises(ValueError):  # twice in one block
+        table.add(bytes((0, 0x11, FMT_H, 2, READ, 0, 0x11, FMT_D, 2, READ)), owner)
+    table.add(bytes((0, 0x20, FMT_A, 16, WRITE)), owner)
+    assert table.find(0x11) == -1 and table.ids() == [0x10, 0x20]
+    a = table.find(0x20)
+    assert table.owner(a) is owner and table.field(a, ACCESS) == WRITE
+    assert table.value_length_ok(a, 1) and table.value_length_ok(a, 16) and not table.value_length_ok(a, 0)
+    assert not table.value_length_ok(table.find(0x10), 3)
 
 
 def test_damaged_record_sets_server_status_storage_fault(tmp_path):

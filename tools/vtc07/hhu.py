@@ -21,6 +21,7 @@ import catalogue  # the companion registers' names and units (firmware/catalogue
 from . import tracefile
 from formats import FMT_A, parse_number, valid_ascii
 from frames import bcc
+from registers import ACCESS, FORMAT, READ, WIDTH, WRITE
 from tables import (
     ACK,
     CR,
@@ -120,16 +121,21 @@ NAMES.update((r[0], r[1]) for r in catalogue.ROWS)
 
 
 class Register:
-    """A register as the HHU knows it: the firmware's definition, and its name."""
+    """A register as the HHU knows it: the firmware's row for it, and its name."""
 
-    def __init__(self, reg, name, rid=None):
-        self.rid = reg.rid if rid is None else rid  # the firmware shares one Register among IDs
+    def __init__(self, table, rid, name):
+        at = table.find(rid)
+        self.rid = rid
         self.name = name
-        self.fmt = reg.fmt
-        self.width = reg.width
-        self.readable = reg.read is not None
-        self.writable = reg.write is not None
-        self.value_length_ok = reg.value_length_ok
+        self.fmt = table.field(at, FORMAT)
+        self.width = table.field(at, WIDTH)
+        self.readable = bool(table.field(at, ACCESS) & READ)
+        self.writable = bool(table.field(at, ACCESS) & WRITE)
+        self._table = table
+        self._at = at
+
+    def value_length_ok(self, n):
+        return self._table.value_length_ok(self._at, n)
 
 
 def _register_table():
@@ -138,7 +144,7 @@ def _register_table():
     from storage import MemoryStore
 
     table = meter.build({}, MemoryStore(), 0).registers
-    return [Register(table.get(rid), NAMES[rid], rid) for rid in table.ids()]
+    return [Register(table, rid, NAMES[rid]) for rid in table.ids()]
 
 
 REGISTERS = _register_table()
