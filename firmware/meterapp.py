@@ -374,7 +374,7 @@ class MeterApplication(Application):
     @property
     def tids(self):
         """The TID store, oldest first (a copy, for host tools and tests)."""
-        return self.tid_store.tids[:self.tid_store.count]
+        return [self.tid_store.tid(i) for i in range(self.tid_store.count)]
 
     def forget_tids(self):
         """Empty the TID store (a rollover key change; the benchmark's repeated token)."""

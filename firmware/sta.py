@@ -21,26 +21,21 @@ _DS2 = _inverse(STA_S1)  # decrypt S2 = inverse of encrypt S1
 class Sta:
     def __init__(self, key_bits):
         """`key_bits`: the 64-bit decoder key as a 64-entry bit array (bits_from_bytes)."""
-        sel = bytearray(STA_ROUNDS * 16)
-        for r in range(STA_ROUNDS):  # round r uses the key rotated right r times
-            for n in range(16):
-                sel[r * 16 + n] = key_bits[(4 * n + r) & 63]
-        self._sel = sel
+        self._key = key_bits  # kept as given: the caller makes it for this cipher
         self._tmp = bytearray(64)
 
     def decrypt(self, bits):
         """Decrypt the 64-entry bit array `bits` in place."""
         tmp = self._tmp
-        sel = self._sel
+        key = self._key
         p = STA_P
         for r in range(STA_ROUNDS):
             for i in range(64):  # inverse permutation: output bit i = input bit P[i]
                 tmp[i] = bits[p[i]]
-            base = r * 16
             for n in range(16):
                 j = 4 * n
                 v = tmp[j] | tmp[j + 1] << 1 | tmp[j + 2] << 2 | tmp[j + 3] << 3
-                v = _DS2[v] if sel[base + n] else _DS1[v]
+                v = _DS2[v] if key[(j + r) & 63] else _DS1[v]
                 bits[j] = v & 1
                 bits[j + 1] = (v >> 1) & 1
                 bits[j + 2] = (v >> 2) & 1
