@@ -32,6 +32,14 @@ def package_dir():
     return os.path.join(venv, "wasm", "node_modules", "@micropython", "micropython-webassembly-pyscript")
 
 
+def version():
+    """The installed port's npm version (its MicroPython release and build)."""
+    import json
+
+    with open(os.path.join(package_dir(), "package.json")) as f:
+        return json.load(f)["version"]
+
+
 def node_binary():
     node = shutil.which("node")
     if node is None:
