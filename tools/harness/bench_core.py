@@ -158,19 +158,14 @@ def consumption_figures():
 
 
 def main(argv):
-    run = heap_figures.run
-    figures = heap_modules
-    figures.update(run(heap_figures.core()))  # before any other build, as the 32-bit port runs it
-    alloc = run(heap_figures.alloc_per_char())["alloc_per_char"]
-    print("alloc_per_char", alloc)
     if argv and argv[0] == "--alloc-check":
+        alloc = heap_figures.run(heap_figures.alloc_per_char())["alloc_per_char"]
         consumption = consumption_figures()["alloc_per_consume"]
+        print("alloc_per_char", alloc)
         print("alloc_per_consume", consumption)
         return 0 if alloc == 0 and consumption == 0 else 1
-    for steps in (heap_figures.core_ea11(),
-                  heap_figures.replay_peak("heap_peak_replay", argv, 2048),
-                  heap_figures.replay_peak("heap_peak_replay_no_gc", argv)):
-        figures.update(run(steps))
+    figures = heap_modules
+    figures.update(heap_figures.run(heap_figures.heap(argv, measured=heap_modules)))  # as on the 32-bit port
     for name, value in figures.items():
         print(name, value)
     print("us_per_char", "%.2f" % us_per_char(meter.build({}, MemoryStore(), 0)))
