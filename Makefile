@@ -23,16 +23,21 @@ STUBS_rp2_pico := micropython-rp2-rpi-pico-stubs==1.29.0.post1
 STUBS_esp32 := micropython-esp32-stubs==1.29.0.post1
 STUBS_stm32_pyboard := micropython-stm32-stubs==1.29.0.post1
 STDLIB_STUBS := micropython-stdlib-stubs==1.29.0.post2
+# the 32-bit MicroPython (WebAssembly port, pinned there) `make bench` measures the heap on,
+# installed with npm into $(VENV)/wasm
+WASM_LOCK := tools/harness/wasm/package-lock.json
 
 .PHONY: venv compile frozen test run demo bench reliability deploy clean
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.txt pyproject.toml Makefile
+$(VENV)/.installed: requirements-dev.txt pyproject.toml Makefile $(WASM_LOCK)
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	$(foreach b,$(BOARDS),$(VENV)/bin/pip install --quiet --no-compile --upgrade --target $(VENV)/stubs/$(b) $(STUBS_$(b)) $(STDLIB_STUBS) &&) true
+	mkdir -p $(VENV)/wasm && cp tools/harness/wasm/package.json $(WASM_LOCK) $(VENV)/wasm/
+	cd $(VENV)/wasm && npm ci --silent --no-audit --no-fund
 	touch $@
 
 # Every firmware module as .mpy (what a board runs, its integer constants folded in by

@@ -3,8 +3,10 @@
     make bench        (compiles firmware/ to build/ first)
 
 Prints: .mpy size of firmware/, the core's heap and time figures on the MicroPython unix
-port, the smallest heap the unix port replays every trace in, and the frame-parsing
-throughput of our core against the iec62056-21 package on CPython, on the same bytes.
+port, the smallest heap the unix port replays every trace in, the heap figures again on
+the 32-bit WebAssembly port (bench_wasm.py) beside the unix port's and the time that
+measurement adds, and the frame-parsing throughput of our core against the iec62056-21
+package on CPython, on the same bytes.
 """
 import glob
 import os
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import time
 
+import bench_wasm
 from hostpath import ROOT
 from unixboard import micropython_binary
 
@@ -56,6 +59,36 @@ def smallest_heap_kb():
         else:
             lo = mid + 1
     return lo
+
+
+# (figure, what it is, unit or note): the figures both ports measure (heap_figures.py)
+BESIDE = (
+    ("heap_modules", "heap of the imported modules", "bytes"),
+    ("heap_core", "heap a built core + token engine keeps", "bytes (target on 32-bit: <= 3584)"),
+    ("heap_core_ea11", "the same with an EA11 key", "bytes"),
+    ("heap_peak_replay", "peak heap of the core over traces", "bytes, collecting every 2 KB (32-bit: only between messages)"),
+    ("heap_peak_replay_no_gc", "the same, never collecting in a trace", "bytes"),
+    ("alloc_per_char", "heap allocations per character", "(heap locked while 10,000 are received)"),
+)
+
+
+def print_beside(unix):
+    """The 32-bit figures beside the unix port's; False if the 32-bit port cannot run."""
+    start = time.perf_counter()
+    try:
+        wasm = bench_wasm.figures(BUILD, TRACES)
+    except bench_wasm.Unavailable as problem:
+        print("32-bit figures: none, %s" % problem)
+        return False
+    took = time.perf_counter() - start
+    print("MicroPython WebAssembly port %s (32-bit, firmware as .mpy) beside the unix port (64-bit):"
+          % bench_wasm.version())
+    print("  %-42s %8s %8s" % ("", "64-bit", "32-bit"))
+    for name, what, unit in BESIDE:
+        print("  %-42s %8s %8s %s" % (what + ":", unix[name], wasm[name], unit))
+    print("  %-42s %8s %8s" % ("firmware modules that import brings in:", unix["modules_imported"], wasm["modules_imported"]))
+    print("  the 32-bit measurement added %.1f s to this run" % took)
+    return True
 
 
 def parse_ratio():
@@ -116,11 +149,13 @@ def main():
     print("  heap the metering adds when attached (.mpy modules + object): %s bytes" % figures["heap_metering"])
     print("  smallest -X heapsize replaying all %d traces (core + replayer + trace text): %s KB"
           % (len(TRACES), smallest_heap_kb()))
+    beside = print_beside(figures)
     ours, theirs = parse_ratio()
     print("CPython frame parsing, same %d-message stream:" % 32)
     print("  our core (parse + dispatch): %.0f chars/s; iec62056-21 CommandMessage: %.0f chars/s; ratio %.2f"
           % (ours, theirs, ours / theirs))
+    return 0 if beside else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

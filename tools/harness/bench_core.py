@@ -4,6 +4,7 @@
 
 Prints one "name value" line per figure:
   heap_modules     bytes the firmware modules take once imported (source or .mpy)
+  modules_imported how many modules that import brings in
   heap_core        bytes a built core keeps (server, buffers, registers, lockout)
   heap_core_ea11   the same with an EA11 key (MISTY1 key schedule instead of EA07's),
                    its misty1 module imported beforehand (counted in neither)
@@ -25,7 +26,8 @@ Prints one "name value" line per figure:
   lfs_prog_bytes_per_save, lfs_erases_per_save  what littlefs writes to flash per save,
                    averaged over 200 saves (its metadata commits and compactions included)
 The core is built with the token engine (firmware/meterapp.py), so the heap figures
-include it.
+include it. The heap figures are tools/harness/heap_figures.py's, which the 32-bit
+WebAssembly port measures too (tools/harness/bench_wasm.py).
 """
 import sys
 
@@ -37,100 +39,14 @@ import gc  # noqa: E402
 import micropython  # noqa: E402
 import time  # noqa: E402
 
-gc.collect()
-_base = gc.mem_alloc()
-import frames  # noqa: E402
-import meter  # noqa: E402
-import sta  # noqa: E402,F401  (the default key's cipher, which meterapp imports when built)
+import heap_figures  # noqa: E402  (the heap figures, described once for this port and the 32-bit one)
+
+heap_modules = heap_figures.run(heap_figures.modules())  # first: a heap holding only the harness
+
+import meter  # noqa: E402  (imported above, where it was measured)
 from storage import MemoryStore  # noqa: E402
 
-gc.collect()
-heap_modules = gc.mem_alloc() - _base
-
-try:
-    from vtc07 import tracefile  # noqa: E402
-except ImportError:  # MicroPython: firmwarepath put tools/vtc07 on the path
-    import tracefile  # noqa: E402  (after the measurement: the harness is not the core)
-command = tracefile.command
-
-
-def with_parity(data):
-    return bytes([frames.with_parity(b) for b in data])
-
-
-def measure_core(config=None):
-    gc.collect()
-    before = gc.mem_alloc()
-    server = meter.build(config or {}, MemoryStore(), 0)
-    gc.collect()
-    return server, gc.mem_alloc() - before
-
-
-def replay_peak(paths, threshold=-1):
-    """Highest heap in use while the core runs each trace (inputs decoded beforehand).
-    `threshold`: collect whenever that many bytes were allocated since the last collection
-    (gc.threshold), as a board's heap does when it is small; -1: never during a trace."""
-    scripts = []
-    for path in paths:
-        trace = tracefile.load(path)
-        soft = trace.settings.get("parity", "soft") == "soft"
-        inputs = [(ms, tracefile.to_line(chars, soft)) for kind, ms, chars in trace.events if kind == ">"]
-        scripts.append((trace.settings, inputs))
-    gc.collect()
-    base = gc.mem_alloc()
-    peak = 0
-    gc.threshold(threshold)
-    for settings, inputs in scripts:
-        gc.collect()
-        server = meter.build(settings, MemoryStore(), 0, ("start", "lockout"))  # replay_core.REPLAY_KEYS
-        t = 0
-        for ms, data in inputs:
-            while True:
-                wait = server.next_event(t)
-                if wait < 0 or t + wait > ms:
-                    break
-                t += wait
-                server.poll(t)
-                peak = max(peak, gc.mem_alloc())
-            t = ms
-            server.receive(data, t)
-            peak = max(peak, gc.mem_alloc())
-        server = None
-    gc.threshold(-1)
-    return peak - base
-
-
-def steady_stream():
-    """A session's steady state: sign-on, reads of each kind, error answers, NAK, ACK.
-
-    All well-formed, so every character goes the whole way through parsing and dispatch.
-    """
-    msgs = [b"/?!\r\n"] + [command(b"R1\x02" + rid + b"()") for rid in (b"0000", b"0002", b"0003", b"0006", b"9999")]
-    msgs += [command(b"W1\x020000(02)"), b"\x15", b"\x06"]
-    return with_parity(b"".join(msgs))
-
-
-def alloc_per_char(server):
-    data = steady_stream()
-    one = bytearray(1)
-    t = 0
-    n = 0
-    gc.collect()
-    micropython.heap_lock()
-    try:
-        while n < 10000:
-            for i in range(len(data)):
-                one[0] = data[i]
-                server.receive(one, t)  # one character at a time: the worst case
-                n += 1
-            t += 1
-            if server._recovering or not server.session:
-                return "left the steady state"
-    except MemoryError:
-        micropython.heap_unlock()
-        return "allocated"
-    micropython.heap_unlock()
-    return 0
+steady_stream = heap_figures.steady_stream
 
 
 def us_per_char(server):
@@ -147,7 +63,7 @@ def us_per_char(server):
 # The first vector's token (sts-tokens.md), and the same credit under EA09 with the same
 # key: vending.token(0, 0, 5, 5871715, 1, 0xE653341F9D5BF36F, "des")
 TOKENS = {"sta": 23716100501183194197, "des": 56290149827221041507, "misty1": 59386323472137426967}
-EA11 = {"algorithm": "misty1", "dk": "F94B6ED353C3BFDB113E2D3A7EA3C41D"}  # sts-edition3.md section 5
+EA11 = heap_figures.EA11
 
 
 def ms_per_token(algorithm):
@@ -242,20 +158,16 @@ def consumption_figures():
 
 
 def main(argv):
-    server, heap_core = measure_core()
-    alloc = alloc_per_char(server)
-    print("alloc_per_char", alloc)
     if argv and argv[0] == "--alloc-check":
+        alloc = heap_figures.run(heap_figures.alloc_per_char())["alloc_per_char"]
         consumption = consumption_figures()["alloc_per_consume"]
+        print("alloc_per_char", alloc)
         print("alloc_per_consume", consumption)
         return 0 if alloc == 0 and consumption == 0 else 1
-    print("heap_modules", heap_modules)
-    print("heap_core", heap_core)
-    import misty1  # noqa: F401  (the module is not the core, as sta above)
-
-    print("heap_core_ea11", measure_core(EA11)[1])
-    print("heap_peak_replay", replay_peak(argv, 2048))
-    print("heap_peak_replay_no_gc", replay_peak(argv))
+    figures = heap_modules
+    figures.update(heap_figures.run(heap_figures.heap(argv, measured=heap_modules)))  # as on the 32-bit port
+    for name, value in figures.items():
+        print(name, value)
     print("us_per_char", "%.2f" % us_per_char(meter.build({}, MemoryStore(), 0)))
     for algorithm in TOKENS:
         print("ms_per_token_" + algorithm, "%.2f" % ms_per_token(algorithm))

@@ -1,0 +1,83 @@
+"""The 32-bit figures of `make bench`: the pinned MicroPython WebAssembly port (npm, installed
+by `make venv` into .venv/wasm) loads the firmware's .mpy files and its runner reports
+sane heap figures (tools/harness/bench_wasm.py, heap_figures.py). Needs node: a machine
+without it fails here with the reason, as `make bench` would."""
+import glob
+import json
+import os
+import subprocess
+
+import pytest
+
+import bench_wasm
+from conftest import ROOT, TRACES
+
+
+@pytest.fixture(scope="module")
+def node():
+    try:
+        return bench_wasm.node_binary()
+    except bench_wasm.Unavailable as problem:
+        pytest.fail(str(problem))
+
+
+@pytest.fixture(scope="module")
+def wasm_figures(node, built_firmware):
+    try:
+        return bench_wasm.figures(built_firmware, sorted(glob.glob(os.path.join(TRACES, "*.trace"))))
+    except bench_wasm.Unavailable as problem:
+        pytest.fail(str(problem))
+
+
+def test_the_installed_port_is_the_pinned_one():
+    with open(os.path.join(ROOT, "tools", "harness", "wasm", "package.json")) as f:
+        pinned = json.load(f)["dependencies"]["@micropython/micropython-webassembly-pyscript"]
+    assert bench_wasm.version() == pinned
+
+
+def test_the_port_reads_the_mpy_version_mpy_cross_writes(node, built_firmware):
+    """Our .mpy files are bytecode only (no native architecture), of the .mpy version the
+    port loads: sys.implementation._mpy's low byte."""
+    entry = os.path.join(bench_wasm.package_dir(), "micropython.mjs")
+    script = (
+        "const {loadMicroPython} = await import(%s);"
+        "const mp = await loadMicroPython({stdout: (line) => console.log(line)});"
+        "mp.runPython('import sys; print(sys.implementation._mpy)');" % json.dumps("file://" + entry)
+    )
+    result = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    mpy = int(result.stdout.split()[-1])
+    for path in glob.glob(os.path.join(built_firmware, "*.mpy")):
+        with open(path, "rb") as f:
+            header = f.read(3)
+        assert header[:2] == b"M" + bytes([mpy & 0xFF]), path
+        assert header[2] >> 2 == 0, path + ": native code, which this port cannot load"
+
+
+def test_the_runner_reports_sane_32_bit_figures(wasm_figures, micropython, built_firmware):
+    figures = {name: int(value) for name, value in wasm_figures.items()}
+    assert figures["alloc_per_char"] == 0
+    assert figures["modules_imported"] >= 10
+    assert 0 < figures["heap_core"] < figures["heap_peak_replay"] <= figures["heap_peak_replay_no_gc"]
+    assert 0 < figures["heap_core_ea11"] < figures["heap_core"] + 1024
+    # 32-bit objects: well under the unix port's (64-bit) figures for the same firmware
+    unix = subprocess.run([micropython, os.path.join(ROOT, "tools", "harness", "bench_core.py"), "--lib",
+                           built_firmware, os.path.join(TRACES, "signon_read_predefined.trace")],
+                          capture_output=True, text=True, timeout=120)
+    assert unix.returncode == 0, unix.stderr
+    unix_figures = dict(line.split(" ", 1) for line in unix.stdout.splitlines())
+    for name in ("heap_modules", "heap_core"):
+        assert figures[name] < 0.75 * int(unix_figures[name]), name
+    assert figures["modules_imported"] == int(unix_figures["modules_imported"])
+
+
+def test_no_node_is_a_clear_message(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(bench_wasm.Unavailable, match="no `node` on PATH"):
+        bench_wasm.node_binary()
+
+
+def test_bench_wasm_without_mpy_files_is_one_line_and_exit_2(tmp_path, capsys):
+    assert bench_wasm.main(["--lib", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "make compile" in err
