@@ -12,9 +12,10 @@ Options (the meter's keys are firmware/config.py's, which says what each accepts
   --config FILE     `key = value` lines with the keys below; flags given too override it
   --lib DIR         take the firmware from DIR, e.g. build/firmware (.mpy: less heap)
   --rom IMAGE       take the firmware and this board's modules from a ROMFS image
-                    (`make romfs BOARD=unix`: build/romfs/unix.img), mounted at /rom; its
-                    .mpy code runs in place, as from a board's flash, but the image itself
-                    is read into the heap here (docs/boards.md)
+                    (`make romfs BOARD=unix`: build/romfs/unix.img), mounted at /rom by
+                    rom.py; its .mpy code runs in place, as from a board's flash, but the
+                    image itself is read into the heap here (docs/boards.md); on the
+                    command line only, not with --lib
   --heap-log MS     print "heap <bytes in use after a collection> <free>" every MS ms
   --test-tr MS      answer after MS (1..1500) instead of tr: for heap soaks that need many
                     messages fast (tools/soak.py); outside the profile, so no meter has it
@@ -39,19 +40,9 @@ _board = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
 # --lib DIR: the firmware from DIR (e.g. build/firmware, compiled .mpy as a board runs it,
 # this board's unixmain and lock in DIR/unix); else the sources
 _lib = sys.argv[sys.argv.index("--lib") + 1] if "--lib" in sys.argv[:-1] else _board + "/../../firmware"
-if "--rom" in sys.argv[:-1]:
-    import vfs
+if "--rom" in sys.argv[:-1]:  # boards/unix/rom.py mounts the image at /rom
+    import rom  # noqa: F401
 
-    _lib = sys.argv[sys.argv.index("--rom") + 1]
-    try:
-        # read into a buffer of the file's size: read() would grow one, leaving holes
-        _rom = bytearray(__import__("os").stat(_lib)[6])
-        with open(_lib, "rb") as f:
-            f.readinto(_rom)
-        vfs.mount(vfs.VfsRom(_rom), "/rom")
-    except OSError:  # no such file, or not a ROMFS image
-        print("error: cannot mount %r as a ROMFS image (make romfs BOARD=unix builds one)" % _lib)
-        sys.exit(2)
     _lib = "/rom/lib"
 sys.path[:0] = [_lib, _lib + "/unix", _board]
 

@@ -18,7 +18,7 @@ RECV_MAX = 64  # bytes taken from the socket at a time
 
 
 # the board's own keys; every other key is the meter's (firmware/config.py)
-BOARD_KEYS = ("tcp", "pty", "state", "lib", "rom", "heap_log", "test_tr", "config", "reset_storage", "load_w")
+BOARD_KEYS = ("tcp", "pty", "state", "lib", "heap_log", "test_tr", "config", "reset_storage", "load_w")
 
 
 def _number(options, key, start, end):
@@ -56,8 +56,6 @@ def parse_args(argv):
     __import__("config").check(options, BOARD_KEYS)
     if ("tcp" in options) == ("pty" in options):
         raise ValueError("give exactly one of --tcp and --pty")
-    if "rom" in options and ("lib" in options or "--rom" not in argv):  # main.py mounts it, from argv only
-        raise ValueError("give --rom IMAGE on the command line, and not with --lib")
     if "tcp" in options:
         if options["tcp"].isdigit():  # a port alone: on this machine only
             options["tcp"] = "127.0.0.1:" + options["tcp"]
