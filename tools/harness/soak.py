@@ -1,6 +1,8 @@
 """Soak: many messages against the unix board on a small heap, with its heap sampled.
 
-    python3 tools/harness/soak.py [--messages 100000] [--heap 64k] [--lib build/firmware | --lib IMAGE.img]
+    python3 tools/harness/soak.py [--messages 100000] [--heap 64k] [--lib build/firmware]
+
+(`--lib build/romfs/unix.img`, an image: the board runs from it, `--rom`.)
 
 Starts the unix board as `micropython -X heapsize=HEAP boards/unix/main.py --lib LIB
 --heap-log 1000 --test-tr 1` (the reaction time shortened, outside the profile's range that
