@@ -1,5 +1,5 @@
 # Written by tools/harness/mip_package.py (`make package`) from firmware/, boards/common/
-# and the version in tools/vtc07/__init__.py: edit those, not this file.
+# and the version in firmware/server.py: edit those, not this file.
 # The firmware and the shared board glue as sources, for MicroPython's manifest tools;
 # a board's frozen build uses boards/<board>/manifest.py (constants folded in).
 metadata(version='0.2.0', description='VTC07 (IEC 62055-52) prepayment meter firmware: protocol server and STS token engine')  # noqa: F821

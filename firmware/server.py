@@ -75,6 +75,10 @@ from tables import (
 from ticks import ticks_add, ticks_diff
 
 _ERR = b"ERR"
+# SoftwareVersion (0003): this firmware's version, the one version of the project: the
+# host package (tools/vtc07) and the mip package files (tools/harness/mip_package.py) read
+# it from here, so the meter reports the version mip installed
+VERSION = b"0.2.0"
 # The predefined registers (clause 6.8.2; IDs below 0x100, so the high byte is 0), as
 # registers.py's rows: ID, format, width, access
 _PREDEFINED = bytes((
@@ -103,7 +107,7 @@ class Server:
         manufacturer=b"STS",
         ident=b"MPY-VTC07",
         address=b"",
-        version=b"0.1.0",
+        version=VERSION,
         baud=BAUD_DEFAULT,
         soft_parity=True,
         tr=TR_MIN,

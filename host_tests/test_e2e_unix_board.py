@@ -12,6 +12,7 @@ from iec62056_21 import client as iec_client
 from iec62056_21 import messages, transports
 
 import frames
+import vtc07
 from vtc07 import tracefile
 
 
@@ -45,7 +46,7 @@ def test_sign_on_read_write_break(client):
     assert sign_on(client) == b"/STS3MPY-VTC07\r\n"
     assert client.read_single_value("0000", additional_data="").value == "01"
     assert client.read_single_value("0001", additional_data="").value == "8001"
-    assert client.read_single_value("0003", additional_data="").value == "0.1.0"
+    assert client.read_single_value("0003", additional_data="").value == vtc07.__version__
     client.write_single_value("0004", "00000000000000000")  # ACK: taken for processing
     time.sleep(0.1)
     # an all-zero class 0 token decrypts to garbage: CRC error (13)

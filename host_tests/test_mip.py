@@ -1,5 +1,5 @@
 """The mip package: package.json, boards/<board>/package.json and manifest.py agree with the
-firmware and with the one version (tools/vtc07/__init__.py); MicroPython's own mip (the
+firmware and with the one version (firmware/server.py's VERSION, the SoftwareVersion register); MicroPython's own mip (the
 unix port, over HTTP on the loopback) and mpremote's (a local path, and github:ORG/REPO
 with the downloads served from this checkout) install it, and the board runs what they
 installed."""
@@ -47,6 +47,9 @@ def test_one_version_everywhere():
         assert 'version = {attr = "vtc07.__version__"}' in f.read()
     versions = {package()["version"]} | {package("boards/%s/package.json" % b)["version"] for b in BOARDS}
     assert versions == {vtc07.__version__}
+    import server  # the meter reports it: SoftwareVersion
+
+    assert server.VERSION.decode() == vtc07.__version__
     assert manifest()[0] == {"version": vtc07.__version__, "description": mip_package.DESCRIPTION}
 
 

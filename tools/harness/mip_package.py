@@ -4,8 +4,8 @@
                                                    boards/<board>/package.json
     python3 tools/harness/mip_package.py --check   exit 1 if any of them is out of date
 
-The version has one home, the host package's `__version__` (tools/vtc07/__init__.py,
-which pyproject.toml reads too). JSON cannot refer to it, so the files that carry it are
+The version has one home, the firmware's SoftwareVersion (VERSION in firmware/server.py,
+which the host package's `__version__` and so pyproject.toml read too). JSON cannot refer to it, so the files that carry it are
 written from it here, with the file lists from firmware/ and boards/common/; a test runs
 the check, so a new firmware module or a new version cannot ship with a stale package.
 
@@ -17,7 +17,6 @@ the check, so a new firmware module or a new version cannot ship with a stale pa
 - manifest.py: the same modules for MicroPython's manifest tools (metadata() first, then
   one module() per file), e.g. micropython-lib's package index or include() in a frozen build.
 """
-import ast
 import json
 import os
 import sys
@@ -30,12 +29,10 @@ DESCRIPTION = "VTC07 (IEC 62055-52) prepayment meter firmware: protocol server a
 
 
 def version():
-    """tools/vtc07/__init__.py's __version__, read without importing the package."""
-    with open(os.path.join(ROOT, "tools", "vtc07", "__init__.py")) as f:
-        for node in ast.parse(f.read()).body:
-            if isinstance(node, ast.Assign) and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["__version__"]:
-                return node.value.value
-    raise ValueError("tools/vtc07/__init__.py has no __version__")
+    """The one version (firmware/server.py's VERSION), as the host package reads it."""
+    import vtc07
+
+    return vtc07.__version__
 
 
 def modules():
@@ -60,7 +57,7 @@ def files():
     """{path in the repository: the text it must hold}."""
     out = {"package.json": _json([[name, path] for name, path in modules()], DESCRIPTION)}
     lines = ["# Written by tools/harness/mip_package.py (`make package`) from firmware/, boards/common/",
-             "# and the version in tools/vtc07/__init__.py: edit those, not this file.",
+             "# and the version in firmware/server.py: edit those, not this file.",
              "# The firmware and the shared board glue as sources, for MicroPython's manifest tools;",
              "# a board's frozen build uses boards/<board>/manifest.py (constants folded in).",
              "metadata(version=%r, description=%r)  # noqa: F821" % (version(), DESCRIPTION)]

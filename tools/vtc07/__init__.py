@@ -16,8 +16,6 @@ imports vtc07.
 import os
 import sys
 
-__version__ = "0.2.0"
-
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -28,6 +26,18 @@ def _firmware_dirs():
     root = os.path.dirname(os.path.dirname(_HERE))  # a checkout (or an editable install): tools/vtc07
     return [os.path.join(root, "firmware"), os.path.join(root, "cpython")]
 
+
+def _version():
+    """The firmware's version (VERSION in firmware/server.py, the SoftwareVersion register),
+    read from its source: the meter and its host tools are released together."""
+    with open(os.path.join(_firmware_dirs()[0], "server.py")) as f:
+        for line in f:
+            if line.startswith('VERSION = b"'):
+                return line.split('"')[1]
+    raise ImportError("vtc07: firmware/server.py has no VERSION")
+
+
+__version__ = _version()
 
 for _d in reversed(_firmware_dirs()):
     if _d not in sys.path:
