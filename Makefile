@@ -101,6 +101,7 @@ frozen: venv
 	$(PY) tools/harness/build_firmware.py --py $(BUILD)/frozen $(FIRMWARE) boards/common/link.py boards/common/boardmain.py boards/common/metrology.py
 
 bench: compile
+	@$(MAKE) --no-print-directory romfs BOARD=unix
 	$(PY) tools/harness/bench.py
 
 # The long reliability runs behind docs/reliability.md (about 20 minutes; `make test` runs

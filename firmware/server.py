@@ -77,7 +77,8 @@ from ticks import ticks_add, ticks_diff
 _ERR = b"ERR"
 # SoftwareVersion (0003): this firmware's version, the one version of the project: the
 # host package (tools/vtc07) and the mip package files (tools/harness/mip_package.py) read
-# it from here, so the meter reports the version mip installed
+# it from here, so the meter reports the version mip installed (two recorded traces read
+# it too: a new version changes their SoftwareVersion answer and its BCC)
 VERSION = b"0.2.0"
 # The predefined registers (clause 6.8.2; IDs below 0x100, so the high byte is 0), as
 # registers.py's rows: ID, format, width, access

@@ -5,7 +5,10 @@
 Prints: .mpy size of firmware/, the core's heap and time figures on the MicroPython unix
 port, the smallest heap the unix port replays every trace in, the heap figures again on
 the 32-bit WebAssembly port (bench_wasm.py) beside the unix port's and the time that
-measurement adds, and the frame-parsing throughput of our core against the iec62056-21
+measurement adds, the same heap figures with the firmware run in place from the unix
+board's ROMFS image (`make romfs BOARD=unix`, which `make bench` runs) on both ports and
+the unix board's heap after start-up from files, the image and sources
+(startup_heap.py), and the frame-parsing throughput of our core against the iec62056-21
 package on CPython, on the same bytes.
 """
 import glob
@@ -15,12 +18,14 @@ import sys
 import time
 
 import bench_wasm
+import startup_heap
 from hostpath import ROOT
 from unixboard import micropython_binary
 
 MICROPYTHON = micropython_binary()
 TRACES = sorted(glob.glob(os.path.join(ROOT, "host_tests", "traces", "*.trace")))
 BUILD = os.path.join(ROOT, "build", "firmware")
+IMAGE = os.path.join(ROOT, "build", "romfs", "unix.img")
 
 
 def mpy_sizes():
@@ -30,8 +35,10 @@ def mpy_sizes():
     return {os.path.basename(f): os.path.getsize(f) for f in files}
 
 
-def micropython_figures(lib):
-    out = subprocess.run([MICROPYTHON, os.path.join(ROOT, "tools", "harness", "bench_core.py"), "--lib", lib, *TRACES],
+def micropython_figures(lib, *flags):
+    """bench_core.py's figures; `lib`: build/firmware, or a ROMFS image (.img)."""
+    where = ["--rom" if lib.endswith(".img") else "--lib", lib]
+    out = subprocess.run([MICROPYTHON, os.path.join(ROOT, "tools", "harness", "bench_core.py"), *where, *flags, *TRACES],
                          capture_output=True, text=True, check=True).stdout
     return dict(line.split(" ", 1) for line in out.splitlines())
 
@@ -88,6 +95,36 @@ def print_beside(unix):
         print("  %-42s %8s %8s %s" % (what + ":", unix[name], wasm[name], unit))
     print("  %-42s %8s %8s" % ("firmware modules that import brings in:", unix["modules_imported"], wasm["modules_imported"]))
     print("  the 32-bit measurement added %.1f s to this run" % took)
+    return True
+
+
+# the heap figures that change when the bytecode runs in place (the others do not)
+IN_PLACE = BESIDE[:2] + BESIDE[3:4]
+
+
+def print_romfs(unix):
+    """The same heap figures with the firmware from the unix board's ROMFS image, both
+    ports, beside the files' (`unix`: the 64-bit figures from files), and the unix board's
+    heap after start-up each way."""
+    if not os.path.isfile(IMAGE):
+        print("ROMFS figures: none, no %s (make romfs BOARD=unix)" % IMAGE)
+        return False
+    rom = micropython_figures(IMAGE, "--heap")
+    try:
+        wasm, wasm_rom = bench_wasm.figures(BUILD, TRACES), bench_wasm.figures(IMAGE, TRACES)
+    except bench_wasm.Unavailable:
+        wasm = wasm_rom = {name: "-" for name, _, _ in BESIDE}
+    print("Firmware from a ROMFS image (%s, %d bytes: bytecode run in place, as from a board's flash;"
+          % (os.path.relpath(IMAGE, ROOT), os.path.getsize(IMAGE)))
+    print("the image itself, in the heap on these ports, not counted) against .mpy files:")
+    print("  %-42s %8s %8s %8s %8s" % ("", "64 files", "64 ROMFS", "32 files", "32 ROMFS"))
+    for name, what, _ in IN_PLACE:
+        print("  %-42s %8s %8s %8s %8s bytes" % (what + ":", unix[name], rom[name], wasm[name], wasm_rom[name]))
+    board = startup_heap.measure(MICROPYTHON, "256k", IMAGE)
+    romfs = board["romfs"] - board["buffer"] if isinstance(board["romfs"], int) else board["romfs"]
+    print("  unix board's heap after start-up: %s bytes from files, %s from the image (without its"
+          % (board["files"], romfs))
+    print("  buffer), %s from sources (compiled at start-up)" % board["sources"])
     return True
 
 
@@ -150,11 +187,12 @@ def main():
     print("  smallest -X heapsize replaying all %d traces (core + replayer + trace text): %s KB"
           % (len(TRACES), smallest_heap_kb()))
     beside = print_beside(figures)
+    romfs = print_romfs(figures)
     ours, theirs = parse_ratio()
     print("CPython frame parsing, same %d-message stream:" % 32)
     print("  our core (parse + dispatch): %.0f chars/s; iec62056-21 CommandMessage: %.0f chars/s; ratio %.2f"
           % (ours, theirs, ours / theirs))
-    return 0 if beside else 1
+    return 0 if beside and romfs else 1
 
 
 if __name__ == "__main__":

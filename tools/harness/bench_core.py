@@ -1,6 +1,8 @@
 """Core figures on the MicroPython unix port (run by tools/bench.py; also a test probe).
 
-    micropython tools/harness/bench_core.py [--lib DIR] [--alloc-check] TRACE...
+    micropython tools/harness/bench_core.py [--lib DIR | --rom IMAGE] [--alloc-check | --heap] TRACE...
+
+(--heap: the heap figures only, heap_figures.py's.)
 
 Prints one "name value" line per figure:
   heap_modules     bytes the firmware modules take once imported (source or .mpy)
@@ -164,10 +166,13 @@ def main(argv):
         print("alloc_per_char", alloc)
         print("alloc_per_consume", consumption)
         return 0 if alloc == 0 and consumption == 0 else 1
+    heap_only = argv[:1] == ["--heap"]
     figures = heap_modules
-    figures.update(heap_figures.run(heap_figures.heap(argv, measured=heap_modules)))  # as on the 32-bit port
+    figures.update(heap_figures.run(heap_figures.heap(argv[heap_only:], measured=heap_modules)))  # as on the 32-bit port
     for name, value in figures.items():
         print(name, value)
+    if heap_only:
+        return 0
     print("us_per_char", "%.2f" % us_per_char(meter.build({}, MemoryStore(), 0)))
     for algorithm in TOKENS:
         print("ms_per_token_" + algorithm, "%.2f" % ms_per_token(algorithm))

@@ -1,10 +1,11 @@
 """The core's heap figures on a 32-bit MicroPython: the WebAssembly port, run with node.
 
-    .venv/bin/python tools/harness/bench_wasm.py [--lib DIR] [TRACE...]
+    .venv/bin/python tools/harness/bench_wasm.py [--lib DIR|IMAGE.img] [TRACE...]
 
 Prints the "name value" lines of tools/harness/heap_figures.py (heap_modules,
 modules_imported, heap_core, heap_core_ea11, heap_peak_replay, heap_peak_replay_no_gc,
-alloc_per_char) for the firmware as built (`make compile`: build/firmware), replaying
+alloc_per_char) for the firmware as built (`make compile`: build/firmware; or from a
+ROMFS image, `make romfs BOARD=unix`, mounted and run in place), replaying
 every host_tests/traces/*.trace unless traces are given. `make bench` prints them beside
 the unix port's. The port is the npm package pinned in tools/harness/wasm/package-lock.json,
 which `make venv` installs into .venv/wasm.
@@ -63,10 +64,10 @@ def main(argv):
     lib = BUILD
     if argv[:1] == ["--lib"]:
         if len(argv) < 2:
-            print("bench_wasm: --lib needs a directory of .mpy files", file=sys.stderr)
+            print("bench_wasm: --lib needs a directory of .mpy files or a ROMFS image", file=sys.stderr)
             return 2
         lib, argv = argv[1], argv[2:]
-    if not glob.glob(os.path.join(lib, "*.mpy")):
+    if not lib.endswith(".img") and not glob.glob(os.path.join(lib, "*.mpy")):
         print("bench_wasm: no .mpy files in %s: run `make compile`" % lib, file=sys.stderr)
         return 2
     try:

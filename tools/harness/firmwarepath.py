@@ -4,8 +4,10 @@
     args = firmwarepath.setup(sys.argv[1:])
 
 `--lib DIR` as the first argument takes the firmware from DIR (build/firmware: .mpy, as
-`make compile` builds it for a board) and is taken off the arguments returned; otherwise
-firmware/ is used as it is. On CPython the const() shim (cpython/) goes on the path too.
+`make compile` builds it for a board), `--rom IMAGE` from a ROMFS image's lib/ (mounted
+at /rom, run in place as from a board's flash; the image itself is read into the heap
+here, before anything is measured); either is taken off the arguments returned;
+otherwise firmware/ is used as it is. On CPython the const() shim (cpython/) goes on the path too.
 The host package's directory (tools/vtc07) goes last, for the trace format (tracefile,
 framing), which a script imports by its bare name on MicroPython.
 """
@@ -17,6 +19,13 @@ _ROOT = (__file__.rsplit("/", 1)[0] if "/" in __file__ else ".") + "/../.."  # t
 def setup(args):
     if args[:1] == ["--lib"]:
         sys.path.insert(0, args[1])
+        args = args[2:]
+    elif args[:1] == ["--rom"]:
+        import vfs
+
+        with open(args[1], "rb") as f:
+            vfs.mount(vfs.VfsRom(f.read()), "/rom")
+        sys.path.insert(0, "/rom/lib")
         args = args[2:]
     else:
         sys.path.insert(0, _ROOT + "/firmware")

@@ -3,7 +3,8 @@
 //     node tools/harness/wasm/bench_wasm.mjs PACKAGE_DIR LIB_DIR TRACE...
 //
 // PACKAGE_DIR: the installed @micropython/micropython-webassembly-pyscript (make venv puts
-// it in .venv/wasm/node_modules); LIB_DIR: the firmware as .mpy (build/firmware). Prints
+// it in .venv/wasm/node_modules); LIB_DIR: the firmware as .mpy (build/firmware), or a
+// ROMFS image (.img) whose lib/ holds them, mounted at /rom and run in place. Prints
 // "name value" lines, as tools/harness/bench_core.py does on the unix port, from the same
 // measurements (tools/harness/heap_figures.py).
 //
@@ -28,8 +29,10 @@ if (args.length < 2) usage("usage: bench_wasm.mjs PACKAGE_DIR LIB_DIR TRACE...")
 const [packageDir, libDir, ...traces] = args;
 const entry = path.join(packageDir, "micropython.mjs");
 if (!fs.existsSync(entry)) usage("no MicroPython WebAssembly port at " + packageDir + ": run `make venv`");
-const mpys = fs.existsSync(libDir) ? fs.readdirSync(libDir).filter((f) => f.endsWith(".mpy")) : [];
-if (!mpys.length) usage("no .mpy files in " + libDir + ": run `make compile`");
+const image = libDir.endsWith(".img");
+if (image && !fs.existsSync(libDir)) usage("no ROMFS image " + libDir + ": run `make romfs BOARD=unix`");
+const mpys = !image && fs.existsSync(libDir) ? fs.readdirSync(libDir).filter((f) => f.endsWith(".mpy")) : [];
+if (!image && !mpys.length) usage("no .mpy files in " + libDir + ": run `make compile`");
 
 const { loadMicroPython } = await import(pathToFileURL(path.resolve(entry)).href);
 const out = [];
@@ -45,6 +48,7 @@ for (const dir of ["/lib", "/harness", "/traces"]) {
     if (!FS.analyzePath(dir).exists) FS.mkdir(dir);
 }
 for (const name of mpys) FS.writeFile("/lib/" + name, fs.readFileSync(path.join(libDir, name)));
+if (image) FS.writeFile("/rom.img", fs.readFileSync(libDir));
 for (const file of PY_FILES) FS.writeFile("/harness/" + path.basename(file), fs.readFileSync(file));
 const inFs = traces.map((file, i) => {
     const name = "/traces/" + i + "_" + path.basename(file);
@@ -53,7 +57,10 @@ const inFs = traces.map((file, i) => {
 });
 
 try {
-    mp.runPython("import sys\nsys.path[:0] = ['/lib', '/harness']\nimport heap_figures as _h");
+    if (image) {  // read into the heap before anything is measured (a board maps it from flash)
+        mp.runPython("import vfs\nwith open('/rom.img', 'rb') as f:\n    vfs.mount(vfs.VfsRom(f.read()), '/rom')");
+    }
+    mp.runPython("import sys\nsys.path[:0] = ['" + (image ? "/rom/lib" : "/lib") + "', '/harness']\nimport heap_figures as _h");
     mp.runPython("_h.start(_h.heap(" + JSON.stringify(inFs) + "))\n_r = None");
     while (mp.globals.get("_r") == null) mp.runPython("_r = _h.step()");
 } catch (error) {
