@@ -100,8 +100,8 @@ frozen: venv
 	rm -rf $(BUILD)/frozen
 	$(PY) tools/harness/build_firmware.py --py $(BUILD)/frozen $(FIRMWARE) boards/common/link.py boards/common/boardmain.py boards/common/metrology.py
 
-bench: compile
-	@$(MAKE) --no-print-directory romfs BOARD=unix
+bench: venv
+	@$(MAKE) --no-print-directory romfs BOARD=unix  # compiles first
 	$(PY) tools/harness/bench.py
 
 # The long reliability runs behind docs/reliability.md (about 20 minutes; `make test` runs

@@ -1,6 +1,9 @@
 """Helpers the tests share (tests import these, never each other)."""
 import datetime as dt
+import os
+import subprocess
 
+from conftest import ROOT
 from vtc07 import vending
 from meterapp import MeterApplication
 
@@ -32,3 +35,11 @@ def stored(app):
     return (a.credit, a.tids, a.mpl, a.tariff_rate, a.water_factor, a.mppul, a.tamper,
             a.key_changed, a.dk, a.key_type, a.krn, a.ken, a.ti, a.base_date,
             bytes(a.keychange.state) if a.keychange else bytes(25))
+
+
+def make_romfs(board):
+    """`make romfs BOARD=board`'s image (build/romfs/<board>.img), built now."""
+    result = subprocess.run(["make", "-s", "romfs", "BOARD=" + board], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return os.path.join(ROOT, "build", "romfs", board + ".img")

@@ -13,20 +13,13 @@ import deploy
 import soak
 import startup_heap
 from conftest import ROOT
-from helpers import credit_token
+from helpers import credit_token, make_romfs
 from unixboard import UnixBoard
 from vtc07 import hhu
 
 UNIX_GLUE = ["load.mpy", "lock.mpy", "unixmain.mpy"]
 HARDWARE_GLUE = ["board.mpy", "boardmain.mpy", "link.mpy", "metrology.mpy"]
 FIRMWARE = sorted(f[:-3] + ".mpy" for f in os.listdir(os.path.join(ROOT, "firmware")) if f.endswith(".py"))
-
-
-def make_romfs(board):
-    result = subprocess.run(["make", "-s", "romfs", "BOARD=" + board], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return os.path.join(ROOT, "build", "romfs", board + ".img")
 
 
 @pytest.fixture(scope="module")
