@@ -118,11 +118,15 @@ def soak(micropython, count, heap="64k", lib=None, state=None):
 
 
 def main(argv):
-    count = int(argv[argv.index("--messages") + 1]) if "--messages" in argv else 100000
-    heap = argv[argv.index("--heap") + 1] if "--heap" in argv else "64k"
-    lib = argv[argv.index("--lib") + 1] if "--lib" in argv else None
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="soak.py", description="Many messages against the unix board on a small heap.")
+    parser.add_argument("--messages", type=int, default=100000)
+    parser.add_argument("--heap", default="64k", help="-X heapsize, e.g. 64k")
+    parser.add_argument("--lib", help="build/firmware (.mpy) or a ROMFS image (.img); default: the sources")
+    args = parser.parse_args(argv)  # a bad argument: usage, one line, exit 2
     micropython = micropython_binary()
-    r = soak(micropython, count, heap, lib)
+    r = soak(micropython, args.messages, args.heap, args.lib)
     print("%(messages)d messages in %(seconds).0f s on -X heapsize=%(heap)s: heap in use after "
           "collection %(heap_min)d..%(heap_max)d bytes over %(samples)d samples, growth from the "
           "first to the last quarter %(growth)d bytes, no MemoryError" % r)

@@ -60,8 +60,13 @@ def measure(micropython, heap, image):
 
 
 def main(argv):
-    heap = argv[argv.index("--heap") + 1] if "--heap" in argv[:-1] else "64k"
-    image = argv[argv.index("--image") + 1] if "--image" in argv[:-1] else os.path.join(BUILD, "romfs", "unix.img")
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="startup_heap.py", description="The unix board's heap after start-up.")
+    parser.add_argument("--heap", default="64k", help="-X heapsize, e.g. 64k")
+    parser.add_argument("--image", default=os.path.join(BUILD, "romfs", "unix.img"))
+    args = parser.parse_args(argv)  # a bad argument: usage, one line, exit 2
+    heap, image = args.heap, args.image
     if not os.path.isfile(image) or not os.path.isdir(os.path.join(BUILD, "firmware")):
         print("error: no %s or build/firmware: run `make romfs BOARD=unix` first" % image)
         return 2
