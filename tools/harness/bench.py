@@ -79,15 +79,19 @@ BESIDE = (
 )
 
 
-def print_beside(unix):
-    """The 32-bit figures beside the unix port's; False if the 32-bit port cannot run."""
+def wasm_figures(lib):
+    """bench_wasm's figures for `lib` (build/firmware or an image) and the seconds they
+    took, or None (said why) when the 32-bit port cannot run."""
     start = time.perf_counter()
     try:
-        wasm = bench_wasm.figures(BUILD, TRACES)
+        return bench_wasm.figures(lib, TRACES), time.perf_counter() - start
     except bench_wasm.Unavailable as problem:
         print("32-bit figures: none, %s" % problem)
-        return False
-    took = time.perf_counter() - start
+        return None
+
+
+def print_beside(unix, wasm, took):
+    """The 32-bit figures (from files) beside the unix port's."""
     print("MicroPython WebAssembly port %s (32-bit, firmware as .mpy) beside the unix port (64-bit):"
           % bench_wasm.version())
     print("  %-42s %8s %8s" % ("", "64-bit", "32-bit"))
@@ -95,24 +99,23 @@ def print_beside(unix):
         print("  %-42s %8s %8s %s" % (what + ":", unix[name], wasm[name], unit))
     print("  %-42s %8s %8s" % ("firmware modules that import brings in:", unix["modules_imported"], wasm["modules_imported"]))
     print("  the 32-bit measurement added %.1f s to this run" % took)
-    return True
 
 
 # the heap figures that change when the bytecode runs in place (the others do not)
 IN_PLACE = BESIDE[:2] + BESIDE[3:4]
 
 
-def print_romfs(unix):
+def print_romfs(unix, wasm):
     """The same heap figures with the firmware from the unix board's ROMFS image, both
-    ports, beside the files' (`unix`: the 64-bit figures from files), and the unix board's
-    heap after start-up each way."""
+    ports, beside the files' (`unix`, `wasm`: each port's figures from files; `wasm` None
+    when the 32-bit port cannot run), and the unix board's heap after start-up each way."""
     if not os.path.isfile(IMAGE):
         print("ROMFS figures: none, no %s (make romfs BOARD=unix)" % IMAGE)
         return False
     rom = micropython_figures(IMAGE, "--heap")
-    try:
-        wasm, wasm_rom = bench_wasm.figures(BUILD, TRACES), bench_wasm.figures(IMAGE, TRACES)
-    except bench_wasm.Unavailable:
+    if wasm:
+        wasm_rom = bench_wasm.figures(IMAGE, TRACES)
+    else:
         wasm = wasm_rom = {name: "-" for name, _, _ in BESIDE}
     print("Firmware from a ROMFS image (%s, %d bytes: bytecode run in place, as from a board's flash;"
           % (os.path.relpath(IMAGE, ROOT), os.path.getsize(IMAGE)))
@@ -186,13 +189,15 @@ def main():
     print("  heap the metering adds when attached (.mpy modules + object): %s bytes" % figures["heap_metering"])
     print("  smallest -X heapsize replaying all %d traces (core + replayer + trace text): %s KB"
           % (len(TRACES), smallest_heap_kb()))
-    beside = print_beside(figures)
-    romfs = print_romfs(figures)
+    wasm = wasm_figures(BUILD)
+    if wasm:
+        print_beside(figures, *wasm)
+    romfs = print_romfs(figures, wasm and wasm[0])
     ours, theirs = parse_ratio()
     print("CPython frame parsing, same %d-message stream:" % 32)
     print("  our core (parse + dispatch): %.0f chars/s; iec62056-21 CommandMessage: %.0f chars/s; ratio %.2f"
           % (ours, theirs, ours / theirs))
-    return 0 if beside and romfs else 1
+    return 0 if wasm and romfs else 1
 
 
 if __name__ == "__main__":
