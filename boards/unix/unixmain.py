@@ -116,14 +116,17 @@ def serve(listener, server, heap_log_ms=0, load=None):
         if load:
             load.poll(now)
         out = server.poll(now)
-        if out and conn is not None and count + len(out) <= len(pending):
-            pending[count:count + len(out)] = out
-            if count:
-                count += len(out)  # behind what waits already: sent when the line takes it
-            else:
-                count = send(conn, pending, len(out))
+        while out:  # and once more after an answer: the work it held back (a token) runs
+            # before the next request is taken, as boards/common/link.py's service does
+            if conn is not None and count + len(out) <= len(pending):
+                pending[count:count + len(out)] = out
                 if count:
-                    poller.modify(conn, select.POLLIN | select.POLLOUT)
+                    count += len(out)  # behind what waits already: sent when the line takes it
+                else:
+                    count = send(conn, pending, len(out))
+                    if count:
+                        poller.modify(conn, select.POLLIN | select.POLLOUT)
+            out = server.poll(time.ticks_ms())
         wait = server.next_event(time.ticks_ms())
         if heap_log_ms:
             left = max(0, time.ticks_diff(next_log, time.ticks_ms()))
