@@ -144,16 +144,12 @@ def sign_on(meter, rep):
             rep.note(note)
 
 
-def _register(reg, value):
-    from . import hhu
-
-    return {"id": "%04X" % reg.rid, "name": reg.name, "value": value, "meaning": hhu.describe(reg, value)}
+def _register(reg, value, meaning):
+    return {"id": "%04X" % reg.rid, "name": reg.name, "value": value, "meaning": meaning}
 
 
-def _line(reg, value):
-    from . import hhu
-
-    return "%04X %-32s %-20s %s" % (reg.rid, reg.name, value, hhu.describe(reg, value))
+def _line(reg, value, meaning):
+    return "%04X %-32s %-20s %s" % (reg.rid, reg.name, value, meaning)
 
 
 @command("id", "sign on, show the identification")
@@ -177,6 +173,7 @@ def _read_all(meter, regs, rep):
     status = 0
     rep.data["registers"] = []
     values = {}
+    bad = []
     for reg in regs:
         value = meter.read(reg)
         values[reg.name] = value
@@ -184,15 +181,14 @@ def _read_all(meter, regs, rep):
             status = max(status, 3)
         elif not hhu.value_ok(reg, value):
             status = 1  # garbled in a way the BCC did not catch, or a meter built wrong
-        rep.line(_line(reg, value).rstrip())
-        rep.data["registers"].append(_register(reg, value))
-    if any(not hhu.value_ok(r, values[r.name]) and not values[r.name].startswith("ERR") for r in regs):
-        bad = [r.name for r in regs if not values[r.name].startswith("ERR") and not hhu.value_ok(r, values[r.name])]
+            bad.append(reg.name)
+        meaning = hhu.describe(reg, value)
+        if reg.name == "SwitchState" and hhu.no_switch(values):
+            meaning = hhu.NO_SWITCH
+        rep.line(_line(reg, value, meaning).rstrip())
+        rep.data["registers"].append(_register(reg, value, meaning))
+    if bad:  # the rest was read and shown all the same
         print("vtc07: the meter's value of %s does not fit the register's format" % ", ".join(bad), file=sys.stderr)
-    note = hhu.no_switch_note(values)
-    if note:
-        rep.line("note: " + note)
-        rep.data.setdefault("notes", []).append(note)
     return status
 
 

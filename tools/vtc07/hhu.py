@@ -229,15 +229,15 @@ def _describe(reg, value):
     return ""
 
 
-def no_switch_note(values):
+NO_SWITCH = "closed: no load switch acts here (credit exhausted would open one)"
+
+
+def no_switch(values):
     """A meter without a load switch (the unix board without --load-w) says "credit
-    exhausted" in ServerStatus while SwitchState still reads 0 closed: say why, when the
-    registers read (by name) show exactly that."""
-    status, state, reason = (values.get(n, "") for n in ("ServerStatus", "SwitchState", "SwitchReason"))
-    if len(status) == 8 and status[-5] == "1" and state == "0" and reason in ("0", ""):
-        return ("credit exhausted with the load switch closed: this meter drives no load switch "
-                "(SwitchState shows what one would be told; the unix board has one with --load-w)")
-    return ""
+    exhausted" in ServerStatus while SwitchState reads 0 closed: True when the registers
+    read so far (values by name) show exactly that."""
+    status, state = values.get("ServerStatus", ""), values.get("SwitchState", "")
+    return len(status) == 8 and status[-5] == "1" and state == "0"
 
 
 def format_words(reg):
