@@ -374,6 +374,9 @@ class Hhu:
         chars = list(body)
         self._log(">", self._ms(), chars)
         data = tracefile.to_line(chars, self.soft)
+        if self.verbose > 1:
+            for b, c in zip(data, chars):
+                self._wire(">", "%02X %s" % (b, tracefile.escape([c])))
         try:
             self.port.write(data)
             self.port.flush()
