@@ -364,13 +364,16 @@ def raw_message(text):
     """Characters for a message in trace notation: sent as written if it starts as a
     message does (<SOH>, /, <ACK>, <NAK>, a raw {hh}), else made a command: SOH, the
     text, ETX and its BCC (`R1<STX>7FFF()`)."""
+    import re
+
     from . import tracefile
 
+    names = [m.group(1) or m.group(2) for m in re.finditer(r"<([^>]*)>|\{([^}]*)\}", text)]
     try:
         chars = tracefile.unescape(text)
     except ValueError:
         chars = None
-    if chars is None or any(c & 0xFF != c & ~tracefile.RAW for c in chars):
+    if chars is None or not all(n in tracefile.NAMES.values() or re.fullmatch("[0-9A-Fa-f]{2}", n) for n in names):
         raise ValueError("%r: write characters as themselves or as <SOH> <STX> <ETX> <ACK> <NAK> <CR> <LF>, "
                          "<hh> (two hex digits) or {hh} (a raw line byte); \"<\" itself is <3C>" % text)
     if not chars:
