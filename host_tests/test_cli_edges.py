@@ -35,6 +35,7 @@ CASES = [
     (["id"], 1, "connection refused"),
     (["break", "--json"], 1, "connection refused"),
     (["watch", "--count", "1"], 1, "connection refused"),
+    (["watch", "--json"], 1, "connection refused"),
     # bad usage, before the port is opened: 2
     (["watch", "--interval", "inf"], 2, "--interval"),  # item 1
     (["watch", "--interval", "1e10"], 2, "--interval"),
@@ -61,6 +62,7 @@ CASES = [
     (["--address", "x" * 33, "id"], 2, "--address"),
     (GEN + ["credit", "--amount", "-1"], 2, "negative"),  # item 9
     (GEN + ["credit", "--amount", "x"], 2, "not a number"),
+    (GEN + ["credit", "--amount", "0.05"], 2, "less than the least a token carries (0.1 kWh)"),
     (GEN + ["credit", "--amount", "nan"], 2, "not a number"),
     (GEN + ["credit", "--amount", "1820162.5"], 2, "more than one token carries"),
     (["-b", "0", "id"], 2, "-b/--baud"),  # item 10

@@ -48,7 +48,7 @@ class Report:
         self._progress = sys.stderr.isatty() and not as_json
         self._colour = (out is print and not as_json and sys.stdout.isatty() and "NO_COLOR" not in os.environ
                         and os.environ.get("TERM") != "dumb")
-        self.done = False  # finish() prints nothing more (watch prints as it goes)
+        self.done = False  # finish() prints nothing more but an error (watch prints as it goes)
 
     def line(self, text):
         if not self.json:
@@ -72,6 +72,8 @@ class Report:
         self.progress()
         if self.json and not self.done:
             self.out(json.dumps(self.data, indent=1))
+        elif self.json and "error" in self.data:  # after JSON Lines: one line more
+            self.out(json.dumps({"error": self.data["error"]}))
 
 
 # --- the registry of commands ------------------------------------------------------------

@@ -100,6 +100,8 @@ def credit_field(amount, subclass):
     tenths = int((value * 10).to_integral_value(ROUND_FLOOR))
     if tenths > most:
         raise ValueError("--amount %s %s is more than one token carries (%s)" % (amount, unit, _tenths_text(most, unit)))
+    if tenths == 0 and value > 0:
+        raise ValueError("--amount %s is less than the least a token carries (0.1 %s)" % (amount, unit))
     field = vending.amount_field_at_most(tenths)
     if vending.amount_value(field) != value * 10:
         print("vtc07: %s %s is not an amount a token carries exactly: this token carries %s (the nearest "
