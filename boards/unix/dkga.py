@@ -8,6 +8,7 @@ DES is the firmware's own (firmware/des.py, the EA09 decryption) run with its ke
 reversed, which makes it encrypt; SHA-256 is the port's hashlib.
 """
 import hashlib
+import sys
 
 from des import Des
 
@@ -65,9 +66,20 @@ def dkga04(vending_key, meter_number, key_type, sgc, ti, krn, base_date, bits):
 
 
 def derive(options):
-    """The decoder key (hex) for the board's options, from options["vending_key"]: 16 hex
-    digits take DKGA02 (EA07, EA09), 40 take DKGA04 (EA07, EA11). ValueError naming the key;
-    None when the key data is not numbers (the configuration's check then names the key)."""
+    """options["dk"], the decoder key, from options["vending_key"]: 16 hex digits take DKGA02
+    (EA07, EA09), 40 take DKGA04 (EA07, EA11). ValueError naming the key; nothing set when
+    the key data is not numbers (the configuration's check then names the key). This module
+    and DES leave the heap again (the meter imports its cipher anew if it is DES)."""
+    try:
+        key = _derive(options)
+    finally:
+        sys.modules.pop("dkga", None)
+        sys.modules.pop("des", None)
+    if key:
+        options["dk"] = key
+
+
+def _derive(options):
     text = options["vending_key"]
     algorithm = options.get("algorithm", "sta")
     try:

@@ -51,14 +51,8 @@ def parse_args(argv):
             raise ValueError("cannot read " + options["config"])
         config.update(options)
         options = config
-    if "vending_key" in options:  # the decoder key from it, as a manufactured meter gets its own
-        try:
-            dk = __import__("dkga").derive(options)  # None: key data the check below names
-        finally:
-            sys.modules.pop("dkga", None)
-            sys.modules.pop("des", None)  # imported again when the meter is built, if it is its cipher
-        if dk:
-            options["dk"] = dk
+    if "vending_key" in options:  # options["dk"] from it, as a manufactured meter gets its key
+        __import__("dkga").derive(options)
     # first: an unknown key is named, whatever else is wrong; main() drops the module again
     __import__("config").check(options, BOARD_KEYS)
     if ("tcp" in options) == ("pty" in options):
@@ -74,8 +68,8 @@ def parse_args(argv):
         _number(options, "test_tr", 1, 1500)  # up to the profile's largest tr (TR_MAX)
     if "load_w" in options:  # W, or LOW-HIGH: boards/unix/load.py
         low, _, high = options["load_w"].partition("-")
-        if not low or (_ and not high):  # "-5", "5-": not W nor LOW-HIGH
-            raise ValueError("config key 'load_w' must be watts 0..999999 or LOW-HIGH, not %r" % options["load_w"])
+        if not low or (_ and not high):  # "-5", "5-": not W nor LOW-HIGH, named as given
+            low = options["load_w"]
         # watts up to what the Power register shows (tables.POWER_MAX_W)
         _number({"load_w": high or low}, "load_w", _number({"load_w": low}, "load_w", 0, 999999), 999999)
     return options
@@ -207,15 +201,9 @@ def release(path):
         pass
 
 
-def error(text):
-    """A bad start: one line on stderr (stdout's first line is a pty's path with --pty)."""
-    print("error: " + text, file=sys.stderr)
-
-
 def main(argv, board_dir="."):
     if "--help" in argv or "-h" in argv:  # the options, one line each (boards/unix/usage.py)
-        print(__import__("usage").TEXT)
-        return 0
+        return __import__("usage").show()
     path = None  # this meter's lock entry
     try:
         try:
@@ -247,18 +235,14 @@ def main(argv, board_dir="."):
         load = None
         if "load_w" in options:  # boards/unix/load.py: only a meter with a simulated load carries it
             load = __import__("load").start(server.app, options["load_w"], time.ticks_ms())
-    except OSError as e:  # the state directory is another meter's, or unusable
+    except (OSError, ValueError) as e:  # the state directory is another meter's or unusable, a
+        # bad option: one line on stderr (stdout's first line is the pty's path with --pty)
         release(path)
-        error(str(e))
+        print("error:", e, file=sys.stderr)
         return 2
-    except ValueError as e:
+    except ImportError as e:  # --lib DIR without the firmware: said by usage.py
         release(path)
-        error(str(e) + " (main.py --help lists the options)")
-        return 2
-    except ImportError as e:  # --lib DIR without the firmware in it
-        release(path)
-        error("cannot load the firmware (%s): --lib takes a folder such as build/firmware" % e)
-        return 2
+        return __import__("usage").show(e)
     if server.app.fault:  # on stderr: with --pty the first line of stdout is the pty's path
         import recovery
 
@@ -276,8 +260,8 @@ def main(argv, board_dir="."):
             listener = listen(host, int(port))
         except OSError as e:  # most often another meter on that port
             release(path)
-            error("cannot listen on %s:%s (%s): is another meter running there? Start this one on "
-                  "another port: make run TCP_PORT=7002, or --tcp 127.0.0.1:7002" % (host, port, e))
+            print("error: cannot listen on %s:%s (%s): is another meter running there? Start this one on "
+                  "another port: make run TCP_PORT=7002, or --tcp 127.0.0.1:7002" % (host, port, e), file=sys.stderr)
             return 1
         print("VTC07 meter listening on %s:%s" % (host, port))
     try:

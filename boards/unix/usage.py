@@ -30,3 +30,16 @@ The VTC07 meter firmware on the MicroPython unix port; its line is a TCP connect
   --help, -h          this text
 An unknown option or a value the meter does not accept stops the board before it listens:
 one line on stderr naming the key, exit status 2 (docs/boards.md, firmware/config.py)."""
+
+
+def show(error=None):
+    """Print TEXT, exit status 0 (--help); or, for the ImportError `error` of a --lib without
+    the firmware, one line on stderr, exit status 2 (the words are here: unixmain's cost heap)."""
+    if error is None:
+        print(TEXT)
+        return 0
+    import sys
+
+    print("error: cannot load the firmware (%s): --lib takes a folder such as build/firmware" % error,
+          file=sys.stderr)
+    return 2
