@@ -447,8 +447,8 @@ def _setup_completion(p):
 def cmd_completion(args, rep):
     from . import completion
 
-    rep.line(completion.script(parser(), args.shell))
     rep.data["script"] = completion.script(parser(), args.shell)
+    rep.line(rep.data["script"])
     return 0
 
 
@@ -570,6 +570,8 @@ def main(argv=None, out=print):
                 return cmd.run(meter, args, rep)
             finally:
                 rep.progress()
+                for note in meter.take_notes():  # what the line showed after the sign-on
+                    rep.note(note)
                 if cmd.leave_idle and meter.port.is_open:
                     try:
                         meter.brk()  # leave the meter Idle, as an HHU does when it is done
