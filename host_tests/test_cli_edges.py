@@ -117,6 +117,7 @@ def test_importing_vtc07_adds_no_top_level_names_and_builds_nothing(tmp_path):
             "assert 'vtc07._firmware.meter' not in sys.modules, 'hhu built a meter at import'\n"
             "assert not any('firmware' in p for p in sys.path), sys.path\n"
             "print(len(hhu.REGISTERS), 'vtc07._firmware.meter' in sys.modules)\n"
+            "assert sys.modules['config'] is config  # the program's own, still\n"
             "assert vending.group(vending.token(0, 0, 5, 1000, 50, 0xE653341F9D5BF36F))\n")
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tools"))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(tmp_path),

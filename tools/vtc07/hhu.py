@@ -141,10 +141,15 @@ class Register:
 
 def _register_table():
     """The registers our firmware has, from the firmware itself (one source of truth)."""
+    import sys
+
     import meter
     from storage import MemoryStore
 
+    theirs = sys.modules.get("config")  # meter.check drops "config" after use (a board's RAM): not the program's
     table = meter.build({}, MemoryStore(), 0).registers
+    if theirs is not None:
+        sys.modules["config"] = theirs
     return [Register(table, rid, NAMES[rid]) for rid in table.ids()]
 
 
