@@ -52,7 +52,7 @@ test: compile
 
 run: venv
 	@echo "Simulated meter on 127.0.0.1:$(TCP_PORT), state in $(STATE)/ (Ctrl-C stops it)"
-	@echo "In another terminal: make demo   (or: .venv/bin/vtc07 --port socket://127.0.0.1:$(TCP_PORT) dump)"
+	@echo "In another terminal: make demo TCP_PORT=$(TCP_PORT)   (or: .venv/bin/vtc07 --port socket://127.0.0.1:$(TCP_PORT) dump)"
 	$(MPY) boards/unix/main.py --tcp 127.0.0.1:$(TCP_PORT) --state $(STATE) $(RUN_FLAGS)
 
 # A token made, entered, refused the second time: against the meter `make run` started

@@ -121,8 +121,11 @@ def test_the_wheel_works_outside_the_checkout(tmp_path):
     lines = []
     cli.main(argv, out=lines.append)
     assert token.returncode == 0 and token.stdout.strip() == lines[0], token.stderr
-    lib = run(py, "-c", "from vtc07 import hhu, vending, tracefile; import tables, vtc07; "
+    # the firmware's modules live inside the package only: no top-level `tables` (item 2)
+    lib = run(py, "-c", "import sys; from vtc07 import hhu, vending, tracefile; import vtc07; "
+              "tables = sys.modules['vtc07._firmware.tables']; "
               "assert ROOT not in tables.__file__ and 'site-packages' in tables.__file__, tables.__file__; "
+              "assert 'tables' not in sys.modules and not any('_firmware' in p for p in sys.path); "
               "print(len(hhu.REGISTERS), vtc07.__version__)".replace("ROOT", repr(ROOT)))
     from vtc07 import hhu
     assert lib.returncode == 0 and lib.stdout.split()[0] == str(len(hhu.REGISTERS)), lib.stderr

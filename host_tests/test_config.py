@@ -234,14 +234,14 @@ def test_unix_board_names_a_mistyped_board_option(micropython):
     result = subprocess.run([micropython, MAIN, "--tpc", "127.0.0.1:7001"], capture_output=True, text=True,
                             timeout=10)
     assert result.returncode == 2
-    assert result.stdout.split("\n")[1].startswith("error: config key 'tpc' is not known; valid keys: ")
+    assert result.stderr.split("\n")[0].startswith("error: config key 'tpc' is not known; valid keys: ")
 
 
 def test_unix_board_refuses_a_bad_tcp_address(micropython):
     result = subprocess.run([micropython, MAIN, "--tcp", "localhost"], capture_output=True, text=True,
                             timeout=10)
     assert result.returncode == 2
-    assert "error: config key 'tcp' must be HOST:PORT, not 'localhost'" in result.stdout
+    assert "error: config key 'tcp' must be HOST:PORT, not 'localhost'" in result.stderr
 
 
 def test_unix_board_refuses_a_line_without_key_and_value(micropython, tmp_path):

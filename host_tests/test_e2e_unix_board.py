@@ -145,7 +145,9 @@ def test_board_rejects_bad_arguments(micropython):
     from conftest import ROOT
     result = subprocess.run([micropython, ROOT + "/boards/unix/main.py", "--state", "x"],
                             capture_output=True, text=True, timeout=10)
-    assert result.returncode == 2 and "usage" in result.stdout
+    # one line on stderr
+    assert result.returncode == 2 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert result.stderr == "error: give exactly one of --tcp and --pty\n"
 
 
 def test_token_session_accept_then_used(unix_board, tmp_path):
@@ -228,7 +230,7 @@ def test_board_refuses_a_bad_config(micropython, tmp_path):
     config.write_text("algorithm = misty2\n")
     result = subprocess.run([micropython, ROOT + "/boards/unix/main.py", "--tcp", "127.0.0.1:1",
                              "--config", str(config)], capture_output=True, text=True, timeout=10)
-    assert result.returncode == 2 and "config key 'algorithm' must be des, misty1 or sta, not 'misty2'" in result.stdout
+    assert result.returncode == 2 and "config key 'algorithm' must be des, misty1 or sta, not 'misty2'" in result.stderr
 
 
 def test_pty_mode_prints_its_path_and_answers_over_pyserial(micropython, tmp_path):

@@ -1,5 +1,6 @@
 """The HHU tools (`vtc07`) against the unix board process: commands, tokens, traces, and
 the error paths (wrong port, silent meter, NAKs, garbled answers) on a real line."""
+import json
 import os
 import subprocess
 import sys
@@ -165,7 +166,8 @@ def test_generated_key_change_then_credit_under_the_new_key(board, capsys):
     assert vtc07.main(["generate", "key-change", "--new-krn", "2", "--rollover"]) == 0
     first, second = capsys.readouterr().out.split()
     assert "02 1stKCT" in vtc(capsys, board.port, "token", first)[1]
-    assert "03 2ndKCT" in vtc(capsys, board.port, "token", second)[1]
+    # the other half in a command of its own: it pairs with the waiting one, so --force
+    assert "03 2ndKCT" in vtc(capsys, board.port, "token", "--force", second)[1]
     assert vtc07.main(["generate", "--krn", "2", "--base-date", "2014", "credit", "--amount", "1"]) == 0
     token = capsys.readouterr().out.strip()  # issued now: a 2014-based TID
     status, out, _ = vtc(capsys, board.port, "token", token)
@@ -346,9 +348,10 @@ def test_hhu_over_a_pty_like_a_serial_port(micropython, tmp_path, capsys):
         proc.wait()
 
 
-def test_hhu_warns_when_a_half_would_pair_with_one_entered_earlier(board, capsys):
+def test_hhu_refuses_a_half_that_would_pair_with_one_entered_earlier(board, capsys):
     """Two halves of two different key changes pair into a key nobody issued; the tokens
-    cannot show it, so the HHU says when a half it enters meets a waiting one."""
+    cannot show it, so the HHU refuses a class 2 token while a half waits, unless --force
+    (as esptool does for dangerous writes)."""
     from vtc07 import vending
     from helpers import DK
 
@@ -357,4 +360,9 @@ def test_hhu_warns_when_a_half_would_pair_with_one_entered_earlier(board, capsys
     status, out, err = vtc(capsys, board.port, "token", str(first))
     assert status == 0 and "02 1stKCT" in out and "warning" not in err
     status, out, err = vtc(capsys, board.port, "token", "%020d" % other_second)
+    assert status == 2 and "a key change half (subclass 3) entered earlier is waiting" in err and "--force" in err
+    assert out == "" and err.count("\n") == 1
+    status, out, err = vtc(capsys, board.port, "--json", "read", "KeyChangeHalfWaiting", "KeyRevisionNumber")
+    assert [r["value"] for r in json.loads(out)["registers"]] == ["3", "1"]  # nothing was entered
+    status, out, err = vtc(capsys, board.port, "token", "--force", "%020d" % other_second)
     assert "warning: a key change half (subclass 3)" in err and "03 2ndKCT" in out

@@ -49,6 +49,8 @@ def test_a_varying_load_and_watch(unix_board, capsys):
     assert vtc07.main(["--port", url, "watch", "--count", "3", "--interval", "0.5"], out=lines.append) == 0
     assert len(lines) == 3
     for line in lines:
+        stamp, line = line.split("  ", 1)  # each sample with the time it was taken
+        assert len(stamp) == 8 and stamp[2] == stamp[5] == ":", stamp
         assert line.startswith("credit 100.0 kWh") or line.startswith("credit 99.9 kWh"), line
         power = int(line.split("power ")[1].split()[0])
         assert 1000 <= power <= 3000 and line.endswith("switch closed"), line
@@ -59,14 +61,14 @@ def test_bad_load_values_exit_2_naming_the_key(micropython, tmp_path, value):
     result = subprocess.run([micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(), "--state",
                              str(tmp_path / "state"), "--load-w", value], capture_output=True, text=True,
                             timeout=10)
-    assert result.returncode == 2 and "error: config key 'load_w' must be" in result.stdout, result.stdout
+    assert result.returncode == 2 and "error: config key 'load_w' must be" in result.stderr, result.stderr
 
 
 def test_a_load_needs_the_token_engine(micropython, tmp_path):
     result = subprocess.run([micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(), "--state",
                              str(tmp_path / "state"), "--load-w", "100", "--app", "stub"],
                             capture_output=True, text=True, timeout=10)
-    assert result.returncode == 2 and "error: config key 'load_w' needs the token engine" in result.stdout
+    assert result.returncode == 2 and "error: config key 'load_w' needs the token engine" in result.stderr
 
 
 def test_watch_against_a_meter_without_the_registers_says_so():

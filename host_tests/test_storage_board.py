@@ -84,7 +84,7 @@ def test_state_that_is_a_file_stops_the_board_with_a_message(micropython, tmp_pa
     result = subprocess.run([micropython, ROOT + "/boards/unix/main.py", "--tcp", "127.0.0.1:1",
                              "--state", str(state)], capture_output=True, text=True, timeout=10)
     assert result.returncode == 2 and "Traceback" not in result.stdout + result.stderr
-    assert "%s: it is not a directory" % state in result.stdout
+    assert "%s: it is not a directory" % state in result.stderr and result.stderr.count("\n") == 1
 
 
 def test_a_record_that_cannot_be_read_refuses_tokens_and_keeps_answering(unix_board, tmp_path):

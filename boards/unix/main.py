@@ -16,6 +16,8 @@ Options (the meter's keys are firmware/config.py's, which says what each accepts
                     rom.py; its .mpy code runs in place, as from a board's flash, but the
                     image itself is read into the heap here (docs/boards.md); on the
                     command line only, not with --lib
+  --vending-key HEX derive the decoder key (DKGA02: 16 hex digits, DKGA04: 40) from this
+                    vending key and the meter's own number and key data; not with --dk
   --heap-log MS     print "heap <bytes in use after a collection> <free>" every MS ms
   --test-tr MS      answer after MS (1..1500) instead of tr: for heap soaks that need many
                     messages fast (tools/soak.py); outside the profile, so no meter has it
@@ -30,7 +32,8 @@ Options (the meter's keys are firmware/config.py's, which says what each accepts
                     refuses tokens), move its copies aside as *.damagedN and start a new
                     record from the configuration; does nothing to a valid record
 An unknown option or key, or a value the meter does not accept, stops the board before it
-listens: one line that names the key and what it accepts, exit status 2.
+listens: one line on stderr that names the key and what it accepts, exit status 2.
+--help (-h) lists the options (boards/unix/usage.py).
 The key given here is the one the meter is made with: once a key change token has
 replaced it, the key stored under --state rules.
 """
@@ -46,6 +49,6 @@ if "--rom" in sys.argv[:-1]:  # boards/unix/rom.py mounts the image at /rom
     _lib = "/rom/lib"
 sys.path[:0] = [_lib, _lib + "/unix", _board]
 
-import unixmain  # noqa: E402
+import unixmain  # noqa: E402  (always found: _board; a --lib without the firmware is its error)
 
 sys.exit(unixmain.main(sys.argv[1:], _board))

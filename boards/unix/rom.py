@@ -16,7 +16,7 @@ i = sys.argv.index("--rom")
 path = sys.argv[i + 1]
 del sys.argv[i:i + 2]
 if "--lib" in sys.argv:
-    print("error: give one of --rom and --lib")
+    print("error: give one of --rom and --lib", file=sys.stderr)
     sys.exit(2)
 try:
     # a buffer of the file's size, read into: read() would grow one, leaving holes
@@ -25,5 +25,5 @@ try:
         f.readinto(image)
     vfs.mount(vfs.VfsRom(image), "/rom")  # reads `image` in place: it stays this module's
 except OSError:  # no such file, or not a ROMFS image
-    print("error: cannot mount %r as a ROMFS image (make romfs BOARD=unix builds one)" % path)
+    print("error: cannot mount %r as a ROMFS image (make romfs BOARD=unix builds one)" % path, file=sys.stderr)
     sys.exit(2)

@@ -13,12 +13,11 @@ import sys
 import time
 
 
-USAGE = "usage: main.py (--tcp [HOST:]PORT | --pty) [--state DIR] [--key value ...]"
 RECV_MAX = 64  # bytes taken from the socket at a time
 
 
 # the board's own keys; every other key is the meter's (firmware/config.py)
-BOARD_KEYS = ("tcp", "pty", "state", "lib", "heap_log", "test_tr", "config", "reset_storage", "load_w")
+BOARD_KEYS = ("tcp", "pty", "state", "lib", "heap_log", "test_tr", "config", "reset_storage", "load_w", "vending_key")
 
 
 def _number(options, key, start, end):
@@ -40,7 +39,7 @@ def parse_args(argv):
             options[key] = "1"
             i += 1
             continue
-        if i + 1 >= len(argv):
+        if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
             raise ValueError(arg + " needs a value")
         options[key] = argv[i + 1]
         i += 2
@@ -52,6 +51,8 @@ def parse_args(argv):
             raise ValueError("cannot read " + options["config"])
         config.update(options)
         options = config
+    if "vending_key" in options:  # options["dk"] from it, as a manufactured meter gets its key
+        __import__("dkga").derive(options)
     # first: an unknown key is named, whatever else is wrong; main() drops the module again
     __import__("config").check(options, BOARD_KEYS)
     if ("tcp" in options) == ("pty" in options):
@@ -67,6 +68,8 @@ def parse_args(argv):
         _number(options, "test_tr", 1, 1500)  # up to the profile's largest tr (TR_MAX)
     if "load_w" in options:  # W, or LOW-HIGH: boards/unix/load.py
         low, _, high = options["load_w"].partition("-")
+        if not low or (_ and not high):  # "-5", "5-": not W nor LOW-HIGH, named as given
+            low = options["load_w"]
         # watts up to what the Power register shows (tables.POWER_MAX_W)
         _number({"load_w": high or low}, "load_w", _number({"load_w": low}, "load_w", 0, 999999), 999999)
     return options
@@ -199,6 +202,8 @@ def release(path):
 
 
 def main(argv, board_dir="."):
+    if "--help" in argv or "-h" in argv:  # the options, one line each (boards/unix/usage.py)
+        return __import__("usage").show()
     path = None  # this meter's lock entry
     try:
         try:
@@ -230,15 +235,14 @@ def main(argv, board_dir="."):
         load = None
         if "load_w" in options:  # boards/unix/load.py: only a meter with a simulated load carries it
             load = __import__("load").start(server.app, options["load_w"], time.ticks_ms())
-    except OSError as e:  # the state directory is another meter's, or unusable
+    except (OSError, ValueError) as e:  # the state directory is another meter's or unusable, a
+        # bad option: one line on stderr (stdout's first line is the pty's path with --pty)
         release(path)
-        print("error:", e)
+        print("error:", e, file=sys.stderr)
         return 2
-    except ValueError as e:
+    except ImportError as e:  # --lib DIR without the firmware: said by usage.py
         release(path)
-        print(USAGE)
-        print("error:", e)
-        return 2
+        return __import__("usage").show(e)
     if server.app.fault:  # on stderr: with --pty the first line of stdout is the pty's path
         import recovery
 
@@ -257,7 +261,7 @@ def main(argv, board_dir="."):
         except OSError as e:  # most often another meter on that port
             release(path)
             print("error: cannot listen on %s:%s (%s): is another meter running there? Start this one on "
-                  "another port: make run TCP_PORT=7002, or --tcp 127.0.0.1:7002" % (host, port, e))
+                  "another port: make run TCP_PORT=7002, or --tcp 127.0.0.1:7002" % (host, port, e), file=sys.stderr)
             return 1
         print("VTC07 meter listening on %s:%s" % (host, port))
     try:

@@ -6,15 +6,21 @@ and the trace format, and the `vtc07` command.
         print(meter.sign_on())
 
 The host shares the firmware's own modules (tables, formats, frames, tokens, the
-RegisterTable, crc) instead of keeping second copies. They import each other by top-level
-name (`from tables import ...`, as MicroPython wants), so importing this package puts
-their directory on sys.path: the copy inside the installed package (vtc07/_firmware,
-built from firmware/ by pyproject.toml), or firmware/ itself when run from a checkout.
-Those names (tables, meter, storage, config, ...) are therefore taken in a process that
-imports vtc07.
+RegisterTable, crc) instead of keeping second copies: the copy inside the installed package
+(vtc07/_firmware, built from firmware/ by pyproject.toml), or firmware/ itself when run from
+a checkout. They import each other by top-level name (`from tables import ...`, as
+MicroPython wants). So that a process importing vtc07 keeps those names (config, meter,
+storage, ...) for its own modules, nothing goes on sys.path: the firmware's modules live
+only inside this package, as vtc07._firmware.tables and so on, and a firmware name
+imported from a module of this package (the firmware's own, or vtc07's: `from tables
+import ...`) is resolved there by the import hook below.
 """
+import builtins
+import importlib
+import importlib.machinery
 import os
 import sys
+import types
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -39,6 +45,53 @@ def _version():
 
 __version__ = _version()
 
-for _d in reversed(_firmware_dirs()):
-    if _d not in sys.path:
-        sys.path.insert(0, _d)
+# top-level firmware name -> its module inside this package ("tables" -> "vtc07._firmware.tables")
+_SHARED = {}
+for _pkg, _dir in zip((__name__ + "._firmware", __name__ + "._cpython"), _firmware_dirs()):
+    _module = types.ModuleType(_pkg, "the firmware's modules as the host shares them")
+    _module.__path__ = [_dir]
+    _module.__package__ = _pkg
+    sys.modules.setdefault(_pkg, _module)
+    for _file in sorted(os.listdir(_dir)):
+        if _file.endswith(".py") and not _file.startswith("_"):
+            _SHARED.setdefault(_file[:-3], _pkg + "." + _file[:-3])
+
+
+def _import(name, globals=None, locals=None, fromlist=(), level=0):
+    """__import__ for the modules of this package: a firmware name is the package's copy."""
+    if level == 0 and name in _SHARED:
+        return importlib.import_module(_SHARED[name])
+    return builtins.__import__(name, globals, locals, fromlist, level)
+
+
+_BUILTINS = dict(builtins.__dict__, __import__=_import)
+
+
+class _Loader(importlib.machinery.SourceFileLoader):
+    """Runs a module of this package with _import as its __import__ (its `import` statements
+    and __import__ calls, at load time and later inside its functions)."""
+
+    def exec_module(self, module):
+        module.__builtins__ = _BUILTINS
+        super().exec_module(module)
+
+
+class _Finder:
+    """Finds vtc07's submodules (the firmware's among them) and loads them with _Loader."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        if not fullname.startswith(__name__ + ".") or path is None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+            spec.loader = _Loader(spec.loader.name, spec.loader.path)
+        return spec
+
+    @staticmethod
+    def invalidate_caches():
+        pass
+
+
+if not any(isinstance(f, type) and f.__name__ == "_Finder" and f.__module__ == __name__ for f in sys.meta_path):
+    sys.meta_path.insert(0, _Finder)

@@ -10,88 +10,154 @@
                             show each result and what it changed
     break                   send BreakCommand (end a session)
     raw MESSAGE...          send messages as written (trace notation), show the answers
-    ports                   list the serial ports
+    ports                   list the serial ports (USB VID:PID; warns of adapters bad at 7E1)
     generate KIND ...       make a token (vending side; no meter needed); `generate -h`
     replay TRACE...         replay recorded traces against the meter, show the first difference
     conform                 run the profile's conformance cases, report per clause (docs/conformance.md)
     watch                   credit, power and the load switch, live (--json: a line per sample)
+    completion [bash|zsh]   print a shell completion script (eval "$(vtc07 completion bash)")
 
 URL is anything pyserial opens: /dev/ttyUSB0, a pty path, socket://127.0.0.1:7001 (the
-simulated meter, the default). Exit status: 0 done, 1 the HHU failed (line, timeout,
-garbled answers), 2 bad usage, 3 the meter refused (error data message, token rejected,
-replay differs), 130 interrupted (Ctrl-C). `conform` has its own (docs/conformance.md).
+simulated meter, the default). Defaults for the line options come from vtc07.toml (the
+working directory, else ~/.config/vtc07/) and $VTC07_PORT. Exit status: 0 done, 1 the
+HHU failed (line, timeout, garbled answers), 2 bad usage, 3 the meter refused (error data
+message, token rejected, replay differs), 130 interrupted (Ctrl-C). `conform` has its own
+(docs/conformance.md).
 """
 import argparse
-import datetime
 import json
 import os
 import sys
-from decimal import Decimal
 
 from . import __version__
-from . import conform
-from . import hhu
-from . import tracefile
-from . import vending
-from . import watch
-from formats import FMT_A, FMT_B, FMT_D, FMT_H
+from . import options
 from .hhu import HhuError, MeterRefused
-from tables import BAUD_CHARS, CLASS_MANAGEMENT, TOKEN_CLASS_SHIFT
 
 DEFAULT_PORT = "socket://127.0.0.1:7001"
 ACCEPTED = (1, 2, 3)  # Accept, 1stKCT, 2ndKCT
 
 
-def _credit_change(name, before, after):
-    unit = hhu.TENTHS[name]
-    delta = int(after) - int(before)
-    return "%s: %s -> %s (%s%s)" % (name, hhu.tenths(int(before), unit), hhu.tenths(int(after), unit),
-                                    "+" if delta >= 0 else "", hhu.tenths(delta, unit))
-
-
-def _line(reg, value):
-    meaning = hhu.describe(reg, value)
-    return "%04X %-32s %-20s %s" % (reg.rid, reg.name, value, meaning)
-
-
 class Report:
     """What a command reports: text lines as it goes, or one JSON object at the end
-    (`--json`). Progress goes to stderr, and only on a terminal."""
+    (`--json`). Progress goes to stderr, and only on a terminal; so does colour (stdout)."""
 
     def __init__(self, out, as_json):
         self.out = out
         self.json = as_json
         self.data = {}
         self._progress = sys.stderr.isatty() and not as_json
+        self._colour = (out is print and not as_json and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+                        and os.environ.get("TERM") != "dumb")
+        self.done = False  # finish() prints nothing more but an error (watch prints as it goes)
 
     def line(self, text):
         if not self.json:
             self.out(text)
+
+    def good(self, text, ok=True):
+        """`text` in green (ok) or red, on a terminal only."""
+        return "\x1b[%dm%s\x1b[0m" % (32 if ok else 31, text) if self._colour else text
 
     def progress(self, text=""):
         if self._progress:
             sys.stderr.write("\r\x1b[K" + text)
             sys.stderr.flush()
 
+    def note(self, text):
+        """A remark about the line (stderr, and the JSON report's "notes")."""
+        self.data.setdefault("notes", []).append(text)
+        print("vtc07: note: " + text, file=sys.stderr)
+
     def finish(self):
         self.progress()
-        if self.json:
+        if self.json and not self.done:
             self.out(json.dumps(self.data, indent=1))
+        elif self.json and "error" in self.data:  # after JSON Lines: one line more
+            self.out(json.dumps({"error": self.data["error"]}))
 
+
+# --- the registry of commands ------------------------------------------------------------
+
+class Command:
+    """One `vtc07` command. `run(meter, args, rep)` for a command on the line (the HHU
+    opens the port, runs it, and sends Break after it if `leave_idle`), `run(args, rep)`
+    for one without (`line` False); `setup(parser)` adds its arguments; `check(args)`
+    checks them before the port is opened (ValueError: exit 2)."""
+
+    def __init__(self, name, help, run, setup=None, line=True, leave_idle=True, check=None, description=None,
+                 parser=None, own=False):
+        self.name, self.help, self.run, self.setup = name, help, run, setup
+        self.line, self.leave_idle, self.check, self.description = line, leave_idle, check, description
+        self.own = own  # its own report and exit statuses: run(args, out) -> status (conform)
+        self._parser = parser
+
+    def parser(self, sub, common):
+        if self._parser:
+            return self._parser(sub)
+        p = sub.add_parser(self.name, parents=[common] if self.line else [], help=self.help,
+                           description=self.description or self.help)
+        if self.setup:
+            self.setup(p)
+        if "--json" not in p._option_string_actions:
+            p.add_argument("--json", action="store_true", help="report as JSON on stdout")
+        return p
+
+
+COMMANDS = {}
+
+
+def register(command):
+    COMMANDS[command.name] = command
+    return command
+
+
+def command(name, help, **kw):
+    """Decorator: `run` registered as the command `name`."""
+    def add(run):
+        register(Command(name, help, run, **kw))
+        return run
+    return add
+
+
+def _import_commands():
+    """The commands kept in modules of their own: their modules are loaded here, so that
+    `import vtc07.cli` stays light (hhu builds its register table when first asked)."""
+    from . import conform, generate, watch
+
+    register(Command("generate", "make a token (vending side)", generate.run, generate.setup, line=False,
+                     description="Make STS tokens as a vending system would. The defaults are the unix "
+                     "board's meter and key (sts-tokens.md section 5). Options may come before or after KIND."))
+    register(Command("watch", "credit, power and the load switch, live", watch.run, watch.setup, leave_idle=True))
+    register(Command("conform", "run the VTC07 profile's conformance cases against a meter",
+                     lambda args, out: conform.main(args, out), parser=conform.add_parser, own=True))
+
+
+# --- line commands ------------------------------------------------------------------------
 
 def sign_on(meter, rep):
-    rep.progress("signing on (up to %.0f s) ..." % hhu.FIRST_CHAR_S)
+    from . import hhu
+
+    rep.progress("signing on (up to %.0f s) ..." % meter.first_s)
     try:
         return meter.sign_on()
     finally:
         rep.progress()
+        for note in meter.take_notes():
+            rep.note(note)
 
 
-def _register(reg, value):
-    return {"id": "%04X" % reg.rid, "name": reg.name, "value": value, "meaning": hhu.describe(reg, value)}
+def _register(reg, value, meaning):
+    return {"id": "%04X" % reg.rid, "name": reg.name, "value": value, "meaning": meaning}
 
 
+def _line(reg, value, meaning):
+    return "%04X %-32s %-20s %s" % (reg.rid, reg.name, value, meaning)
+
+
+@command("id", "sign on, show the identification")
 def cmd_id(meter, args, rep):
+    from tables import BAUD_CHARS
+
     ident = sign_on(meter, rep)
     speeds = {chr(char): baud for baud, char in BAUD_CHARS}
     rep.line("%s" % ident)
@@ -101,40 +167,83 @@ def cmd_id(meter, args, rep):
     return 0
 
 
-def cmd_read(meter, args, rep):
-    regs = [hhu.lookup(name) for name in args.registers]
-    sign_on(meter, rep)
+def _read_all(meter, regs, rep):
+    """Read `regs` and report each; the status: 3 for an ERRnn, 1 for a value the HHU cannot
+    read (the rest is read and shown all the same)."""
+    from . import hhu
+
     status = 0
     rep.data["registers"] = []
+    values = {}
+    bad = []
     for reg in regs:
         value = meter.read(reg)
-        rep.line(_line(reg, value).rstrip())
-        rep.data["registers"].append(_register(reg, value))
+        values[reg.name] = value
         if value.startswith("ERR"):
-            status = 3
+            status = max(status, 3)
+        elif not hhu.value_ok(reg, value):
+            status = 1  # garbled in a way the BCC did not catch, or a meter built wrong
+            bad.append(reg.name)
+        meaning = hhu.describe(reg, value)
+        if reg.name == "SwitchState" and hhu.no_switch(values):
+            meaning = hhu.NO_SWITCH
+        rep.line(_line(reg, value, meaning).rstrip())
+        rep.data["registers"].append(_register(reg, value, meaning))
+    if bad:  # the rest was read and shown all the same
+        print("vtc07: the meter's value of %s does not fit the register's format" % ", ".join(bad), file=sys.stderr)
     return status
 
 
+def _setup_read(p):
+    p.add_argument("registers", nargs="+", metavar="REG",
+                   help="a register's 4-digit ID (8001) or name (CreditElectricity, any case)")
+
+
+def _check_registers(args):
+    from . import hhu
+
+    for name in args.registers:
+        hhu.lookup(name)
+
+
+@command("read", "read registers", setup=_setup_read, check=_check_registers)
+def cmd_read(meter, args, rep):
+    from . import hhu
+
+    regs = [hhu.lookup(name) for name in args.registers]
+    sign_on(meter, rep)
+    return _read_all(meter, regs, rep)
+
+
+@command("dump", "every readable register")
 def cmd_dump(meter, args, rep):
+    from . import hhu
+
     sign_on(meter, rep)
     rep.line("%-4s %-32s %-20s %s" % ("ID", "name", "value", "meaning"))
-    rep.data["registers"] = []
-    for reg in hhu.REGISTERS:
-        if not reg.readable:
-            continue
-        value = meter.read(reg)
-        rep.line(_line(reg, value).rstrip())
-        rep.data["registers"].append(_register(reg, value))
-    return 0
+    return _read_all(meter, [reg for reg in hhu.registers() if reg.readable], rep)
 
 
-def cmd_write(meter, args, rep):
+def _setup_write(p):
+    p.add_argument("register", metavar="REG", help="the register's 4-digit ID or name")
+    p.add_argument("value", metavar="VALUE", help="its new value, as the register's format writes it")
+
+
+def _check_write(args):
+    from . import hhu
+
     reg = hhu.lookup(args.register)
     if not reg.writable:
         raise ValueError("%04X %s is not writable" % (reg.rid, reg.name))
     if not hhu.value_ok(reg, args.value):
-        raise ValueError("%04X %s takes %s: %r does not fit"
-                       % (reg.rid, reg.name, _format_words(reg), args.value))
+        raise ValueError("%04X %s takes %s: %r does not fit" % (reg.rid, reg.name, hhu.format_words(reg), args.value))
+
+
+@command("write", "write a register", setup=_setup_write, check=_check_write)
+def cmd_write(meter, args, rep):
+    from . import hhu
+
+    reg = hhu.lookup(args.register)
     sign_on(meter, rep)
     answer = meter.write(reg, args.value)
     rep.data.update(id="%04X" % reg.rid, name=reg.name, value=args.value, written=answer is None,
@@ -146,38 +255,16 @@ def cmd_write(meter, args, rep):
     return 3
 
 
-def _format_words(reg):
-    kind = {FMT_H: "hex digits", FMT_D: "decimal digits", FMT_B: "binary digits",
-            FMT_A: "printable characters"}[reg.fmt]
-    return ("1 to %d %s" if reg.fmt == FMT_A else "exactly %d %s") % (reg.width, kind)
-
-
-KCT_WARNING = ("warning: a key change half (subclass %s) entered earlier is waiting in this meter. If "
-               "this token is the other half, the meter pairs the two: go on only if both were "
-               "generated together; halves of two different key changes make a key nobody issued "
-               "(docs/hhu.md).")
-
-
-# what a token of each class may change, read before and after it (a class 2 token's
-# subclass is encrypted: the HHU cannot tell which management register it sets)
-CHANGES = {
-    0: hhu.CREDITS + ("CreditCurrency",),
-    2: hhu.CREDITS + ("CreditCurrency", "MaximumPowerLimit", "TariffRate", "MaximumPhasePowerUnbalanceLimit",
-                      "WaterMeterFactor", "TamperStatus", "KeyRevisionNumber", "KeyType", "SupplyGroupCode",
-                      "TariffIndex", "KeyExpiryNumber", "BaseDate", "EncryptionAlgorithm"),
-}
-
-
-def _change(name, before, after):
-    if name in hhu.TENTHS:
-        return _credit_change(name, before, after)
-    reg = hhu.BY_NAME[name.lower()]
-    words = lambda v: (v + " " + hhu.describe(reg, v)).strip()  # noqa: E731
-    return "%s: %s -> %s" % (name, words(before), words(after))
+KCT_REFUSED = ("a key change half (subclass %s) entered earlier is waiting in this meter: a class 2 token "
+               "entered now may be the other half of another set, and two halves of different sets make a key "
+               "nobody issued. Enter a key change set whole in one command; if this token is that half's own "
+               "other half, give --force (docs/hhu.md)")
 
 
 def split_tokens(words):
     """One token, or several in a row (a key change set): 20 digits each."""
+    from . import hhu
+
     text = " ".join(words)
     digits = "".join(c for c in text if c not in " -")
     if len(digits) > 20 and len(digits) % 20 == 0 and digits.isdigit():
@@ -185,39 +272,78 @@ def split_tokens(words):
     return [hhu.token_number(text)]
 
 
+def _setup_token(p):
+    p.add_argument("digits", nargs="+", metavar="DIGITS",
+                   help="a 20-digit token (dashes and spaces allowed), or a key change set's tokens in a row")
+    p.add_argument("--force", action="store_true",
+                   help="enter a class 2 token although a key change half entered earlier is waiting")
+
+
+@command("token", "enter tokens (a key change set may be given whole)", setup=_setup_token,
+         check=lambda args: split_tokens(args.digits))
 def cmd_token(meter, args, rep):
+    from . import hhu, vending
+    from tables import CLASS_MANAGEMENT, TOKEN_CLASS_SHIFT
+
     numbers = split_tokens(args.digits)
     sign_on(meter, rep)
-    if (numbers[0] >> TOKEN_CLASS_SHIFT) & 3 == CLASS_MANAGEMENT and "keychangehalfwaiting" in hhu.BY_NAME:
+    waiting_reg = hhu.by_name().get("keychangehalfwaiting")
+    if (numbers[0] >> TOKEN_CLASS_SHIFT) & 3 == CLASS_MANAGEMENT and waiting_reg is not None:
         # The halves cannot show whether they belong together (both are encrypted under the
         # meter's key): the HHU can only say that this one will pair with a half it did not enter.
-        waiting = meter.read(hhu.BY_NAME["keychangehalfwaiting"])
+        waiting = meter.read(waiting_reg)
         if waiting not in ("0", "") and not waiting.startswith("ERR"):
-            print(KCT_WARNING % waiting, file=sys.stderr)
+            rep.data["key_change_half_waiting"] = waiting
+            if not args.force:
+                raise ValueError(KCT_REFUSED % waiting)
+            print("vtc07: warning: " + (KCT_REFUSED % waiting).split(". Enter")[0] + "; entered (--force)",
+                  file=sys.stderr)
     rep.data["tokens"] = []
     for number in numbers:
         token_class = (number >> TOKEN_CLASS_SHIFT) & 3
         status, before, after = meter.enter_token(
-            number, CHANGES.get(token_class, ()),
+            number, hhu.CHANGES.get(token_class, ()),
             lambda s: rep.progress("the meter is working on the token: %.0f s ..." % s))
         rep.progress()
-        rep.line("token %s: %02d %s" % (vending.group(number), status, hhu.TOKEN_STATUS.get(status, "unknown")))
+        meaning = hhu.TOKEN_STATUS.get(status, "unknown")
+        rep.line("token %s: %s" % (vending.group(number), rep.good("%02d %s" % (status, meaning), status in ACCEPTED)))
         changes = [name for name in before if before[name] != after[name]]
         for name in changes:
-            rep.line("  " + _change(name, before[name], after[name]))
-        rep.data["tokens"].append({"token": vending.group(number), "status": status,
-                                   "meaning": hhu.TOKEN_STATUS.get(status, "unknown"), "accepted": status in ACCEPTED,
+            rep.line("  " + hhu.change_words(name, before[name], after[name]))
+        rep.data["tokens"].append({"token": vending.group(number), "status": status, "meaning": meaning,
+                                   "accepted": status in ACCEPTED,
                                    "changes": [{"name": n, "before": before[n], "after": after[n]} for n in changes]})
         if status not in ACCEPTED:
             return 3
     return 0
 
 
+@command("break", "send BreakCommand", leave_idle=False)
 def cmd_break(meter, args, rep):
     meter.brk()
+    rep.data["sent"] = "BreakCommand"
     return 0
 
 
+def _setup_replay(p):
+    p.add_argument("traces", nargs="+", metavar="TRACE", help="a trace file (docs/traces.md)")
+    p.add_argument("--tolerance", type=options.ranged(0, 10**6), default=50, metavar="MS",
+                   help="ms a response may be off (default %(default)s)")
+
+
+def _check_replay(args):
+    from . import tracefile
+
+    for path in args.traces:
+        try:
+            tracefile.load(path)
+        except OSError as e:
+            raise ValueError("trace %s: %s" % (path, e.strerror))
+        except ValueError as e:
+            raise ValueError("trace %s: %s" % (path, e))
+
+
+@command("replay", "replay traces against the meter", setup=_setup_replay, check=_check_replay, leave_idle=False)
 def cmd_replay(meter, args, rep):
     from . import replay_line
 
@@ -227,12 +353,12 @@ def cmd_replay(meter, args, rep):
         differences = replay_line.replay_file(meter, path, args.tolerance)
         rep.data["traces"].append({"path": path, "same": not differences, "differences": differences})
         if differences:
-            rep.line("%s: differs" % path)
+            rep.line("%s: %s" % (path, rep.good("differs", False)))
             for line in differences:
                 rep.line(line)
             worst = 3
         else:
-            rep.line("%s: same" % path)
+            rep.line("%s: %s" % (path, rep.good("same")))
     return worst
 
 
@@ -240,19 +366,48 @@ def raw_message(text):
     """Characters for a message in trace notation: sent as written if it starts as a
     message does (<SOH>, /, <ACK>, <NAK>, a raw {hh}), else made a command: SOH, the
     text, ETX and its BCC (`R1<STX>7FFF()`)."""
-    chars = tracefile.unescape(text)
+    import re
+
+    from . import tracefile
+
+    names = [m.group(1) or m.group(2) for m in re.finditer(r"<([^>]*)>|\{([^}]*)\}", text)]
+    try:
+        chars = tracefile.unescape(text)
+    except ValueError:
+        chars = None
+    if chars is None or not all(n in tracefile.NAMES.values() or re.fullmatch("[0-9A-Fa-f]{2}", n) for n in names):
+        raise ValueError("%r: write characters as themselves or as <SOH> <STX> <ETX> <ACK> <NAK> <CR> <LF>, "
+                         "<hh> (two hex digits) or {hh} (a raw line byte); \"<\" itself is <3C>" % text)
     if not chars:
         raise ValueError("an empty message")
     if chars[0] in (0x01, ord("/"), 0x06, 0x15) or chars[0] & tracefile.RAW:
         return chars
     if any(c & tracefile.RAW for c in chars):
         raise ValueError("%r: a raw byte {hh} only in a message written out from its <SOH>" % text)
+    if any(c > 0x7F for c in chars):
+        raise ValueError("%r: characters are 7-bit (<00> to <7F>)" % text)
     return list(tracefile.command(bytes(chars)))
 
 
+def _setup_raw(p):
+    p.add_argument("messages", nargs="+", metavar="MESSAGE", help="a message in the trace notation")
+    p.add_argument("--no-sign-on", action="store_true", help="do not sign on first")
+
+
+def _check_raw(args):
+    for text in args.messages:
+        raw_message(text)
+
+
+@command("raw", "send messages as written, show the answers", setup=_setup_raw, check=_check_raw, leave_idle=False,
+         description="Send messages as written in the trace notation (docs/traces.md) and show "
+         "what comes back, with no checks: a message not starting with <SOH>, /, <ACK> or <NAK> "
+         "becomes a command (SOH, it, ETX, BCC). Example: vtc07 raw 'R1<STX>7FFF()' (ERR01).")
 def cmd_raw(meter, args, rep):
     """Requests the HHU would refuse (an unknown register, a wrong value), to see the meter's
     ERRnn; the answers are shown as they came, garbled ones too."""
+    from . import hhu, tracefile
+
     messages = [raw_message(text) for text in args.messages]
     if not args.no_sign_on:
         sign_on(meter, rep)
@@ -268,145 +423,36 @@ def cmd_raw(meter, args, rep):
         rep.data["exchanges"].append({"sent": sent, "answer": got})
         if answer and (answer == [hhu.NAK] or bytes(c & 0x7F for c in answer[1:-2]).find(b"(ERR") >= 0):
             status = 3
+    for note in meter.take_notes():
+        rep.note(note)
     return status
 
 
+# --- commands without a line -------------------------------------------------------------
+
+@command("ports", "list the serial ports (USB VID:PID; warns of adapters known bad at 7E1)", line=False)
 def cmd_ports(args, rep):
-    from serial.tools import list_ports
+    from . import ports
 
-    ports = sorted(list_ports.comports(), key=lambda p: p.device)
-    rep.data["ports"] = [{"device": p.device, "description": p.description, "hwid": p.hwid} for p in ports]
-    for p in ports:
-        rep.line("%-20s %s  [%s]" % (p.device, p.description, p.hwid))
-    if not ports:
-        rep.line("no serial ports found (the simulated meter is socket://127.0.0.1:7001)")
+    return ports.run(rep)
+
+
+def _setup_completion(p):
+    p.add_argument("shell", nargs="?", choices=("bash", "zsh"), default="bash", help="the shell (default bash)")
+
+
+@command("completion", "print a shell completion script", line=False, setup=_setup_completion,
+         description='Print a completion script for bash or zsh. Load it with eval "$(vtc07 completion bash)" '
+         "in ~/.bashrc (zsh: eval \"$(vtc07 completion zsh)\" in ~/.zshrc).")
+def cmd_completion(args, rep):
+    from . import completion
+
+    rep.data["script"] = completion.script(parser(), args.shell)
+    rep.line(rep.data["script"])
     return 0
 
 
-# --- generate ----------------------------------------------------------------------------
-
-DEFAULT_VENDING_KEYS = {"02": "ABABABABABABABAB", "04": "ABABABABABABABAB949494949494949401234567"}
-
-
-def _hex(text, what):
-    try:
-        return int(text, 16)
-    except ValueError:
-        raise ValueError("%s %r is not hex" % (what, text))
-
-
-def _dkga(args):
-    return args.dkga or ("04" if args.algorithm == "misty1" else "02")
-
-
-def _derive(args, vending_key, key_type, sgc, ti, krn):
-    """A decoder key by DKGA02 or DKGA04 (sts-edition3.md section 2) from the arguments."""
-    if _dkga(args) == "02":
-        if args.algorithm == "misty1":
-            raise ValueError("DKGA02 makes 64-bit keys: an EA11 key needs --dkga 04 or --dk")
-        return vending.dkga02(vending_key, args.meter_number, key_type, sgc, ti, krn)
-    return vending.dkga04(vending_key, args.meter_number, key_type, sgc, ti, krn, args.base_date, args.algorithm)
-
-
-def _vending_key(args, text=None):
-    return _hex(text or args.vending_key or DEFAULT_VENDING_KEYS[_dkga(args)], "vending key")
-
-
-def _key(args):
-    if args.dk:
-        dk = _hex(args.dk, "--dk")
-        if len(args.dk) != vending.KEY_BITS[args.algorithm] // 4:
-            raise ValueError("a decoder key for %s is %d hex digits" % (args.algorithm, vending.KEY_BITS[args.algorithm] // 4))
-        return dk
-    return _derive(args, _vending_key(args), args.key_type, args.sgc, args.ti, args.krn)
-
-
-def _tid(args):
-    if args.tid is not None:
-        return args.tid
-    issued = datetime.datetime.now() if args.issued == "now" else datetime.datetime.strptime(args.issued, "%Y-%m-%d %H:%M")
-    tid = vending.tid_minutes(issued, args.base_date)
-    if not 0 <= tid < 1 << 24:
-        last = vending.BASE_DATES[args.base_date] + datetime.timedelta(minutes=(1 << 24) - 1)
-        raise ValueError("%s is outside the TIDs of base date %d (they end %s): give --base-date "
-                         "of the meter's key (after a rollover key change), or --issued / --tid"
-                         % (issued.strftime("%Y-%m-%d %H:%M"), args.base_date, last.strftime("%Y-%m-%d %H:%M")))
-    return tid
-
-
-def _credit_field(args, subclass):
-    """The Amount field for --amount: an amount the 16-bit field cannot carry exactly is
-    carried as the largest one below it (a vending system gives no more than was paid
-    for), and stderr says so."""
-    if subclass >= len(vending.SERVICES):
-        return vending.credit_field(subclass, args.amount)
-    unit = vending.CREDIT_UNITS[subclass]
-    try:
-        tenths = vending.amount_value(vending.credit_field(subclass, args.amount))
-    except ValueError as e:
-        if "cannot be encoded" not in str(e):
-            raise
-        tenths = int(Decimal(args.amount) * 10)
-        if tenths > vending.amount_value(0xFFFF):
-            raise ValueError("amount %s %s is more than one token carries (%s)"
-                             % (args.amount, unit, hhu.tenths(vending.amount_value(0xFFFF), unit)))
-    field = vending.amount_field_at_most(tenths)
-    if vending.amount_value(field) != tenths:
-        print("vtc07: %s %s is not an amount a token carries exactly: this token carries %s (the nearest "
-              "below)" % (args.amount, unit, hhu.tenths(vending.amount_value(field), unit)), file=sys.stderr)
-    return field
-
-
-def cmd_generate(args, rep):
-    rnd = vending.random_rnd() if args.rnd is None else args.rnd
-    kind = args.kind
-    if kind == "test":
-        control = _hex(args.control, "--control")
-        if control >> (36 if args.subclass == 0 else 28):
-            raise ValueError("--control %s is more than %d bits (subclass %d)"
-                             % (args.control, 36 if args.subclass == 0 else 28, args.subclass))
-        return _print_tokens(rep, [vending.class1_token(args.subclass, control, args.mfr_code)])
-    dk = _key(args)
-    if kind == "key-change":
-        wide = args.algorithm == "misty1"
-        sgc = args.new_sgc if args.new_sgc is not None else args.sgc
-        if args.new_dk:
-            new = _hex(args.new_dk, "--new-dk")
-        else:
-            new = _derive(args, _vending_key(args, args.new_vending_key), args.new_key_type, sgc, args.new_ti,
-                          args.new_krn)
-        # an EA11 set always carries the SGC; an EA07/EA09 set only when --new-sgc asks (3 tokens)
-        tokens = vending.key_change_tokens(new, args.ken, args.new_krn, int(args.rollover), args.new_key_type,
-                                           args.new_ti, dk, args.algorithm,
-                                           sgc if wide or args.new_sgc is not None else None)
-        return _print_tokens(rep, tokens)
-    tid = _tid(args)
-    if kind == "credit":
-        subclass = vending.SERVICES.index(args.service) if args.service in vending.SERVICES else 4
-        field = _credit_field(args, subclass)
-        if subclass >= len(vending.SERVICES):
-            number = vending.currency_token(subclass, tid, field, dk, args.algorithm)
-        else:
-            number = vending.token(0, subclass, rnd, tid, field, dk, args.algorithm)
-    else:
-        subclass = vending.MANAGEMENT[kind]
-        value = getattr(args, "value", 0)
-        if kind == "clear-credit":
-            value = 0xFFFF if args.value == "all" else vending.SERVICES.index(args.value)
-        elif kind == "clear-tamper":
-            value = 0
-        else:
-            value = int(value)
-        number = vending.token(2, subclass, rnd, tid, vending.management_field(subclass, value), dk, args.algorithm)
-    return _print_tokens(rep, [number])
-
-
-def _print_tokens(rep, numbers):
-    rep.data["tokens"] = [vending.group(n) for n in numbers]
-    for number in numbers:
-        rep.line(vending.group(number))
-    return 0
-
+# --- the parser ----------------------------------------------------------------------------
 
 class UsageError(Exception):
     pass
@@ -420,189 +466,113 @@ class Parser(argparse.ArgumentParser):
         raise UsageError("%s%s (see %s -h)" % (where + ": " if where else "", message, self.prog))
 
 
-def _ranged(lo, hi, what="a number"):
-    """argparse type: a whole number in lo..hi, else a usage error (exit 2)."""
-    def check(text):
-        try:
-            value = int(text, 10)
-        except ValueError:
-            raise argparse.ArgumentTypeError("%r is not %s" % (text, what))
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError("%d is out of range (%d..%d)" % (value, lo, hi))
-        return value
-    check.__name__ = what
-    return check
-
-
-def _meter_number(text):
-    if not (text.isdigit() and len(text) in (17, 18)):
-        raise argparse.ArgumentTypeError("a meter number is 17 or 18 digits, not %r" % text)
-    return text
-
-
-def _generate_options(g, keep):
-    """generate's options; `keep` (SUPPRESS) on the copies after KIND, so that a value given
-    before KIND is not overwritten by the default."""
+def _line_options(p, keep, defaults):
     d = lambda value: keep if keep else value  # noqa: E731
-    g.add_argument("--meter-number", type=_meter_number, default=d("600727000000000009"))
-    g.add_argument("--vending-key", default=d(None), help="hex: 16 digits for DKGA02 (default ABAB...AB), 40 for "
-                   "DKGA04 (default the STS 531-1 test key ABAB...AB9494...9401234567)")
-    g.add_argument("--dkga", choices=("02", "04"), default=d(None), help="key derivation: 02 (default for "
-                   "sta/des) or 04 (default for misty1; uses --base-date and the algorithm)")
-    g.add_argument("--dk", default=d(None), help="hex decoder key (16 digits, 32 for misty1), instead of deriving it")
-    g.add_argument("--key-type", type=_ranged(0, 3), default=d(2))
-    g.add_argument("--sgc", type=_ranged(0, 999999), default=d(123456))
-    g.add_argument("--ti", type=_ranged(0, 99), default=d(1))
-    g.add_argument("--krn", type=_ranged(1, 9), default=d(1))
-    g.add_argument("--algorithm", choices=("sta", "des", "misty1"), default=d("sta"),
-                   help="EA07, EA09 or EA11 (128-bit keys)")
-    g.add_argument("--base-date", type=int, choices=sorted(vending.BASE_DATES), default=d(1993))
-    g.add_argument("--issued", default=d("now"), help='"YYYY-MM-DD HH:MM" or now: the TID')
-    g.add_argument("--tid", type=_ranged(0, (1 << 24) - 1), default=d(None),
-                   help="the TID itself (minutes since the base date, 0..16777215)")
-    g.add_argument("--rnd", type=_ranged(0, 15), metavar="0-15", default=d(None), help="default: random")
-    g.add_argument("--json", action="store_true", default=d(False), help="print the tokens as JSON")
-
-
-def _generate_parser(sub):
-    g = sub.add_parser("generate", help="make a token (vending side)",
-                       description="Make STS tokens as a vending system would. The defaults are "
-                       "the unix board's meter and key (sts-tokens.md section 5). Options may "
-                       "come before or after KIND.")
-    _generate_options(g, None)
-    common = argparse.ArgumentParser(add_help=False)
-    _generate_options(common, argparse.SUPPRESS)
-    kinds = g.add_subparsers(dest="kind", required=True, metavar="KIND")
-    add = lambda name, **kw: kinds.add_parser(name, parents=[common], **kw)  # noqa: E731
-    c = add("credit", help="class 0 TransferCredit")
-    c.add_argument("--service", choices=vending.SERVICES + ("currency",), default="electricity")
-    c.add_argument("--amount", required=True, help="in kWh, m3, min or currency units, e.g. 12.5; an amount "
-                   "the token cannot carry exactly is carried as the nearest below (said on stderr); "
-                   "currency may be negative and is rounded to the nearest 20-bit amount")
-    for name, what in (("mpl", "SetMaximumPowerLimit, watts"), ("tariff-rate", "SetTariffRate"),
-                       ("mppul", "SetMaximumPhasePowerUnbalanceLimit, watts"),
-                       ("water-factor", "SetWaterMeterFactor")):
-        add(name, help=what).add_argument("--value", required=True, type=_ranged(0, 1 << 30))
-    cc = add("clear-credit", help="ClearCredit")
-    cc.add_argument("--value", choices=vending.SERVICES + ("all",), default="all")
-    add("clear-tamper", help="ClearTamperCondition")
-    k = add("key-change", help="a key change set: prints its 2, 3 or 4 tokens (subclass 3, 4, 8, 9)")
-    k.add_argument("--new-dk", help="hex; default: derived (--dkga) with the new key data")
-    k.add_argument("--new-sgc", type=_ranged(0, 999999), help="carry this supply group code: a 3-token set on "
-                   "EA07/EA09 (an EA11 set of 4 always carries one: default --sgc)")
-    k.add_argument("--new-vending-key", help="hex; default: --vending-key")
-    k.add_argument("--new-key-type", type=_ranged(0, 3), default=2)
-    k.add_argument("--new-krn", type=_ranged(1, 9), default=2)
-    k.add_argument("--new-ti", type=_ranged(0, 99), default=1)
-    k.add_argument("--ken", type=_ranged(0, 255), default=255, help="key expiry number (255: never)")
-    k.add_argument("--rollover", action="store_true", help="move the meter to the next base date")
-    t = add("test", help="class 1 test/display token (not encrypted)")
-    t.add_argument("--subclass", type=int, choices=(0, 1), default=0)
-    t.add_argument("--control", default="FFFFFFFFF", help="hex control bits (36 for subclass 0, 28 for 1)")
-    t.add_argument("--mfr-code", type=_ranged(0, 0xFFFF), default=0, help="0..255 for subclass 0")
-
-
-def _line_options(p, keep):
-    d = lambda value: keep if keep else value  # noqa: E731
-    p.add_argument("--port", default=d(os.environ.get("VTC07_PORT", DEFAULT_PORT)),
-                   help="pyserial URL or device (default $VTC07_PORT or %s)" % DEFAULT_PORT)
-    p.add_argument("--baud", type=_ranged(1, 10**7), default=d(2400))
-    p.add_argument("--parity", choices=("soft", "uart"), default=d("soft"),
-                   help="soft: 8N1 port, parity made in bit 7 (default); uart: a 7E1 port")
-    p.add_argument("--address", default=d(""), help="meter address for the IDRequest (default: any)")
-    p.add_argument("--trace", default=d(None), help="record the session in the trace format to this file")
+    p.add_argument("-p", "--port", type=options.port, default=d(defaults["port"]), metavar="URL",
+                   help="pyserial URL or device (default: $VTC07_PORT, vtc07.toml, or %s)" % DEFAULT_PORT)
+    p.add_argument("-b", "--baud", type=options.ranged(1, 10**7), default=d(defaults["baud"]), metavar="N",
+                   help="the line's speed in Bd (default %d)" % defaults["baud"])
+    p.add_argument("--parity", choices=("soft", "uart"), default=d(defaults["parity"]),
+                   help="soft: 8N1 port, parity made in bit 7 (default); uart: a 7E1 port (bit 7 of what "
+                   "comes back is ignored: some adapters leak the parity bit there)")
+    p.add_argument("--address", type=options.address, default=d(defaults["address"]), metavar="A",
+                   help="meter address for the IDRequest (default: any)")
+    p.add_argument("--echo", action="store_true", default=d(defaults["echo"]),
+                   help="the adapter echoes what is sent (half-duplex current loop, RS-485): take the echo "
+                   "back and check it")
+    p.add_argument("--timeout", type=options.seconds(0.1, 600), default=d(defaults["timeout"]), metavar="S",
+                   help="seconds an answer may take to start (default %g)" % defaults["timeout"])
+    p.add_argument("-v", "--verbose", action="count", default=d(0),
+                   help="log the line on stderr: each message with a time stamp (-vv: each character)")
+    p.add_argument("--trace", default=d(None), metavar="FILE",
+                   help="record the session in the trace format to this file")
     p.add_argument("--json", action="store_true", default=d(False), help="report as JSON on stdout")
 
 
-def parser():
+def line_defaults():
+    """The line options' defaults: built in, then vtc07.toml, then $VTC07_PORT."""
+    from .hhu import FIRST_CHAR_S
+
+    defaults = {"port": DEFAULT_PORT, "baud": 2400, "parity": "soft", "address": "", "echo": False,
+                "timeout": FIRST_CHAR_S}
+    path = options.config_path()
+    if path:
+        defaults.update(options.load_config(path))
+    if os.environ.get("VTC07_PORT"):
+        defaults["port"] = os.environ["VTC07_PORT"]
+    return defaults
+
+
+def parser(defaults=None):
+    if not COMMANDS.get("generate"):
+        _import_commands()
+    defaults = defaults or line_defaults()
     p = Parser(prog="vtc07", description=__doc__.split("\n\n")[0],
-                                epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+               epilog="\n\n".join(__doc__.split("\n\n")[1:]), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version="vtc07 %s" % __version__)
-    _line_options(p, None)
+    _line_options(p, None, defaults)
     common = argparse.ArgumentParser(add_help=False)
-    _line_options(common, argparse.SUPPRESS)
+    _line_options(common, argparse.SUPPRESS, defaults)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    add = lambda name, **kw: sub.add_parser(name, parents=[common], **kw)  # noqa: E731
-    add("id", help="sign on, show the identification")
-    add("read", help="read registers").add_argument("registers", nargs="+", metavar="REG")
-    add("dump", help="every readable register")
-    w = add("write", help="write a register")
-    w.add_argument("register")
-    w.add_argument("value")
-    add("token", help="enter tokens (a key change set may be given whole)").add_argument("digits", nargs="+")
-    add("break", help="send BreakCommand")
-    r = add("raw", help="send messages as written, show the answers",
-            description="Send messages as written in the trace notation (docs/traces.md) and show "
-            "what comes back, with no checks: a message not starting with <SOH>, /, <ACK> or <NAK> "
-            "becomes a command (SOH, it, ETX, BCC). Example: vtc07 raw 'R1<STX>7FFF()' (ERR01).")
-    r.add_argument("messages", nargs="+", metavar="MESSAGE")
-    r.add_argument("--no-sign-on", action="store_true", help="do not sign on first")
-    sub.add_parser("ports", help="list the serial ports").add_argument(
-        "--json", action="store_true", help="report as JSON on stdout")
-    conform.add_parser(sub)
-    watch.add_parser(add)
-    r = add("replay", help="replay traces against the meter")
-    r.add_argument("traces", nargs="+")
-    r.add_argument("--tolerance", type=_ranged(0, 10**6), default=50,
-                   help="ms a response may be off (default %(default)s)")
-    _generate_parser(sub)
+    for name in ORDER:
+        COMMANDS[name].parser(sub, common)
     return p
 
 
-COMMANDS = {"id": cmd_id, "read": cmd_read, "dump": cmd_dump, "write": cmd_write,
-            "token": cmd_token, "break": cmd_break, "replay": cmd_replay, "raw": cmd_raw,
-            "watch": watch.cmd_watch}
+ORDER = ("id", "read", "dump", "write", "token", "break", "raw", "ports", "conform", "watch", "replay", "generate",
+         "completion")
 
 
-def _check_files(args):
-    """Arguments and files the command will need, checked before the port is opened (exit 2)."""
-    for name in list(getattr(args, "registers", [])) + ([args.register] if args.command == "write" else []):
-        hhu.lookup(name)
-    if args.command == "token":
-        split_tokens(args.digits)
-    for text in getattr(args, "messages", ()):
-        raw_message(text)
+def _check_trace(args):
     if getattr(args, "trace", None):
         try:
             open(args.trace, "a").close()
         except OSError as e:
             raise ValueError("--trace %s: %s" % (args.trace, e.strerror))
-    if args.command == "replay":
-        for path in args.traces:
-            try:
-                tracefile.load(path)
-            except OSError as e:
-                raise ValueError("trace %s: %s" % (path, e.strerror))
-            except ValueError as e:
-                raise ValueError("trace %s: %s" % (path, e))
+
+
+def _usage(message, argv, out):
+    message = str(message)
+    print("vtc07: %s" % message, file=sys.stderr)
+    if "--json" in argv:
+        out(json.dumps({"error": message}, indent=1))
+    return 2
 
 
 def main(argv=None, out=print):
-    p = parser()
+    from . import hhu
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        p = parser()
         args = p.parse_args(argv)
-    except UsageError as e:
-        print("vtc07: %s" % e, file=sys.stderr)
-        return 2
+    except (UsageError, ValueError) as e:  # ValueError: vtc07.toml
+        return _usage(e, argv, out)
     if args.command is None:
         p.print_help(sys.stderr)
-        return 2
-    if args.command == "conform":  # its own report and exit statuses (0 1 2 3, docs/conformance.md)
-        return conform.main(args, out)
+        return _usage("give a COMMAND", argv, out) if "--json" in argv else 2
+    cmd = COMMANDS[args.command]
+    if cmd.own:  # its own report and exit statuses (conform: 0 1 2 3, docs/conformance.md)
+        return cmd.run(args, out)
     rep = Report(out, args.json)
+    if cmd.name == "watch":
+        rep.done = args.json  # a JSON object per sample, printed as it comes
     try:
-        if args.command == "generate":
-            return cmd_generate(args, rep)
-        if args.command == "ports":
-            return cmd_ports(args, rep)
-        _check_files(args)
-        with hhu.Hhu(args.port, args.baud, args.parity, args.address, args.trace) as meter:
+        if not cmd.line:
+            return cmd.run(args, rep)
+        if cmd.check:
+            cmd.check(args)
+        _check_trace(args)
+        log = (lambda text: print(text, file=sys.stderr)) if args.verbose else None
+        with hhu.Hhu(args.port, args.baud, args.parity, args.address, args.trace, echo=args.echo,
+                     first_s=args.timeout, verbose=args.verbose, log=log) as meter:
             try:
-                return COMMANDS[args.command](meter, args, rep)
+                return cmd.run(meter, args, rep)
             finally:
                 rep.progress()
-                if args.command not in ("break", "replay", "raw") and meter.port.is_open:
+                for note in meter.take_notes():  # what the line showed after the sign-on
+                    rep.note(note)
+                if cmd.leave_idle and meter.port.is_open:
                     try:
                         meter.brk()  # leave the meter Idle, as an HHU does when it is done
                     except HhuError:
@@ -616,11 +586,14 @@ def main(argv=None, out=print):
         print("vtc07: %s" % e, file=sys.stderr)
         return 1
     except ValueError as e:
+        rep.data["error"] = str(e)
         print("vtc07: %s" % e, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        rep.data["interrupted"] = True  # a --json report says that it is partial
+        raise
     finally:
-        if args.command != "conform":
-            rep.finish()
+        rep.finish()
 
 
 def main_exit():

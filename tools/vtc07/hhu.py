@@ -12,6 +12,7 @@ it may pass ta. A garbled response is answered with NAK so the meter repeats it,
 3 times; a NAK from the meter makes the client send its request again, at most 3 times.
 Every failure is an `HhuError` whose text says what happened in plain words.
 """
+import datetime
 import time
 
 import serial
@@ -19,7 +20,7 @@ import serial
 import catalogue  # the companion registers' names and units (firmware/catalogue.py)
 
 from . import tracefile
-from formats import FMT_A, parse_number, valid_ascii
+from formats import FMT_A, FMT_B, FMT_D, FMT_H, parse_number, valid_ascii
 from frames import bcc
 from registers import ACCESS, FORMAT, READ, WIDTH, WRITE
 from tables import (
@@ -140,24 +141,53 @@ class Register:
 
 def _register_table():
     """The registers our firmware has, from the firmware itself (one source of truth)."""
+    import sys
+
     import meter
     from storage import MemoryStore
 
+    theirs = sys.modules.get("config")  # meter.check drops "config" after use (a board's RAM): not the program's
     table = meter.build({}, MemoryStore(), 0).registers
+    if theirs is not None:
+        sys.modules["config"] = theirs
     return [Register(table, rid, NAMES[rid]) for rid in table.ids()]
 
 
-REGISTERS = _register_table()
-BY_ID = {r.rid: r for r in REGISTERS}
-BY_NAME = {r.name.lower(): r for r in REGISTERS}
+_TABLE = {}  # built when first asked (a default meter is built to read it): importing hhu stays light
+
+
+def registers():
+    """Every register the firmware has, as `Register`s, in ID order."""
+    if not _TABLE:
+        regs = _register_table()
+        _TABLE.update(REGISTERS=regs, BY_ID={r.rid: r for r in regs}, BY_NAME={r.name.lower(): r for r in regs})
+    return _TABLE["REGISTERS"]
+
+
+def by_id():
+    registers()
+    return _TABLE["BY_ID"]
+
+
+def by_name():
+    """The registers by lower-case name."""
+    registers()
+    return _TABLE["BY_NAME"]
+
+
+def __getattr__(name):  # hhu.REGISTERS, hhu.BY_ID, hhu.BY_NAME, as before, built when first used
+    if name in ("REGISTERS", "BY_ID", "BY_NAME"):
+        registers()
+        return _TABLE[name]
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
 def lookup(name):
     """A register by 4-hex-digit ID or by name (any case)."""
-    reg = BY_NAME.get(name.lower())
+    reg = by_name().get(name.lower())
     if reg is None and len(name) == 4:
         try:
-            reg = BY_ID.get(int(name, 16))
+            reg = by_id().get(int(name, 16))
         except ValueError:
             pass
     if reg is None:
@@ -167,13 +197,22 @@ def lookup(name):
 
 
 def describe(reg, value):
-    """What a register's value means, in words and units ("" when the value says it all)."""
+    """What a register's value means, in words and units ("" when the value says it all); a
+    value that does not fit the register's format is said to be so (never an exception)."""
+    try:
+        return _describe(reg, value)
+    except (ValueError, IndexError):
+        return "not a value this register has: a garbled answer or a meter built wrong"
+
+
+def _describe(reg, value):
     name = reg.name
     if value.startswith("ERR"):
         return ERRORS.get(int(value[3:]), "unknown error")
     if name == "TokenStatus":
         return TOKEN_STATUS.get(int(value), "unknown")
     if name == "ServerStatus":
+        int(value, 2)
         bits = [SERVER_STATUS_BITS[i] for i in range(len(SERVER_STATUS_BITS)) if value[-1 - i] == "1"]
         return ", ".join(bits) if bits else "ok"
     if name == "KeyType":
@@ -193,6 +232,45 @@ def describe(reg, value):
     if name in UNITS:
         return "%d %s" % (int(value), UNITS[name])
     return ""
+
+
+NO_SWITCH = "closed: no load switch acts here (credit exhausted would open one)"
+
+
+def no_switch(values):
+    """A meter without a load switch (the unix board without --load-w) says "credit
+    exhausted" in ServerStatus while SwitchState reads 0 closed: True when the registers
+    read so far (values by name) show exactly that."""
+    status, state = values.get("ServerStatus", ""), values.get("SwitchState", "")
+    return len(status) == 8 and status[-5] == "1" and state == "0"
+
+
+def format_words(reg):
+    """What a register's values are, in words ("exactly 10 decimal digits")."""
+    kind = {FMT_H: "hex digits", FMT_D: "decimal digits", FMT_B: "binary digits", FMT_A: "printable characters"}[reg.fmt]
+    return ("1 to %d %s" if reg.fmt == FMT_A else "exactly %d %s") % (reg.width, kind)
+
+
+# what a token of each class may change, read before and after it (a class 2 token's
+# subclass is encrypted: the HHU cannot tell which management register it sets)
+CHANGES = {
+    0: CREDITS + ("CreditCurrency",),
+    2: CREDITS + ("CreditCurrency", "MaximumPowerLimit", "TariffRate", "MaximumPhasePowerUnbalanceLimit",
+                  "WaterMeterFactor", "TamperStatus", "KeyRevisionNumber", "KeyType", "SupplyGroupCode",
+                  "TariffIndex", "KeyExpiryNumber", "BaseDate", "EncryptionAlgorithm"),
+}
+
+
+def change_words(name, before, after):
+    """A register's change over a token, in words."""
+    if name in TENTHS and before.isdigit() and after.isdigit():
+        unit = TENTHS[name]
+        delta = int(after) - int(before)
+        return "%s: %s -> %s (%s%s)" % (name, tenths(int(before), unit), tenths(int(after), unit),
+                                        "+" if delta >= 0 else "", tenths(delta, unit))
+    reg = by_name()[name.lower()]
+    words = lambda v: (v + " " + describe(reg, v)).strip()  # noqa: E731
+    return "%s: %s -> %s" % (name, words(before), words(after))
 
 
 def tenths(n, unit):
@@ -215,10 +293,19 @@ def token_number(text):
 
 
 class Hhu:
-    def __init__(self, url, baud=2400, parity="soft", address="", trace=None, port=None):
-        """`trace`: a file path; the session is recorded there in the trace format."""
+    def __init__(self, url, baud=2400, parity="soft", address="", trace=None, port=None, echo=False,
+                 first_s=FIRST_CHAR_S, verbose=0, log=None):
+        """`trace`: a file path; the session is recorded there in the trace format.
+        `echo`: the adapter echoes every byte sent (half-duplex current loop, RS-485): the
+        echo is read back after each send and must be what was sent. `first_s`: how long
+        an answer may take to start. `verbose` 1: `log(text)` gets each message sent and
+        received with a time stamp; 2: each character too."""
         self.soft = parity == "soft"
         self.address = address
+        self.echo = echo
+        self.first_s = first_s
+        self.verbose = verbose if log else 0
+        self._logline = log
         self._trace = [] if trace else None
         self._trace_path = trace
         self._t0 = time.monotonic()
@@ -240,6 +327,12 @@ class Hhu:
         # time.monotonic() when the last send had left the port, and when the first byte of
         # the last answer arrived (None: silent): the conformance kit measures tr with them
         self.sent_at = self.first_at = None
+        self._sent = []  # the characters of the last send: an answer that is them is an echo
+        # --parity uart: received bytes with bit 7 set, and those of them whose bit 7 is the
+        # even parity of the other seven (an adapter passing the parity bit through)
+        self.bit7 = self.bit7_parity = 0
+        self._notes = []
+        self._noted = set()
 
     # --- the line -------------------------------------------------------------------
 
@@ -264,30 +357,102 @@ class Hhu:
     def _log(self, kind, ms, chars):
         if self._trace is not None and chars:
             self._trace.append("%s %d %s" % (kind, ms, tracefile.escape(chars)))
+        if self.verbose and chars:
+            self._wire(kind, tracefile.escape(chars))
+
+    def _wire(self, kind, text):
+        stamp = datetime.datetime.now().strftime("%H:%M:%S.%f")[:-3]
+        self._logline("%s %s %s" % (stamp, kind, text))
+
+    def _note(self, key, text):
+        if key not in self._noted:
+            self._noted.add(key)
+            self._notes.append(text)
+
+    def take_notes(self):
+        """What the HHU noticed about the line since last asked (a leaking parity bit)."""
+        notes, self._notes = self._notes, []
+        return notes
 
     def send(self, body):
         """Send characters (7-bit ints or bytes) as they are."""
         chars = list(body)
         self._log(">", self._ms(), chars)
+        data = tracefile.to_line(chars, self.soft)
+        if self.verbose > 1:
+            for b, c in zip(data, chars):
+                self._wire(">", "%02X %s" % (b, tracefile.escape([c])))
         try:
-            self.port.write(tracefile.to_line(chars, self.soft))
+            self.port.write(data)
             self.port.flush()
         except (serial.SerialException, OSError) as e:
             raise HhuError("the line failed while sending: %s" % _reason(e))
         self.sent_at = time.monotonic()
+        self._sent = [c & 0x7F for c in chars]
+        if self.echo:
+            self._take_echo(data)
 
-    def receive(self, complete, first_s=FIRST_CHAR_S):
+    def _take_echo(self, data):
+        """Read back the echo of `data` and check it (--echo)."""
+        echo = bytearray()
+        deadline = time.monotonic() + self.first_s
+        while len(echo) < len(data):
+            now = time.monotonic()
+            if now >= deadline:
+                break
+            try:
+                self.port.timeout = deadline - now
+                got = self.port.read(len(data) - len(echo))
+            except (serial.SerialException, OSError) as e:
+                raise HhuError("the line failed while reading the echo: %s" % _reason(e))
+            if not got:
+                break
+            if self.verbose > 1:
+                for b in got:
+                    self._wire("=", "%02X echo" % b)
+            echo += got
+            deadline = time.monotonic() + GAP_S
+        mask = 0xFF if self.soft else 0x7F
+        if not echo:
+            raise HhuError("no echo came back within %.1f s of what was sent: this adapter does not echo; "
+                           "leave out --echo" % self.first_s)
+        if bytes(b & mask for b in echo) != bytes(b & mask for b in data):
+            raise HhuError("the echo differs from what was sent (sent %s, echoed %s): a collision on the line, "
+                           "or an adapter that does not echo (leave out --echo)" % (data.hex(" "), echo.hex(" ")))
+
+    def receive(self, complete, first_s=None):
         """One answer as it comes, without repeats: its characters (RAW-flagged where the
         parity is wrong) until `complete(chars)`, or None if nothing starts within `first_s`."""
         return self._receive(complete, first_s)
 
-    def _receive(self, complete, first_s=FIRST_CHAR_S):
+    def _decode(self, data):
+        if self.soft:
+            return tracefile.from_line(data, True)
+        # a 7E1 port: its data is 7 bits; bit 7 is what some adapters leak (the parity bit:
+        # CH340 in 7E1) or noise, and is not the character's
+        out = []
+        for b in data:
+            if b & 0x80:
+                self.bit7 += 1
+                if tracefile.to_line([b & 0x7F], True)[0] == b:
+                    self.bit7_parity += 1
+            out.append(b & 0x7F)
+        if self.bit7:
+            if self.bit7 == self.bit7_parity:
+                self._note("leak", "the adapter passes the parity bit through as bit 7 (as a CH340 does in 7E1): "
+                           "what comes back is taken as 7-bit data")
+            else:
+                self._note("bit7", "bit 7 was set on %d received characters that are not a leaked parity bit: "
+                           "taken as 7-bit data" % self.bit7)
+        return out
+
+    def _receive(self, complete, first_s=None):
         """Characters until `complete(chars)` says the message is whole. Returns (chars,
         clean): clean is False if a character had a parity error. None if silent."""
         chars = []
         start_ms = None
         self.first_at = None
-        deadline = time.monotonic() + first_s
+        deadline = time.monotonic() + (self.first_s if first_s is None else first_s)
         while True:
             now = time.monotonic()
             if now >= deadline:
@@ -302,12 +467,20 @@ class Hhu:
             if start_ms is None:
                 start_ms = self._ms()
                 self.first_at = time.monotonic()
-            chars.extend(tracefile.from_line(data, self.soft))
+            got = self._decode(data)
+            if self.verbose > 1:
+                self._wire("<", "%02X %s" % (data[0], tracefile.escape(got)))
+            chars.extend(got)
             if complete(chars):
                 break
             deadline = time.monotonic() + GAP_S
         self._log("<", start_ms or self._ms(), chars)
         return chars if chars else None
+
+    def _not_an_echo(self, chars):
+        if not self.echo and chars == self._sent:
+            raise HhuError("what came back is what the HHU sent: the line echoes (a half-duplex current-loop "
+                           "or RS-485 adapter?); give --echo")
 
     # --- messages -------------------------------------------------------------------
 
@@ -319,7 +492,8 @@ class Hhu:
             chars = self._receive(id_response_complete)
             if chars is None:
                 raise HhuError("the meter is silent: no answer to the sign-on within %.1f s "
-                               "(wrong address, wrong port or speed, or not connected?)" % FIRST_CHAR_S)
+                               "(wrong address, wrong port or speed, or not connected?)" % self.first_s)
+            self._not_an_echo(chars)
             if _clean(chars) and chars[0] == ord("/") and chars[-2:] == [CR, LF] and len(chars) >= 8:
                 return bytes(chars[:-2]).decode()
             self.repeats += 1  # garbled: sign on again (an IDResponse is not repeated on NAK)
@@ -338,7 +512,8 @@ class Hhu:
             chars = self._receive(message_complete)
             if chars is None:
                 raise HhuError("the meter is silent: no answer within %.1f s (session ended? "
-                               "sign on again)" % FIRST_CHAR_S)
+                               "sign on again)" % self.first_s)
+            self._not_an_echo(chars)
             if chars == [ACK]:
                 return chars
             if chars == [NAK]:
@@ -384,21 +559,28 @@ class Hhu:
         """Write the token and wait for its result: (tokenStatus, values before, after);
         the values are {name: value text} of those of `registers` (names) the meter has.
         `progress(seconds)` is called while the meter is busy with the token."""
-        credits = [BY_NAME[n.lower()] for n in registers if n.lower() in BY_NAME]
+        names, ids = by_name(), by_id()
+        credits = [names[n.lower()] for n in registers if n.lower() in names]
         before = {r.name: self.read(r) for r in credits}
-        answer = self.write(BY_ID[REG_BINARY_TOKEN_ENTRY], "%0*X" % (TOKEN_DIGITS_HEX, number))
+        answer = self.write(ids[REG_BINARY_TOKEN_ENTRY], "%0*X" % (TOKEN_DIGITS_HEX, number))
         if answer == "ERR07":
-            left = self.read(BY_ID[REG_LOCKOUT_REMAINING])
-            raise MeterRefused("token entry is locked out for another %d s after rejected "
-                               "tokens (ERR07)" % int(left))
+            left = self.read(ids[REG_LOCKOUT_REMAINING])
+            raise MeterRefused("token entry is locked out for another %s s after rejected tokens (ERR07)"
+                               % (int(left) if left.isdigit() else left))
         if answer is not None:
             raise MeterRefused("the meter refused the token entry: %s %s"
-                               % (answer, describe(BY_ID[REG_BINARY_TOKEN_ENTRY], answer)))
+                               % (answer, describe(ids[REG_BINARY_TOKEN_ENTRY], answer)))
         deadline = time.monotonic() + TOKEN_WAIT_S
-        status_reg = BY_ID[REG_TOKEN_STATUS]
+        status_reg = ids[REG_TOKEN_STATUS]
         while True:
             time.sleep(TOKEN_POLL_S)
-            status = int(self.read(status_reg))
+            value = self.read(status_reg)
+            if value.startswith("ERR"):
+                raise MeterRefused("the meter took the token but refused to read TokenStatus: %s %s"
+                                   % (value, describe(status_reg, value)))
+            if not value.isdigit():
+                raise HhuError("the meter's TokenStatus %r is not a number" % value)
+            status = int(value)
             if status != TS_NOT_READY:
                 break
             if progress:
