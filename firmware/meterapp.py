@@ -230,13 +230,17 @@ class MeterApplication(Application):
         wait = self.meter.deadline(now) if self.meter else -1
         if self.keychange:  # a waiting set's window
             left = self.keychange.deadline(now)
-            wait = left if wait < 0 else min(wait, left)
+            if left >= 0:  # -1: no set waiting, nothing to take into account
+                wait = left if wait < 0 else min(wait, left)
         return wait
 
     def step(self, now):
         if self.busy:
-            self.last[0] = status = self._execute(self._number, now)
-            status = self.finish(status, now)
+            try:
+                self.last[0] = status = self._execute(self._number, now)
+                status = self.finish(status, now)
+            except Exception:  # out of memory: nothing of the token stays (application.py)
+                return self._undo()
             if self.meter:
                 self.meter.step(now)  # credit bought closes the switch at once
             return status

@@ -9,7 +9,9 @@ from storage import FILES
 # tables STORE_* in order
 _FAULTS = ("", "a damaged or missing copy of the record was recovered from the other",
            "a save failed: the stored state stands", "the record cannot be read",
-           "no copy of the record is valid", "the record is of a format this firmware cannot take")
+           "no copy of the record is valid", "the record is of a format this firmware cannot take",
+           "a copy cannot be written: tokens are stored in the other alone",
+           "the store was in use but holds no record", "the state directory cannot be held for this meter")
 
 
 def fault_line(server):
@@ -19,7 +21,8 @@ def fault_line(server):
         return None
     line = "storage fault %d: %s" % (app.fault, _FAULTS[app.fault])
     if app.refusing:
-        line += "; token entry refused until an operator resets storage (docs/storage.md)"
+        line += "; token entry refused until %s (docs/storage.md)" % (
+            "a restart" if app.fault == 2 else "an operator resets storage")
     return line
 
 
@@ -43,6 +46,7 @@ def quarantine(store, name):
         except OSError:
             pass  # that copy was not there
     store.seq.pop(name, None)
+    store.new = True  # the operator's decision: what is built next is a new meter
     return moved
 
 
