@@ -55,6 +55,7 @@ class Application:
     # largest size of the application's own part of the record; the stub has none, so it
     # saves only when its lockout changes, not after every token
     STATE_SIZE = 0
+    faults = 0  # LoopFaults: the board loop's guard counts (and stores) what it caught
 
     def __init__(self, store, now=0, lockout=None, exec_ms=0):
         self.store = store

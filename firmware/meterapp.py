@@ -421,5 +421,7 @@ class MeterApplication(Application):
             return LOW_CREDIT_TENTHS
         if 0x1C < n < 0x20:
             return self.usage[n - 0x1C]  # consumed: water, gas, time
+        if n == 0x21:
+            return self.faults
         # SwitchState, SwitchReason, Power (0x19-0x1B), PhaseUnbalance (0x20): 0 without meter
         return self.meter.values[n - 0x19 if n < 0x20 else 3] if self.meter else 0

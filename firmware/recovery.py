@@ -26,6 +26,26 @@ def fault_line(server):
     return line
 
 
+def loop_fault(server, exc, now):
+    """The board loop's one guard caught `exc`: one console line, LoopFaults counted and
+    stored, a token in flight answered 17 and RAM back to the stored record (the lockout
+    keeps what it counted); the conversation on the line starts over. Never raises."""
+    app = server.app
+    try:
+        app.faults = n = min(app.faults + 1, 0xFFFF)
+        print("fault %d: %s %s; carrying on from the stored record" % (n, type(exc).__name__, exc))
+        server.line_replaced()
+        if app.busy:
+            app._undo()
+        elif not app.refusing:
+            app._reread()
+        store = app.store
+        if store and not app.refusing:  # a refusing meter writes nothing
+            store.save("faults", bytes((n >> 8, n & 0xFF)))
+    except Exception:  # out of memory again, or storage: the count stays in RAM
+        pass
+
+
 def quarantine(store, name):
     """Move the copies of record `name` aside (`name.a.damaged1`, ...), kept for whoever
     looks into the fault. Returns the names they were given."""
