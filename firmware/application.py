@@ -160,12 +160,20 @@ class Application:
         except Exception:
             self._refuse(STORE_WRITE)
 
-    def _undo(self):
-        """A token's work raised (out of memory): nothing of it stays, it reads 17."""
+    def _seq(self):
+        """The stored record's sequence number (-1: none yet), to tell a save that ran."""
+        entry = self.store.seq.get(self.RECORD) if self.store else None
+        return entry[0] if entry else -1
+
+    def _undo(self, seq=None):
+        """A token's work raised (out of memory): RAM goes back to the stored record. If
+        its save had run (the sequence number is no longer `seq`) the stored result is
+        the answer, else nothing of it stays and it reads 17."""
         self.busy = False
         self._reread()
-        self.token_status = TS_STORAGE_FAULT
-        return TS_STORAGE_FAULT
+        status = self.last[0] if seq is not None and seq != self._seq() and not self.refusing else TS_STORAGE_FAULT
+        self.token_status = status
+        return status
 
     # --- the contract ---------------------------------------------------------------------
 

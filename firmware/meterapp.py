@@ -236,11 +236,12 @@ class MeterApplication(Application):
 
     def step(self, now):
         if self.busy:
+            seq = self._seq()
             try:
                 self.last[0] = status = self._execute(self._number, now)
                 status = self.finish(status, now)
             except Exception:  # out of memory: nothing of the token stays (application.py)
-                return self._undo()
+                return self._undo(seq)
             if self.meter:
                 self.meter.step(now)  # credit bought closes the switch at once
             return status

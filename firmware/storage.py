@@ -12,7 +12,7 @@ sequence number.
 no record was ever made (a new meter: None), a valid copy (its data, bytes), and a record
 that was made but has no copy that can be read and passes its CRC (an int: the reason,
 tables STORE_*; nothing is written by this module over such copies). A store is `new` only
-when its directory was made by this start (or holds nothing at all, or an operator reset it):
+when its directory was made by this start (or an operator reset it, or the board says so):
 in any other store a record with no valid copy is a fault, never "no record" (STORE_MISSING
 when nothing of it is left), so a meter that was in use never becomes new by itself. An empty
 `name.made` file, written once after the first save, still tells "made and lost" from "never
@@ -51,7 +51,8 @@ class FileStore:
     def __init__(self, root, new=None):
         """`new`: the caller knows whether this store is a new meter's (the unix board
         looks before its lock makes the directory); None: new when the directory is made
-        here or holds no entry at all."""
+        here. A directory that is there already was in use: deleting every file in it
+        does not make a new meter (only deleting the directory does)."""
         self.root = root
         self.seq = {}  # name -> [newest valid sequence number, its copy (0, 1), sealed]
         self._head = bytearray(4)
@@ -64,10 +65,7 @@ class FileStore:
                 os.mkdir(root)
                 self.new = True
             except OSError:  # already there (or not makeable: the first load says so)
-                try:
-                    self.new = not os.listdir(root)
-                except OSError:
-                    self.new = False
+                self.new = False
 
     def _read(self, path, limit):
         """The file's first `limit` bytes; OSError when it is missing (ENOENT) or is not
