@@ -509,7 +509,7 @@ def _mounted(table, work, binary, base, credit_before):
     """Full and read-only file systems with a killed meter's stale lock (a 256 KB tmpfs)."""
     mnt = os.path.join(work, "mnt")
     os.mkdir(mnt)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt],
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,nr_inodes=400", "tmpfs", mnt],
                       capture_output=True).returncode:
         table.notes.append("unix board, full and read-only stores: INCONCLUSIVE (no tmpfs mount here)")
         return
