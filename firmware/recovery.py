@@ -72,8 +72,9 @@ def quarantine(store, name):
 
 def reset_storage(store, server, config, now, board_keys=()):
     """Only when the meter refuses tokens for a storage fault: its copies are moved aside
-    and a new meter is built from the configuration. Returns (server, the moved names)."""
+    and a new meter is built from the configuration. Returns (server, the moved names), or
+    (server, None) when the record is valid and nothing was done."""
     if not server.app.refusing:
-        return server, []
+        return server, None
     moved = quarantine(store, server.app.RECORD)
     return meter.build(config, store, now, board_keys), moved

@@ -248,7 +248,8 @@ def main(argv, board_dir="."):
             import recovery
 
             server, moved = recovery.reset_storage(store, server, options, time.ticks_ms(), BOARD_KEYS)
-            print("reset storage:", ", ".join(moved) if moved else "nothing to reset, the record is valid")
+            print("reset storage:", "nothing to reset, the record is valid" if moved is None
+                  else ", ".join(moved) or "nothing was left to move: a new record")
         load = None
         if "load_w" in options:  # boards/unix/load.py: only a meter with a simulated load carries it
             load = __import__("load").start(server.app, options["load_w"], time.ticks_ms())
