@@ -1,6 +1,7 @@
 """The operator's way out of a storage fault, and the console's words for one: imported
 by a board only when its meter reports a storage fault or is asked to reset storage, so a
 healthy meter keeps none of this in RAM (docs/storage.md)."""
+import gc
 import os
 
 import meter
@@ -32,6 +33,7 @@ def loop_fault(server, exc, now):
     keeps what it counted); the conversation on the line starts over. Never raises."""
     app = server.app
     try:
+        gc.collect()  # what the failed pass made is garbage now
         app.faults = n = min(app.faults + 1, 0xFFFF)
         print("fault %d: %s %s; carrying on from the stored record" % (n, type(exc).__name__, exc))
         server.line_replaced()

@@ -84,9 +84,12 @@ def main(board):
                 keep_fed(wdt)
             raise
         except Exception as e:  # the one guard: one line, one count, carry on
-            import recovery
+            try:
+                import recovery  # frozen: its bytecode is in flash, the import is small
 
-            recovery.loop_fault(lnk.server, e, time.ticks_ms())
+                recovery.loop_fault(lnk.server, e, time.ticks_ms())
+            except Exception:  # not even memory for that: the loop runs again as it is
+                pass
             time.sleep_ms(100)  # a fault that repeats at once cannot flood the console
 
 

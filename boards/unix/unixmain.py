@@ -292,9 +292,12 @@ def main(argv, board_dir="."):
             try:
                 serve(listener, server, int(options.get("heap_log", "0")), load, line)
             except Exception as e:  # the one guard: one line, one count, carry on
-                import recovery
+                try:
+                    import recovery
 
-                recovery.loop_fault(server, e, time.ticks_ms())
+                    recovery.loop_fault(server, e, time.ticks_ms())
+                except Exception:  # not even memory for that: the loop runs again as it is
+                    gc.collect()
                 if line[0] is not None:  # the line drops, as on a board's reset
                     line[0].close()
                     line[0] = None
