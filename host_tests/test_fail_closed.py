@@ -175,3 +175,31 @@ def test_ctrl_c_stores_the_consumption_as_a_power_fail(micropython, tmp_path):
     assert os.stat(str(state / "meter.a")).st_mtime >= stop - 0.01
     app = MeterApplication(FileStore(str(state)), {})
     assert not app.refusing and app.usage[0] >= 2 and app.credit[0] + app.usage[0] == 100
+
+
+def test_the_unix_boards_guard_counts_a_fault_and_serves_on(micropython, tmp_path):
+    """serve() raising (as anything in the loop may) is one line and one stored count; the
+    loop is entered again on the same meter; Ctrl-C still stops it with exit status 0."""
+    import subprocess
+    from conftest import ROOT
+    from unixboard import free_port
+
+    script = tmp_path / "guard.py"
+    script.write_text("""
+import sys
+sys.path[:0] = [%r, %r]
+import unixmain
+calls = []
+def serve(listener, server, heap_log_ms, load, line):
+    calls.append(server)
+    if len(calls) < 3:
+        raise RuntimeError("a callback failed")
+    assert calls[0] is calls[2]
+    raise KeyboardInterrupt
+unixmain.serve = serve
+print("exit", unixmain.main(["--tcp", "127.0.0.1:%d", "--state", %r]))
+""" % (ROOT + "/firmware", ROOT + "/boards/unix", free_port(), str(tmp_path / "state")))
+    result = subprocess.run([micropython, str(script)], capture_output=True, text=True, timeout=20)
+    assert result.stdout.count("fault ") == 2 and "RuntimeError a callback failed" in result.stdout
+    assert "exit 0" in result.stdout, result.stdout + result.stderr
+    assert FileStore(str(tmp_path / "state")).load("faults") == b"\x00\x02"
