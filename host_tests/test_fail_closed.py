@@ -17,7 +17,6 @@ from keychange import KeyChange
 from meterapp import MeterApplication
 from storage import FileStore, MemoryStore
 from tables import SAVE_MS
-from vtc07 import tracefile
 
 VECTOR = fail_closed.VECTOR
 

@@ -117,4 +117,9 @@ def keep_fed(wdt):
     feeds the watchdog, which cannot be disarmed, until the next reset."""
     import machine
 
-    machine.Timer(-1, period=FEED_MS, callback=lambda t: wdt.feed())
+    for n in (-1, 0):  # a soft timer (rp2, stm32), else hardware timer 0 (esp32)
+        try:
+            machine.Timer(n, period=FEED_MS, callback=lambda t: wdt.feed())
+            return
+        except (ValueError, OSError):
+            pass

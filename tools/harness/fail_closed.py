@@ -88,16 +88,15 @@ class Table:
             print(note, file=out)
 
 
-def classify(app, model, before_token=None):
-    """A meter as it came back (or goes on) against the model of what was stored."""
+def classify(app, model):
+    """A meter as it came back against the model of what was stored."""
     if app.refusing:
         ok = app.lockout.locked(0) and app.status_bits() & 0x04
         return "fail-closed" if ok else "fail-open"
     if snapshot(app)[:-2] != model[:-2] or app.lockout.count < model[-2]:
         return "fail-open"
     app.lockout.restore(0, 0, 0)  # let a token in (the model's lock is running)
-    token = before_token or credit(FRESH, 3)
-    status = storage_faults.run(app, token)
+    status = storage_faults.run(app, credit(FRESH, 3))
     if app.busy or status != 1:
         return "crashed"  # stuck: the token that should be taken was not
     return "degraded" if app.fault == 6 else "recovered"
@@ -444,6 +443,7 @@ def _free_port():
 def _board_outcome(board, credit_before):
     if not board.listening():
         return "dead at start", board.stop()
+    fault = "?"
     try:
         sock = board.session()
         fault = _read(sock, 0x8018)
@@ -460,7 +460,7 @@ def _board_outcome(board, credit_before):
         sock.close()
     except (OSError, AssertionError, ValueError):
         result = "crashed"
-    return result, board.stop() + " [8018 %s]" % locals().get("fault", "?")
+    return result, board.stop() + " [8018 %s]" % fault
 
 
 def credit_token_fresh():
