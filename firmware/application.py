@@ -15,7 +15,8 @@ its store is in use from the first start on (storage.py).
 
 Whatever raises while a token is worked on or saved (out of memory, most likely) leaves
 nothing half-applied: RAM goes back to the stored record, the token reads TS_STORAGE_FAULT
-and the meter goes on; when even that cannot be done, it refuses tokens until a restart.
+and the meter goes on; when even that cannot be done, it refuses tokens until the record
+can be read back (tried again at each token entry refused).
 
 `Application` is the contract and also the stub used until a token engine is plugged in:
 it answers every token with tokenStatus 8 (Function), after `exec_ms`.
@@ -153,7 +154,8 @@ class Application:
 
     def _reread(self):
         """RAM back to the stored record after something failed; when even that fails
-        (out of memory), RAM cannot be trusted: token entry is refused until a restart."""
+        (out of memory), RAM cannot be trusted: token entry is refused (`refuse` tries
+        again)."""
         gc.collect()  # what the failed attempt made is garbage now: room to read
         try:
             self._take_stored()
@@ -218,5 +220,11 @@ class Application:
         return status
 
     def refuse(self, status):
-        """A token the server refused itself (lockout, storage): record it as the last result."""
-        self.token_status = status
+        """A token the server refused itself (lockout, storage): record it as the last result.
+        A meter refusing only because it had no memory to read its record back tries again
+        now: if the record can be read, the next token is taken."""
+        if self.refusing and self.fault == STORE_WRITE:
+            self.refusing = False
+            self._reread()  # refusing again (and held) if it still cannot
+            self.lockout.held = self.refusing
+        self.token_status = status  # after the record is read: it sets the stored one

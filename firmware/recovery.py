@@ -23,7 +23,7 @@ def fault_line(server):
     line = "storage fault %d: %s" % (app.fault, _FAULTS[app.fault])
     if app.refusing:
         line += "; token entry refused until %s (docs/storage.md)" % (
-            "a restart" if app.fault == 2 else "an operator resets storage")
+            "the record can be read back" if app.fault == 2 else "an operator resets storage")
     return line
 
 

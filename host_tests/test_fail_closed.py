@@ -202,3 +202,35 @@ print("exit", unixmain.main(["--tcp", "127.0.0.1:%d", "--state", %r]))
     assert result.stdout.count("fault ") == 2 and "RuntimeError a callback failed" in result.stdout
     assert "exit 0" in result.stdout, result.stdout + result.stderr
     assert FileStore(str(tmp_path / "state")).load("faults") == b"\x00\x02"
+
+
+def test_no_memory_to_read_the_record_back_refuses_until_it_can():
+    """A save that runs out of memory, and no memory to read the record back: the token
+    reads 17, the meter refuses (ERR08, lockout held) and tries again at each refused
+    entry; once the record can be read, the next token is taken."""
+    from tables import ERR_STORAGE
+
+    class Store(MemoryStore):
+        fail_save = fail_load = False
+
+        def _write(self, path, head, data, tail):
+            if self.fail_save:
+                raise MemoryError("no memory")
+            return super()._write(path, head, data, tail)
+
+        def _read(self, path, limit):
+            if self.fail_load:
+                raise MemoryError("no memory")
+            return super()._read(path, limit)
+
+    store = Store()
+    server = meter.build({}, store, 0)
+    app = server.app
+    store.fail_save = store.fail_load = True
+    assert run(app, credit_token(amount=5)) == 17 and app.refusing and app.lockout.locked(0)
+    store.fail_save = False
+    assert server.write_register(4, credit_token(amount=5)) == ERR_STORAGE and app.refusing
+    store.fail_load = False
+    assert server.write_register(4, credit_token(amount=5)) == ERR_STORAGE
+    assert app.token_status == 17 and not app.refusing and not app.lockout.locked(0)
+    assert run(app, credit_token(amount=5)) == 1 and app.credit[0] == 5

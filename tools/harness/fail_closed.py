@@ -510,6 +510,44 @@ def unix_board(table, work):
         if result in ("fail-open", "crashed", "dead at start"):
             table.notes.append("unix board, %s: %s" % (label, out.strip()))
     _mounted(table, work, binary, base, credit_before)
+    squeezed(table, work, binary)
+
+
+def squeezed(table, work, binary, step=32, count=120):
+    """The MicroPython unix port with its heap squeezed (tools/harness/squeeze.py): each
+    token with 0, step, 2*step, ... bytes left free, as the board loop runs it."""
+    lib = os.path.join(hostpath.ROOT, "build", "firmware")
+    if not os.path.isdir(lib):
+        table.notes.append("squeezed heap: INCONCLUSIVE (no build/firmware: make compile)")
+        return
+    tokens = [str(vending.token(0, 0, 5, FRESH + i, vending.amount_field(1), DK)) for i in range(count)]
+    out = subprocess.run([binary, "-X", "heapsize=128k", os.path.join(hostpath.ROOT, "tools", "harness", "squeeze.py"),
+                          "--lib", lib, os.path.join(work, "squeeze"), str(step), *tokens],
+                         capture_output=True, text=True, timeout=600)
+    lines = [line.split() for line in out.stdout.splitlines() if line.startswith("free ")]
+    accepted = 0
+    refused_from = None
+    for f in lines:
+        v = dict(zip(f[::2], (int(x) for x in f[1::2])))
+        # the write itself may run out of memory: the guard drops the conversation, the
+        # token was never taken (no ACK), TokenStatus keeps what it read
+        status_ok = v["status"] in (1, 17) or v["guard"]
+        accepted += v["status"] == 1
+        if v["busy"] or not status_ok:
+            result = "crashed"
+        elif v["credit"] != v["stored"] or v["stored"] != accepted:
+            result = "fail-open"  # RAM not as stored, or a token applied that did not say so
+        elif v["refusing"] or v["status"] != 1:
+            result = "fail-closed"
+            refused_from = v["free"]
+        else:
+            result = "recovered"
+        table.add("MemoryError on the unix port: a token with the heap squeezed", result)
+    for _ in range(count - len(lines)):  # the script died: an exception got past the guard
+        table.add("MemoryError on the unix port: a token with the heap squeezed", "crashed")
+    if refused_from is not None:
+        table.notes.append("squeezed heap: tokens not taken (no ACK, 17 or ERR08) with up to %d bytes free "
+                           "in one piece; taken above" % refused_from)
 
 
 def _mounted(table, work, binary, base, credit_before):
