@@ -265,6 +265,10 @@ def main(argv, board_dir="."):
         print(USAGE)
         print("error:", e)
         return 2
+    except MemoryError:  # a heap too small for the firmware: one line, not a traceback
+        release(path)
+        print("error: out of memory while starting: give the unix port a larger heap (-X heapsize)")
+        return 1
     if server.app.fault:  # on stderr: with --pty the first line of stdout is the pty's path
         import recovery
 
