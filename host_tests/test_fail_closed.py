@@ -234,3 +234,17 @@ def test_no_memory_to_read_the_record_back_refuses_until_it_can():
     assert server.write_register(4, credit_token(amount=5)) == ERR_STORAGE
     assert app.token_status == 17 and not app.refusing and not app.lockout.locked(0)
     assert run(app, credit_token(amount=5)) == 1 and app.credit[0] == 5
+
+
+def test_the_operator_resets_a_store_with_nothing_left(unix_board, tmp_path):
+    state = tmp_path / "state"
+    _used_meter(unix_board, state)
+    for name in ("meter.a", "meter.b", "meter.made"):
+        os.remove(str(state / name))
+    board = unix_board("--reset-storage", state=state)
+    sock = _sign_on(board)
+    assert fail_closed._read(sock, 0x8018) == "0"
+    assert fail_closed._enter(sock, VECTOR) == ("<ACK>", "01")  # the operator's decision
+    sock.close()
+    board.stop()
+    assert b"nothing was left to move: a new record" in board.proc.stdout.read()
