@@ -115,6 +115,7 @@ reliability: compile
 	$(PY) tools/harness/soak.py --messages 100000 --heap 64k
 	$(PY) tools/harness/noise_sessions.py --sessions 20
 	$(PY) tools/harness/storage_faults.py | grep -v "^ok "
+	$(PY) tools/harness/fail_closed.py
 	$(PY) tools/harness/lfs_powercut.py --lib $(BUILD)/firmware
 	$(PY) tools/harness/longrun.py --steps 200000 --seed 5
 

@@ -10,15 +10,25 @@ remaining | the application's own state`. A token's result and the lockout count
 causes go into storage in one save, before the result can be read (docs/storage.md): no
 power cut leaves a readable rejection uncounted. When the record cannot be trusted the
 application `refusing` token entry, keeps its lockout held and never writes the record.
+A new meter (a store that is `new` and holds no record) stores its first record at once, so
+its store is in use from the first start on (storage.py).
+
+Whatever raises while a token is worked on or saved (out of memory, most likely) leaves
+nothing half-applied: RAM goes back to the stored record, the token reads TS_STORAGE_FAULT
+and the meter goes on; when even that cannot be done, it refuses tokens until the record
+can be read back (tried again at each token entry refused).
 
 `Application` is the contract and also the stub used until a token engine is plugged in:
 it answers every token with tokenStatus 8 (Function), after `exec_ms`.
 """
+import gc
+
 from micropython import const
 
 from lockout import TokenLockout
 from tables import (
     STATUS_STORAGE_FAULT,
+    STORE_DEGRADED,
     STORE_FORMAT,
     STORE_OK,
     STORE_REPAIRED,
@@ -46,6 +56,7 @@ class Application:
     # largest size of the application's own part of the record; the stub has none, so it
     # saves only when its lockout changes, not after every token
     STATE_SIZE = 0
+    faults = 0  # LoopFaults: the board loop's guard counts (and stores) what it caught
 
     def __init__(self, store, now=0, lockout=None, exec_ms=0):
         self.store = store
@@ -81,6 +92,8 @@ class Application:
             self.reset_state()
             return
         data = self._take_stored()
+        if data is None and self.store.root and not self.refusing:
+            self.save(now)  # a new meter: its store (not one in RAM) is in use from now on
         if data:
             self.lockout.restore(data[1] << 8 | data[2], data[3] << 24 | data[4] << 16 | data[5] << 8 | data[6], now)
             if self.store.repaired:
@@ -91,7 +104,7 @@ class Application:
         the record, or None for a new meter and for a record that cannot be used (then
         refusing)."""
         self.reset_state()
-        data = self.store.load(self.RECORD)
+        data = self.store.load(self.RECORD, len(self._record))
         if type(data) is int:
             self._refuse(data)
             return None
@@ -130,13 +143,39 @@ class Application:
             store.save(self.RECORD, memoryview(rec)[:end])
         except Exception:  # full, read-only, I/O error, no memory: nothing may half-apply
             self.fault = STORE_WRITE
-            self._take_stored()  # the lockout stays as counted: ahead of storage, never behind
+            self._reread()  # the lockout stays as counted: ahead of storage, never behind
             after = store.seq.get(self.RECORD)
             # the new state reached one copy (and the store could be read back)
             return not self.refusing and after is not None and after[0] != before
-        if self.fault == STORE_WRITE or self.fault == STORE_REPAIRED:
-            self.fault = STORE_OK  # both copies are whole again
+        if self.fault <= STORE_WRITE or self.fault == STORE_DEGRADED:
+            # both copies are whole again, or one only (a copy that cannot be written)
+            self.fault = STORE_DEGRADED if store.degraded else STORE_OK
         return True
+
+    def _reread(self):
+        """RAM back to the stored record after something failed; when even that fails
+        (out of memory), RAM cannot be trusted: token entry is refused (`refuse` tries
+        again)."""
+        gc.collect()  # what the failed attempt made is garbage now: room to read
+        try:
+            self._take_stored()
+        except Exception:
+            self._refuse(STORE_WRITE)
+
+    def _seq(self):
+        """The stored record's sequence number (-1: none yet), to tell a save that ran."""
+        entry = self.store.seq.get(self.RECORD) if self.store else None
+        return entry[0] if entry else -1
+
+    def _undo(self, seq=None):
+        """A token's work raised (out of memory): RAM goes back to the stored record. If
+        its save had run (the sequence number is no longer `seq`) the stored result is
+        the answer, else nothing of it stays and it reads 17."""
+        self.busy = False
+        self._reread()
+        status = self.last[0] if seq is not None and seq != self._seq() and not self.refusing else TS_STORAGE_FAULT
+        self.token_status = status
+        return status
 
     # --- the contract ---------------------------------------------------------------------
 
@@ -181,5 +220,11 @@ class Application:
         return status
 
     def refuse(self, status):
-        """A token the server refused itself (lockout, storage): record it as the last result."""
-        self.token_status = status
+        """A token the server refused itself (lockout, storage): record it as the last result.
+        A meter refusing only because it had no memory to read its record back tries again
+        now: if the record can be read, the next token is taken."""
+        if self.refusing and self.fault == STORE_WRITE:
+            self.refusing = False
+            self._reread()  # refusing again (and held) if it still cannot
+            self.lockout.held = self.refusing
+        self.token_status = status  # after the record is read: it sets the stored one

@@ -44,6 +44,7 @@ ROWS = (
     (0x801E, "GasConsumed", "D", 10, "0.1 m3", "R", "gas consumed"),
     (0x801F, "TimeConsumed", "D", 10, "0.1 min", "R", "time consumed"),
     (0x8020, "PhaseUnbalance", "D", 6, "W", "R", "present unbalance between phases (0: one phase)"),
+    (0x8021, "LoopFaults", "D", 5, "", "R", "exceptions the board loop's guard caught, ever (stored)"),
 )
 
 

@@ -230,13 +230,18 @@ class MeterApplication(Application):
         wait = self.meter.deadline(now) if self.meter else -1
         if self.keychange:  # a waiting set's window
             left = self.keychange.deadline(now)
-            wait = left if wait < 0 else min(wait, left)
+            if left >= 0:  # -1: no set waiting, nothing to take into account
+                wait = left if wait < 0 else min(wait, left)
         return wait
 
     def step(self, now):
         if self.busy:
-            self.last[0] = status = self._execute(self._number, now)
-            status = self.finish(status, now)
+            seq = self._seq()
+            try:
+                self.last[0] = status = self._execute(self._number, now)
+                status = self.finish(status, now)
+            except Exception:  # out of memory: nothing of the token stays (application.py)
+                return self._undo(seq)
             if self.meter:
                 self.meter.step(now)  # credit bought closes the switch at once
             return status
@@ -417,5 +422,7 @@ class MeterApplication(Application):
             return LOW_CREDIT_TENTHS
         if 0x1C < n < 0x20:
             return self.usage[n - 0x1C]  # consumed: water, gas, time
+        if n == 0x21:
+            return self.faults
         # SwitchState, SwitchReason, Power (0x19-0x1B), PhaseUnbalance (0x20): 0 without meter
         return self.meter.values[n - 0x19 if n < 0x20 else 3] if self.meter else 0

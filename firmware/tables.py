@@ -114,6 +114,9 @@ STORE_WRITE = const(2)  # a save failed (full, read-only, I/O error): the stored
 STORE_UNREADABLE = const(3)  # a record exists but cannot be read: token entry refused
 STORE_DAMAGED = const(4)  # no copy of a record passes its CRC: token entry refused
 STORE_FORMAT = const(5)  # a valid record this firmware cannot take: token entry refused
+STORE_DEGRADED = const(6)  # one copy cannot be written: tokens are stored in the other alone
+STORE_MISSING = const(7)  # a store in use holds no record at all: token entry refused
+STORE_LOCK = const(8)  # the state directory cannot be held for this meter: token entry refused
 
 # --- TokenLockout (OWN values, clause 6.6.7) ---
 LOCKOUT_AFTER = const(3)  # rejected meter-specific tokens in a row before entry locks

@@ -463,3 +463,37 @@ def test_a_token_is_worked_on_when_the_next_request_is_already_waiting(tmp_path,
     answers = [data for _, data in uart.written]
     assert answers[1] == b"\x06" and b"0005(01)" in answers[2], answers
     assert lnk.server.app.credit[0] == 7
+
+
+def test_the_loop_guard_counts_a_fault_and_the_meter_carries_on(tmp_path, monkeypatch, capsys):
+    """Whatever raises out of the loop is one console line and one stored count in
+    LoopFaults (8021); the loop runs again on the same meter; a machine.WDT is armed and fed
+    on every pass, whose wait is cut to FEED_MS. Ctrl-C leaves the watchdog fed by a timer."""
+    clock = Clock()
+    board = load_board("rp2_pico", tmp_path, monkeypatch, clock)
+    fed, timers = [], []
+    machine = sys.modules["machine"]
+    machine.WDT = lambda timeout: types.SimpleNamespace(timeout=timeout, feed=lambda: fed.append(clock.ms))
+    machine.Timer = lambda *a, **kw: timers.append(kw)
+    fake_time = types.ModuleType("time")
+    fake_time.ticks_ms, fake_time.sleep_ms = clock, lambda ms: None
+    monkeypatch.setitem(sys.modules, "time", fake_time)
+    runs = []
+
+    def run(self):
+        runs.append(self)
+        wait = self.service()  # the watchdog's pass
+        assert 0 <= wait <= boardmain.FEED_MS and fed
+        if len(runs) < 3:
+            raise RuntimeError("a board callback failed")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(link.Link, "run", run)
+    with pytest.raises(KeyboardInterrupt):
+        boardmain.main(board)
+    out = capsys.readouterr().out
+    assert out.count("fault ") == 2 and "RuntimeError a board callback failed" in out
+    assert runs[0] is runs[2]  # the same meter carries on
+    assert runs[0].server.app.read_register(0x8021) == 2 and timers  # fed after Ctrl-C
+    again = boardmain.build(board, clock, None)  # a restart: the count was stored
+    assert again.server.app.read_register(0x8021) == 2

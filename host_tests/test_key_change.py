@@ -40,19 +40,19 @@ def test_either_order_changes_the_key(app, order):
 
 
 def test_new_key_survives_restart_and_overrides_config(tmp_path):
-    app = MeterApplication(FileStore(str(tmp_path)), {})
+    app = MeterApplication(FileStore(str(tmp_path / "state")), {})
     first, second = kcts()
     assert run(app, first) == 2 and run(app, second) == 3
-    again = MeterApplication(FileStore(str(tmp_path)), {"dk": "%016X" % DK})
+    again = MeterApplication(FileStore(str(tmp_path / "state")), {"dk": "%016X" % DK})
     assert again.dk == NEW_DK.to_bytes(8, "big") and again.krn == 2 and again.ti == 7
     assert run(again, credit_token(dk=NEW_DK)) == 1
 
 
 def test_waiting_half_survives_restart(tmp_path):
-    app = MeterApplication(FileStore(str(tmp_path)), {})
+    app = MeterApplication(FileStore(str(tmp_path / "state")), {})
     first, second = kcts()
     assert run(app, first) == 2
-    again = MeterApplication(FileStore(str(tmp_path)), {}, now=5000)
+    again = MeterApplication(FileStore(str(tmp_path / "state")), {}, now=5000)
     assert run(again, second, now=6000) == 3 and again.dk == NEW_DK.to_bytes(8, "big")
 
 

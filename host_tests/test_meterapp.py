@@ -96,10 +96,10 @@ def test_rejections_change_nothing_stored(app):
 
 
 def test_state_survives_restart(tmp_path):
-    store = FileStore(str(tmp_path))
+    store = FileStore(str(tmp_path / "state"))  # made here: a new meter
     app = MeterApplication(store, {})
     assert run(app, credit_token(amount=250)) == 1
-    again = MeterApplication(FileStore(str(tmp_path)), {})
+    again = MeterApplication(FileStore(str(tmp_path / "state")), {})
     assert again.credit[0] == 250 and again.tids == [tid()] and again.token_status == 1
     assert run(again, credit_token(amount=250)) == 10
 

@@ -8,10 +8,19 @@ key, timing) come from CONFIG_FILE (`key = value` lines, firmware/meter.py) if i
 A config file the meter cannot take (a line that is not `key = value`, an unknown key, a
 value out of range: firmware/config.py) starts no meter: the board prints the one-line
 reason on its console (the USB REPL) and main() returns.
+
+`main` runs the line inside one guard: whatever raises in the core, the application,
+storage, metrology or a board callback is one console line and one count in LoopFaults
+(companion register 8021, stored: it survives restarts), and the meter carries on from its
+stored record (firmware/recovery.py `loop_fault`). A board that sets WATCHDOG_MS gets a
+machine.WDT armed by the loop and fed on every pass, whose wait is cut to FEED_MS: a loop
+that hangs resets the board, which comes back from its stored record (docs/porting.md).
 """
 import meter
 from link import Link
 from storage import FileStore
+
+FEED_MS = 1000  # OWN: the longest the loop waits between watchdog feeds
 
 # front end -> (half duplex: a direction pin and one direction at a time, hears its own echo)
 FRONT_ENDS = {
@@ -42,6 +51,9 @@ def build(board, clock, sleep_ms):
     except ValueError as e:
         print("error:", e)
         return None
+    faults = server.app.store.load("faults", 2)  # LoopFaults, counted by the loop's guard
+    if type(faults) is bytes and len(faults) == 2:
+        server.app.faults = faults[0] << 8 | faults[1]
     if server.app.fault:  # the meter still starts: it answers reads and refuses tokens
         import recovery
 
@@ -61,5 +73,53 @@ def main(board):
     import time
 
     lnk = build(board, time.ticks_ms, time.sleep_ms)
-    if lnk:  # else no meter: the config's error is printed, the REPL stays usable
-        lnk.run()
+    if not lnk:  # no meter: the config's error is printed, the REPL stays usable
+        return
+    wdt = watchdog(lnk, getattr(board, "WATCHDOG_MS", 0))
+    while True:
+        try:
+            lnk.run()
+        except KeyboardInterrupt:  # Ctrl-C on the REPL: a developer takes the board
+            if wdt is not None:
+                keep_fed(wdt)
+            raise
+        except Exception as e:  # the one guard: one line, one count, carry on
+            try:
+                import recovery  # frozen: its bytecode is in flash, the import is small
+
+                recovery.loop_fault(lnk.server, e, time.ticks_ms())
+            except Exception:  # not even memory for that: the loop runs again as it is
+                pass
+            time.sleep_ms(100)  # a fault that repeats at once cannot flood the console
+
+
+def watchdog(lnk, timeout_ms):
+    """Arm machine.WDT (none when `timeout_ms` is 0) and feed it from every pass of the
+    loop, whose wait is cut to FEED_MS so that an idle meter feeds it too."""
+    if not timeout_ms:
+        return None
+    import machine
+
+    wdt = machine.WDT(timeout=timeout_ms)
+    service = lnk.service
+
+    def fed():
+        wdt.feed()
+        wait = service()
+        return FEED_MS if wait < 0 or wait > FEED_MS else wait
+
+    lnk.service = fed  # Link.run() calls it: link.py stays as every board shares it
+    return wdt
+
+
+def keep_fed(wdt):
+    """The developer stopped the meter for the REPL (mpremote does so to deploy): a timer
+    feeds the watchdog, which cannot be disarmed, until the next reset."""
+    import machine
+
+    for n in (-1, 0):  # a soft timer (rp2, stm32), else hardware timer 0 (esp32)
+        try:
+            machine.Timer(n, period=FEED_MS, callback=lambda t: wdt.feed())
+            return
+        except (ValueError, OSError):
+            pass

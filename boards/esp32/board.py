@@ -16,6 +16,7 @@ FRONT_END = "current_loop"
 PARITY = "uart"  # 7E1 in the UART (bits=7, parity=0)
 TX_ACTIVE = 1
 STATE_DIR = "/state"  # littlefs2, the esp32 port's default file system
+WATCHDOG_MS = 8000  # machine.WDT, fed by the loop at least every second (docs/porting.md)
 PULSE_PIN = 25
 METER_CONSTANT = 1000  # imp/kWh of the pulse output
 RELAY_PIN = 26

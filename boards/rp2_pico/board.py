@@ -17,6 +17,7 @@ PARITY = "uart"  # 7E1 in the UART (bits=7, parity=0)
 INVERT = False  # True for a head whose LED is on for a 0 bit (idle low)
 TX_ACTIVE = 1
 STATE_DIR = "/state"  # littlefs2, the rp2 port's default file system
+WATCHDOG_MS = 8000  # machine.WDT, fed by the loop at least every second (docs/porting.md)
 CONFIG_FILE = "/meter.conf"
 PULSE_PIN = 2
 METER_CONSTANT = 1000  # imp/kWh of the pulse output

@@ -19,6 +19,7 @@ FRONT_END = "voltage"
 PARITY = "soft"  # 8N1 in the UART, parity made and checked in bit 7 by the core
 TX_ACTIVE = 1
 STATE_DIR = "/flash/state"  # format /flash as littlefs2 (docs/boards.md): FAT renames are not atomic
+WATCHDOG_MS = 8000  # machine.WDT, fed by the loop at least every second (docs/porting.md)
 PULSE_PIN = "X3"
 METER_CONSTANT = 1000  # imp/kWh of the pulse output
 RELAY_PIN = "X4"

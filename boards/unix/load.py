@@ -5,7 +5,8 @@ It draws its watts while the switch is closed and nothing while it is open; LOW-
 a new value in that range each second. Energy goes in as W*ms (3.6e9 of them make a kWh,
 so nothing is rounded) with the present power, every 100 ms; the switch's changes are
 printed on the console as `switch open <reason>` / `switch closed <reason>`
-(SwitchReason, firmware/catalogue.py). Imported only when the option is given: a meter
+(SwitchReason, firmware/catalogue.py). Each tenth billed is stored at once (Ctrl-C stores the
+rest through the power-failing save). Imported only when the option is given: a meter
 without it carries none of this (nor firmware/consumption.py).
 """
 import os
@@ -49,4 +50,8 @@ class Load:
         w = self.watts if self.closed else 0
         # a process stalled over a second (a suspended host) bills one second, not a burst
         self.meter.consume(0, w * min(dt, 1000), WMS_PER_KWH, now)
+        if self.meter._unsaved:
+            # every tenth billed is stored at once (a host's directory does not wear out as
+            # flash does): SIGTERM, which the unix port cannot catch, leaves less unbilled
+            self.meter.power_failing(now)
         self.meter.measure(w, now)

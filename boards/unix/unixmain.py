@@ -95,13 +95,14 @@ def listen_free_port():
     raise OSError("no free loopback port")
 
 
-def serve(listener, server, heap_log_ms=0, load=None):
+def serve(listener, server, heap_log_ms=0, load=None, line=None):
     """Run the meter on the line: one TCP connection at a time, as one serial port.
 
     A new connection is a new HHU plugged in: it replaces the old one, and the core forgets
     the old conversation (`line_replaced`). Writes never wait: what the HHU does not read
     piles up in the kernel (its send buffer kept small) and then in `pending` here; answers
-    that do not fit are lost, whole, as on a line nobody listens to.
+    that do not fit are lost, whole, as on a line nobody listens to. `line[0]` is set to
+    the connection, for main()'s guard to close when something raises.
     (Numbers are written out here: every new global name costs the board heap.)
     """
     poller = select.poll()
@@ -146,6 +147,8 @@ def serve(listener, server, heap_log_ms=0, load=None):
                     poller.unregister(conn)
                     conn.close()
                 conn = new
+                if line:
+                    line[0] = conn
                 conn.setblocking(False)
                 try:
                     # SO_SNDBUF (7 on Linux; the port's socket module has no name for it):
@@ -201,10 +204,23 @@ def release(path):
         pass
 
 
+def is_new(state):
+    """A new meter's state directory: not there yet, or holding nothing of a meter (no
+    record, no lock directory). Looked at before the lock makes the directory."""
+    try:
+        for name in os.listdir(state):
+            if name.startswith("meter") or name.startswith("stub"):
+                return False
+    except OSError as e:
+        return e.args[0] == 2  # ENOENT: the board makes it now
+    return True
+
+
 def main(argv, board_dir="."):
     if "--help" in argv or "-h" in argv:  # the options, one line each (boards/unix/usage.py)
         return __import__("usage").show()
     path = None  # this meter's lock entry
+    problem = None  # why the state directory cannot be held: the meter then refuses tokens
     try:
         try:
             options = parse_args(argv)
@@ -216,8 +232,9 @@ def main(argv, board_dir="."):
         import meter
         from storage import FileStore
 
+        new = is_new(options["state"])
         import lock  # boards/unix/lock.py: wanted once, then its 1.9 kB go back to the heap
-        path = lock.lock(options["state"])  # before anything reads the records
+        path, problem = lock.lock(options["state"])  # before anything reads the records
         del sys.modules["lock"]
         lock = None
         gc.collect()  # the check's and the lock's garbage, before the meter takes its place
@@ -225,16 +242,25 @@ def main(argv, board_dir="."):
         # is clean: its names may open a new qstr pool, 3.6 KB in one piece, which the heap
         # the build fragments may no longer have (docs/benchmarks.md)
         __import__(options.get("algorithm", "sta"))
-        store = FileStore(options["state"])
+        # a meter that cannot hold its directory writes nothing, not even a new record
+        store = FileStore(options["state"], new and not problem)
         server = meter.build(options, store, time.ticks_ms(), BOARD_KEYS, True)
-        if "reset_storage" in options:
+        if problem:
+            print("error: %s: token entry refused" % problem, file=sys.stderr)
+            if not server.app.refusing:
+                server.app._refuse(8)  # tables.STORE_LOCK
+        elif "reset_storage" in options:
             import recovery
 
             server, moved = recovery.reset_storage(store, server, options, time.ticks_ms(), BOARD_KEYS)
-            print("reset storage:", ", ".join(moved) if moved else "nothing to reset, the record is valid")
+            print("reset storage:", "nothing to reset, the record is valid" if moved is None
+                  else ", ".join(moved) or "nothing was left to move: a new record")
         load = None
         if "load_w" in options:  # boards/unix/load.py: only a meter with a simulated load carries it
             load = __import__("load").start(server.app, options["load_w"], time.ticks_ms())
+        faults = store.load("faults", 2)  # LoopFaults, counted by the loop's guard
+        if type(faults) is bytes and len(faults) == 2:
+            server.app.faults = faults[0] << 8 | faults[1]
     except (OSError, ValueError) as e:  # the state directory is another meter's or unusable, a
         # bad option: one line on stderr (stdout's first line is the pty's path with --pty)
         release(path)
@@ -243,6 +269,10 @@ def main(argv, board_dir="."):
     except ImportError as e:  # --lib DIR without the firmware: said by usage.py
         release(path)
         return __import__("usage").show(e)
+    except MemoryError:  # a heap too small for the firmware: one line, not a traceback
+        release(path)
+        print("error: out of memory while starting: give the unix port a larger heap (-X heapsize)", file=sys.stderr)
+        return 1
     if server.app.fault:  # on stderr: with --pty the first line of stdout is the pty's path
         import recovery
 
@@ -264,9 +294,25 @@ def main(argv, board_dir="."):
                   "another port: make run TCP_PORT=7002, or --tcp 127.0.0.1:7002" % (host, port, e), file=sys.stderr)
             return 1
         print("VTC07 meter listening on %s:%s" % (host, port))
+    line = [None]
     try:
-        serve(listener, server, int(options.get("heap_log", "0")), load)
-    except KeyboardInterrupt:  # Ctrl-C: the way to stop it (make run)
+        while True:
+            try:
+                serve(listener, server, int(options.get("heap_log", "0")), load, line)
+            except Exception as e:  # the one guard: one line, one count, carry on
+                try:
+                    import recovery
+
+                    recovery.loop_fault(server, e, time.ticks_ms())
+                except Exception:  # not even memory for that: the loop runs again as it is
+                    gc.collect()
+                if line[0] is not None:  # the line drops, as on a board's reset
+                    line[0].close()
+                    line[0] = None
+                time.sleep_ms(100)  # a fault that repeats at once cannot flood the console
+    except KeyboardInterrupt:  # Ctrl-C: the way to stop it (make run), as a power fail
+        if getattr(server.app, "meter", None):
+            server.app.meter.power_failing(time.ticks_ms())  # what is billed, stored
         print("stopped")
     finally:
         release(path)
