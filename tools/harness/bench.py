@@ -40,7 +40,7 @@ def micropython_figures(lib, *flags):
     where = ["--rom" if lib.endswith(".img") else "--lib", lib]
     out = subprocess.run([MICROPYTHON, os.path.join(ROOT, "tools", "harness", "bench_core.py"), *where, *flags, *TRACES],
                          capture_output=True, text=True, check=True).stdout
-    return dict(line.split(" ", 1) for line in out.splitlines())
+    return bench_wasm.parse(out)
 
 
 def replay_fits(heap_kb):
@@ -79,6 +79,19 @@ BESIDE = (
 )
 
 
+BOARD_KINDS = (("read", "a read request (8001)"), ("token", "a token write"), ("status", "a TokenStatus poll"))
+
+
+def print_board_loop(figures, port):
+    """heap_figures.board_loop's figures: Link over a fake UART, a character per wake."""
+    for kind, what in BOARD_KINDS:
+        total = figures["board_%s_total" % kind]
+        print("  %s, %s: board loop, one character per wake: %s objects, %s bytes per request"
+              % (what, port, figures["board_%s_objects" % kind], figures["board_%s_bytes" % kind]))
+        print("      %s us per request%s" % (figures["board_%s_us" % kind], "" if total == "-" else
+              "; %s bytes asked of the heap (micropython.mem_total: heap frames, freed at once, too)" % total))
+
+
 def wasm_figures(lib):
     """bench_wasm's figures for `lib` (build/firmware or an image) and the seconds they
     took, or None (said why) when the 32-bit port cannot run."""
@@ -98,6 +111,7 @@ def print_beside(unix, wasm, took):
     for name, what, unit in BESIDE:
         print("  %-42s %8s %8s %s" % (what + ":", unix[name], wasm[name], unit))
     print("  %-42s %8s %8s" % ("firmware modules that import brings in:", unix["modules_imported"], wasm["modules_imported"]))
+    print_board_loop(wasm, "32-bit")
     print("  the 32-bit measurement added %.1f s to this run" % took)
 
 
@@ -187,6 +201,7 @@ def main():
     print("  consumption path: %s allocations per consume + measure call, %s us per consume, %s us per measure"
           % (figures["alloc_per_consume"], figures["us_per_consume"], figures["us_per_measure"]))
     print("  heap the metering adds when attached (.mpy modules + object): %s bytes" % figures["heap_metering"])
+    print_board_loop(figures, "unix port")
     print("  smallest -X heapsize replaying all %d traces (core + replayer + trace text): %s KB"
           % (len(TRACES), smallest_heap_kb()))
     wasm = wasm_figures(BUILD)

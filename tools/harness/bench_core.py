@@ -36,6 +36,7 @@ import sys
 import firmwarepath
 
 _args = firmwarepath.setup(sys.argv[1:])
+sys.path.append(firmwarepath._ROOT + "/boards/common")  # the board loop's Link (heap_figures.board_loop)
 
 import gc  # noqa: E402
 import micropython  # noqa: E402
