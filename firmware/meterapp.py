@@ -18,7 +18,7 @@ import struct
 from micropython import const
 
 from application import Application
-from catalogue import COMPACT
+from catalogue import AT_LEAST_0, COMPACT, PLACES, SOURCES, WHOLE
 from keychange import SIZE  # the build folds it in: keychange itself is imported when needed
 from tables import (
     BASE_DATES,
@@ -91,7 +91,8 @@ class MeterApplication(Application):
     STATE_SIZE = _HEAD_SIZE + 3 * TID_STORE_MIN + _TAIL_SIZE
 
     def __init__(self, store, config, now=0, lockout=None):
-        self.meter_number = config.get("meter_number", METER_NUMBER)
+        # as its 18 digits: a long int on a 32-bit port, made once, not per read
+        self.meter_number = ("%018d" % int(config.get("meter_number", METER_NUMBER))).encode()
         algorithm = config.get("algorithm", "sta")
         if algorithm not in ALGORITHMS:
             raise ValueError("algorithm must be sta, des or misty1, not " + algorithm)
@@ -386,36 +387,25 @@ class MeterApplication(Application):
         """Readable values for the HHU. No register ever reads or writes key material."""
         table.add(COMPACT, self)
 
+    low_credit = LOW_CREDIT_TENTHS  # LowCreditThreshold's source
+
+    @property
+    def key_change_waiting(self):
+        """A key change set waits: its latest section's subclass (0: none)."""
+        return self.keychange.state[-1] if self.keychange else 0
+
+    @property
+    def metrology(self):
+        """SwitchState, SwitchReason, Power, PhaseUnbalance: 0 without metrology."""
+        return self.meter.values if self.meter else b"\0\0\0\0"
+
     def read_register(self, rid):
-        """The value of companion register `rid`, in the order of the catalogue."""
-        n = rid - 0x8000
-        if n == 0:
-            return int(self.meter_number)
-        if n <= 4:
-            c = self.credit[n - 1]
-            return c if c > 0 else 0  # below 0: owed, paid first by the next token
-        if n <= 0x0A:
-            return (self.mpl, self.ti, self.sgc, self.krn, self.key_type, self.ken)[n - 5]
-        if n == 0x0B:
-            return self.last[4]  # TID
-        if n == 0x0C:
-            return self.tamper
-        if n == 0x0D:
-            return self.usage[0]
-        if n <= 0x10:
-            return self.last[n - 0x0D]  # class, subclass, decoded value
-        if n <= 0x15:
-            return (self.tariff_rate, self.water_factor, self.mppul, self.base_date, self.algorithm)[n - 0x11]
-        if n == 0x16:
-            # a key change set waits: its latest section's subclass
-            return self.keychange.state[-1] if self.keychange else 0
-        if n == 0x17:
-            return self.balance
-        if n == 0x18:
-            return self.fault
-        if n == 0x1C:
-            return LOW_CREDIT_TENTHS
-        if 0x1C < n < 0x20:
-            return self.usage[n - 0x1C]  # consumed: water, gas, time
-        # SwitchState, SwitchReason, Power (0x19-0x1B), PhaseUnbalance (0x20): 0 without meter
-        return self.meter.values[n - 0x19 if n < 0x20 else 3] if self.meter else 0
+        """The value of companion register `rid`: its row's source in the catalogue (an
+        attribute, or an element of one), found by the row's place in the block."""
+        i = rid - 0x8000  # the row's place: registers.find checked the block holds it
+        value = getattr(self, SOURCES[i])
+        i = PLACES[i]
+        if i == WHOLE:
+            return value
+        value = value[i & ~AT_LEAST_0]
+        return 0 if i & AT_LEAST_0 and value < 0 else value

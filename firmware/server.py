@@ -190,9 +190,10 @@ class Server:
 
     # --- input -------------------------------------------------------------------------
 
-    def receive(self, data, now):
-        """Take the characters the UART received at `now` (bytes-like, any chunking)."""
-        for i in range(len(data)):  # range allocates no iterator object on MicroPython
+    def receive(self, data, now, n=-1):
+        """Take the characters the UART received at `now` (bytes-like, any chunking; `n`:
+        only the first n, so a board hands over its receive buffer with no slice of it)."""
+        for i in range(len(data) if n < 0 else n):  # range allocates no iterator object on MicroPython
             self._char(data[i], now)
 
     def _char(self, b, now):
@@ -286,17 +287,22 @@ class Server:
         if not regs.field(at, ACCESS) & READ:
             return self._error(rid, ERR_NOT_READABLE, now)
         self._now = now
-        value = regs.owner(at).read_register(rid)
-        tx = self._tx
-        pos = self._head(rid)
-        fmt = regs.field(at, FORMAT)
-        if fmt == FMT_A:
-            end = put_bytes(tx, pos, value) if len(value) <= regs.field(at, WIDTH) else -1
-        else:
-            end = put_number(tx, pos, fmt, regs.field(at, WIDTH), value)
-        if end < 0:  # the application holds a value its register cannot show
+        self._head(rid)
+        at = self._put_value(regs.owner(at).read_register(rid), at)
+        if at < 0:  # the application holds a value its register cannot show
             return self._error(rid, ERR_VALUE_RANGE, now)
-        self._respond(put_data_tail(tx, end), now)
+        self._respond(put_data_tail(self._tx, at), now)
+
+    def _put_value(self, value, at):
+        """Put register `at`'s value in the response after its head (_head: 6 characters);
+        the end, or -1. A number may come as its digits (bytes of the register's width:
+        MeterNumber, which would be a long int on a 32-bit port). Five locals: a call's
+        frame of up to 11 words stays off the heap (py/objfun.c, VM_MAX_STATE_ON_STACK)."""
+        width = self.registers.field(at, WIDTH)
+        if type(value) is not int:
+            return put_bytes(self._tx, 6, value) if len(value) <= width else -1
+        fmt = self.registers.field(at, FORMAT)
+        return put_number(self._tx, 6, fmt, width, value)
 
     def _write(self, rid, start, end, now):
         regs = self.registers
@@ -374,10 +380,21 @@ class Server:
 
     def poll(self, now):
         """Run the timers; return the bytes to send now (a memoryview) or None."""
+        n = self.poll_len(now)
+        return self._txv[:n] if n else None
+
+    @property
+    def tx(self):
+        """The buffer `poll_len` counts in."""
+        return self._tx
+
+    def poll_len(self, now):
+        """`poll` that makes no object: how many bytes of `tx` to send now (0: none), for
+        a board loop that writes them with `uart.write(tx, n)`."""
         self._now = now
         if self._pending:
             if ticks_diff(now, self._due) < 0:
-                return None
+                return 0
             self._pending = False
             return self._out()
         if self._recovering and ticks_diff(now, self._last_rx) >= self.recovery:
@@ -391,7 +408,7 @@ class Server:
             self.app.save(now)  # a restart must not renew a lock that ran out
         if self.app.deadline(now) == 0:
             self.app.step(now)  # counts the result for the lockout and stores both
-        return None
+        return 0
 
     def _out(self):
         n = self._tx_len
@@ -399,7 +416,7 @@ class Server:
         if self.soft_parity:
             for i in range(n):
                 tx[i] = with_parity(tx[i])
-        return self._txv[:n]
+        return n
 
     def next_event(self, now):
         """ms until `poll` has work, 0 if it has now, -1 if only new input can bring any."""

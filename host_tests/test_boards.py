@@ -84,7 +84,8 @@ class NoFlushUART:
         del self.rx[:n]
         return n
 
-    def write(self, data):
+    def write(self, data, n=-1):
+        data = data[:n] if n >= 0 else data  # a stream's write(buf, n), as Link writes
         self.written.append((self.clock(), bytes(data)))
         if self.loopback:
             self.rx += data
@@ -446,7 +447,8 @@ def test_a_token_is_worked_on_when_the_next_request_is_already_waiting(tmp_path,
     later = []
 
     class EagerUART(FakeUART):
-        def write(self, data):
+        def write(self, data, n=-1):
+            data = data[:n] if n >= 0 else data
             n = FakeUART.write(self, data)
             if bytes(data) == b"\x06" and later:  # the ACK is out: the next request is in
                 self.rx += later.pop(0)
