@@ -26,6 +26,7 @@ from tables import (
     TABLE_ID_COMPANION,
     TOKEN_CLASS_NON_ENCRYPTED,
     TOKEN_CLASS_SHIFT,
+    TOKEN_DIGITS_HEX,
     TS_1ST_KCT,
     TS_2ND_KCT,
     TS_ACCEPT,
@@ -37,6 +38,15 @@ from tables import (
 from ticks import ticks_add, ticks_diff
 
 _LOCK_SIZE = const(7)  # record version:1, lockout count:2, lockout ms remaining:4
+
+
+def token_class(token):
+    """The class (bits 28..27) of the 66-bit TokenData `token`: an int, or its 17 hex
+    digits' values, most significant first (as the server takes BinaryTokenEntry: bit 27
+    is the top bit of digit 10, bit 28 the low bit of digit 9)."""
+    if type(token) is int:
+        return (token >> TOKEN_CLASS_SHIFT) & 3
+    return (token[9] & 1) << 1 | token[10] >> 3
 
 
 class Application:
@@ -56,7 +66,8 @@ class Application:
         self.fault = STORE_OK  # StorageFault reason (tables STORE_*)
         self.refusing = False  # token entry refused: the stored state cannot be trusted
         self._due = 0
-        self._number = 0
+        self._number = 0  # the token worked on: an int, or _digits
+        self._digits = bytearray(TOKEN_DIGITS_HEX)  # the digits the server took (submit)
         self._token_class = 0
         self._record = bytearray(_LOCK_SIZE + self.STATE_SIZE)
 
@@ -148,11 +159,17 @@ class Application:
         return STATUS_STORAGE_FAULT if self.fault else 0
 
     def submit(self, token, now):
-        """Start work on the 66-bit TokenData `token` (an int)."""
+        """Start work on the 66-bit TokenData `token`: an int, or its 17 hex digits' values
+        (token_class), which are copied: the server's buffer takes the next write."""
         self.busy = True
         self.token_status = TS_NOT_READY
+        if type(token) is not int:
+            digits = self._digits
+            for i in range(TOKEN_DIGITS_HEX):  # no slice: a slice is an object
+                digits[i] = token[i]
+            token = digits
         self._number = token
-        self._token_class = (token >> TOKEN_CLASS_SHIFT) & 3
+        self._token_class = token_class(token)
         self._due = ticks_add(now, self.exec_ms)
 
     def deadline(self, now):

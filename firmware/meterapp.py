@@ -251,54 +251,78 @@ class MeterApplication(Application):
     # --- token execution, in the order of sts-tokens.md section 4 ----------------------
 
     def _execute(self, number, now):
+        """Each step below is a method of few locals: a call's frame of up to 11 words
+        stays on the C stack, a larger one is a heap object per call (py/objfun.c)."""
         t = self._token
         if not t.load(number):
             return TS_FORMAT
-        token_class = t.token_class
-        if token_class == TOKEN_CLASS_NON_ENCRYPTED:
+        if t.token_class == TOKEN_CLASS_NON_ENCRYPTED:
             return self._class1(t)
         self._cipher.decrypt(t.bits)
         subclass = t.field(63, 4)
         currency = False
         if not t.crc_ok():
             # CRC_C marks a currency token: recognised whether or not this meter takes them
-            if token_class != CLASS_CREDIT or subclass < CREDIT_SUBCLASSES or not t.crc_ok(True):
+            if t.token_class != CLASS_CREDIT or subclass < CREDIT_SUBCLASSES or not t.crc_ok(True):
                 return TS_CRC
             currency = True
-        if not (self.currency if currency else self._supported(token_class, subclass)):
+        if not (self.currency if currency else self._supported(t.token_class, subclass)):
             return TS_FUNCTION
-        if token_class == CLASS_MANAGEMENT and subclass in (SC_KCT1, SC_KCT2, SC_KCT3, SC_KCT4):
-            status = self._keychange().take(self, t, subclass, now)  # no TID: only its own rules apply
-            if status == TS_2ND_KCT or status == TS_1ST_KCT:
-                self.last[1:4] = [CLASS_MANAGEMENT, subclass, 0]  # no TID: LastTID stays
-            return status
+        if t.token_class == CLASS_MANAGEMENT and subclass in (SC_KCT1, SC_KCT2, SC_KCT3, SC_KCT4):
+            return self._key_change(t, subclass, now)
+        return self._apply(t, subclass, currency)
+
+    def _key_change(self, t, subclass, now):
+        status = self._keychange().take(self, t, subclass, now)  # no TID: only its own rules apply
+        if status == TS_2ND_KCT or status == TS_1ST_KCT:
+            self._last(subclass, 0)  # no TID: LastTID stays
+        return status
+
+    def _apply(self, t, subclass, currency):
+        """The rules on the TID, then the token's value taken."""
         if self.key_type == KT_DITK:
             return TS_KEY_TYPE  # an initialisation key only carries key changes
         tid = t.field(55, 24)
         if (tid >> 16) > self.ken:
             return TS_KEY_EXPIRED
-        if token_class == CLASS_CREDIT and self.key_type == KT_DDTK:
+        if t.token_class == CLASS_CREDIT and self.key_type == KT_DDTK:
             return TS_DDTK
         status = self.tid_store.check(tid)  # Used, Old
         if status:
             return status
+        status = self._take(t, subclass, currency)  # the value taken, or -tokenStatus
+        if status < 0:
+            return -status
+        self.tid_store.remember(tid)
+        self._last(subclass, status, tid)
+        return TS_ACCEPT
+
+    def _take(self, t, subclass, currency):
+        """Apply the token's value: the value (LastTokenAmount), or -tokenStatus."""
         value = t.field(31, 16)
         if currency:  # sign:1 exponent:5 mantissa:14; its top 4 bits are where RND is
             value |= t.field(59, 4) << 16
-            negative = value >> 19
+            status = value >> 19  # negative
             value = amount_value(value & 0x7FFFF)  # the size; LastTokenAmount shows it
-            status = self._currency(-value if negative else value)
-        elif token_class == CLASS_CREDIT:
+            status = self._currency(-value if status else value)
+        elif t.token_class == CLASS_CREDIT:
             value = amount_value(value)
             status = self._credit(subclass, value)
         else:
             if subclass in (SC_MPL, SC_MPPUL):
                 value = amount_value(value)
             status = self._management(subclass, value)
-        if status == TS_ACCEPT:
-            self.tid_store.remember(tid)
-            self.last[1:] = [token_class, subclass, value, tid]
-        return status
+        return value if status == TS_ACCEPT else -status
+
+    def _last(self, subclass, value, tid=-1):
+        """The token just taken's class, subclass and value, and its TID (-1: it has none,
+        LastTID stays): no list made per token."""
+        last = self.last
+        last[1] = self._token.token_class
+        last[2] = subclass
+        last[3] = value
+        if tid >= 0:
+            last[4] = tid
 
     def _keychange(self):
         if not self.keychange:
@@ -369,7 +393,7 @@ class MeterApplication(Application):
             return TS_FUNCTION
         if code != self.mfr_code:
             return TS_MFR_CODE
-        self.last[1:4] = [TOKEN_CLASS_NON_ENCRYPTED, subclass, 0]  # no TID: LastTID stays that of class 0/2
+        self._last(subclass, 0)  # no TID: LastTID stays that of class 0/2
         return TS_ACCEPT
 
     @property

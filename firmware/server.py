@@ -9,7 +9,8 @@ States Idle and Session. Timing: a response goes out `tr` ms after the request's
 character; a message with a gap over `ta` is dropped silently; after a transmission error
 in Session the server waits for `recovery` ms of line silence and then sends NAK.
 """
-from formats import FMT_A, FMT_B, FMT_D, FMT_H, parse_number, put_number, valid_ascii
+from application import token_class
+from formats import FMT_A, FMT_B, FMT_D, FMT_H, digit_value, parse_number, put_number, valid_ascii
 from frames import (
     EV_COMMAND,
     EV_ERROR,
@@ -64,7 +65,6 @@ from tables import (
     TA,
     TOKEN_BITS,
     TOKEN_CLASS_NON_ENCRYPTED,
-    TOKEN_CLASS_SHIFT,
     TOKEN_DIGITS_HEX,
     TR_MIN,
     TS_LOCKED,
@@ -134,6 +134,7 @@ class Server:
         self._rx = Receiver()
         self._tx = bytearray(TX_MAX)
         self._txv = memoryview(self._tx)
+        self._wide = bytearray(TOKEN_DIGITS_HEX)  # _take_digits
         self._tx_len = 0  # length of the last response, kept for repeats
         self._pending = False  # the response in _tx waits for _due
         self._due = now
@@ -165,16 +166,16 @@ class Server:
 
     def write_register(self, rid, token):
         """BinaryTokenEntry, the one writable register: ACK means "taken for processing"
-        (6.7.3)."""
+        (6.7.3). `token`: its 17 hex digits' values (_take_value)."""
         now = self._now
-        if token >> TOKEN_BITS:
+        if token[0] >> (TOKEN_BITS - 64):  # the top digit holds TokenData's 2 top bits
             return ERR_VALUE_RANGE
         if self.app.busy:
             return ERR_BUSY
         if self.app.refusing:  # its stored state cannot be trusted: no token at all
             self.app.refuse(TS_STORAGE_FAULT)
             return ERR_STORAGE
-        if (token >> TOKEN_CLASS_SHIFT) & 3 != TOKEN_CLASS_NON_ENCRYPTED and self.lockout.locked(now):
+        if token_class(token) != TOKEN_CLASS_NON_ENCRYPTED and self.lockout.locked(now):
             self.app.refuse(TS_LOCKED)
             return ERR_LOCKED
         self.app.submit(token, now)
@@ -275,7 +276,7 @@ class Server:
                     return
                 if buf[1] == CMD_WRITE:
                     self._naks = 0
-                    self._write(rid, 9, n - 2, now)
+                    self._write(rid, n - 2, now)
                     return
         self._nak(now)  # undefined command or bad syntax (6.6.6)
 
@@ -304,31 +305,52 @@ class Server:
         fmt = self.registers.field(at, FORMAT)
         return put_number(self._tx, 6, fmt, width, value)
 
-    def _write(self, rid, start, end, now):
-        regs = self.registers
-        at = regs.find(rid)
-        if at < 0:
-            return self._error(rid, ERR_UNKNOWN_REGISTER, now)
-        if not regs.field(at, ACCESS) & WRITE:
-            return self._error(rid, ERR_NOT_WRITABLE, now)
-        buf = self._rx.buf
-        if not regs.value_length_ok(at, end - start):
-            return self._error(rid, ERR_VALUE_FORMAT, now)
-        fmt = regs.field(at, FORMAT)
-        if fmt == FMT_A:
-            if not valid_ascii(buf, start, end):
-                return self._error(rid, ERR_VALUE_FORMAT, now)
-            value = bytes(buf[start:end])
-        else:
-            value = parse_number(buf, start, end, fmt)
-            if value < 0:
-                return self._error(rid, ERR_VALUE_FORMAT, now)
+    def _write(self, rid, end, now):
+        """WriteCommand: the value is buf[9:end] (few locals: a frame off the heap)."""
+        at = self.registers.find(rid)
+        value = self._take_value(at, 9, end)
+        if type(value) is int and value < 0:
+            return self._error(rid, -value, now)
         self._now = now
-        code = regs.owner(at).write_register(rid, value)
-        if code:
-            return self._error(rid, code, now)
+        value = self.registers.owner(at).write_register(rid, value)  # 0 or an ERR_* code
+        if value:
+            return self._error(rid, value, now)
         self._tx[0] = ACK
         self._respond(1, now)
+
+    def _take_value(self, at, start, end):
+        """The value written to register `at` (-1: none), the message's buf[start:end], or
+        -ERR_* when it cannot take it: an int; bytes for A; for H wider than a 32-bit
+        port's small int (BinaryTokenEntry) the digits' values in `_wide`, most
+        significant first, so that no long int is made."""
+        if at < 0:
+            return -ERR_UNKNOWN_REGISTER
+        if not self.registers.field(at, ACCESS) & WRITE:
+            return -ERR_NOT_WRITABLE
+        if not self.registers.value_length_ok(at, end - start):
+            return -ERR_VALUE_FORMAT
+        fmt = self.registers.field(at, FORMAT)
+        if fmt == FMT_A:
+            if not valid_ascii(self._rx.buf, start, end):
+                return -ERR_VALUE_FORMAT
+            return bytes(self._rx.buf[start:end])
+        if fmt == FMT_H and end - start == TOKEN_DIGITS_HEX:
+            return self._take_digits(start, end)
+        fmt = parse_number(self._rx.buf, start, end, fmt)
+        return fmt if fmt >= 0 else -ERR_VALUE_FORMAT
+
+    def _take_digits(self, start, end):
+        buf = self._rx.buf
+        wide = self._wide
+        i = 0
+        while start < end:
+            d = digit_value(buf[start], 16)
+            if d < 0:
+                return -ERR_VALUE_FORMAT
+            wide[i] = d
+            i += 1
+            start += 1
+        return wide
 
     # --- output ------------------------------------------------------------------------
 

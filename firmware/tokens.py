@@ -43,14 +43,23 @@ class Token:
 
     def __init__(self):
         self.bits = bytearray(72)  # 9 bytes of TokenData; bits 0..63 become the block
+        self._crc = bytearray(8)  # crc_ok's bytes
         self.token_class = 0
 
     def load(self, number):
-        """Take the 66-bit TokenData; False when it does not fit 66 bits (format)."""
-        if number < 0 or number >> TOKEN_BITS:
-            return False
+        """Take the 66-bit TokenData: an int, or its 17 hex digits' values, most significant
+        first (BinaryTokenEntry as the server takes it: no long int); False when it does not
+        fit 66 bits (format)."""
         bits = self.bits
-        bits_from_bytes(number.to_bytes(9, "big"), bits)  # 72 bits, the top 6 are zero
+        if type(number) is not int:
+            if number[0] >> (TOKEN_BITS - 64):
+                return False
+            for i in range(72):  # 68 bits of digits, then 4 zeros
+                bits[i] = (number[16 - (i >> 2)] >> (i & 3)) & 1 if i < 68 else 0
+        elif number < 0 or number >> TOKEN_BITS:
+            return False
+        else:
+            bits_from_bytes(number.to_bytes(9, "big"), bits)  # 72 bits, the top 6 are zero
         self.token_class = bits[28] << 1 | bits[27]
         bits[28] = bits[65]
         bits[27] = bits[64]
@@ -67,7 +76,7 @@ class Token:
     def crc_ok(self, currency=False):
         """CRC over class:2 | block bits 63..16, as 7 big-endian bytes, bytes swapped;
         `currency`: CRC_C, the same with one more byte under it (sts-edition3.md 4)."""
-        data = bytearray(8)
+        data = self._crc
         data[0] = self.token_class
         for k in range(6):
             data[1 + k] = self.field(63 - 8 * k, 8)

@@ -63,17 +63,13 @@ def us_per_char(server):
     return time.ticks_diff(time.ticks_us(), start) / (rounds * len(data))
 
 
-# The first vector's token (sts-tokens.md), and the same credit under EA09 with the same
-# key: vending.token(0, 0, 5, 5871715, 1, 0xE653341F9D5BF36F, "des")
-TOKENS = {"sta": 23716100501183194197, "des": 56290149827221041507, "misty1": 59386323472137426967}
-EA11 = heap_figures.EA11
+TOKENS = heap_figures.TOKENS
 
 
 def ms_per_token(algorithm):
     from meterapp import MeterApplication
 
-    config = EA11 if algorithm == "misty1" else {"algorithm": algorithm}
-    app = MeterApplication(None, config)  # no store: the decode, not the file system
+    app = MeterApplication(None, heap_figures.CONFIGS[algorithm])  # no store: the decode, not the file system
     number = TOKENS[algorithm]
     rounds = 20
     start = time.ticks_us()

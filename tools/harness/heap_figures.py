@@ -25,6 +25,10 @@ PAUSE = 0
 frames = meter = MemoryStore = None
 
 EA11 = {"algorithm": "misty1", "dk": "F94B6ED353C3BFDB113E2D3A7EA3C41D"}  # sts-edition3.md section 5
+# The first vector's token (sts-tokens.md), and the same credit under EA09 with the same
+# key: vending.token(0, 0, 5, 5871715, 1, 0xE653341F9D5BF36F, "des"); EA11: sts-edition3.md's
+TOKENS = {"sta": 23716100501183194197, "des": 56290149827221041507, "misty1": 59386323472137426967}
+CONFIGS = {"sta": {"algorithm": "sta"}, "des": {"algorithm": "des"}, "misty1": EA11}
 
 
 def modules():
@@ -212,7 +216,7 @@ BOARD_ROUNDS = 20
 # (figure, request): the first vector's token (sts-tokens.md), accepted every time
 BOARD_REQUESTS = (
     ("read", "R1\x028001()"),
-    ("token", "W1\x020004(%017X)" % 23716100501183194197),
+    ("token", "W1\x020004(%017X)" % TOKENS["sta"]),
     ("status", "R1\x020005()"),
 )
 
