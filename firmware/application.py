@@ -26,7 +26,6 @@ from tables import (
     TABLE_ID_COMPANION,
     TOKEN_CLASS_NON_ENCRYPTED,
     TOKEN_CLASS_SHIFT,
-    TOKEN_DIGITS_HEX,
     TS_1ST_KCT,
     TS_2ND_KCT,
     TS_ACCEPT,
@@ -66,8 +65,7 @@ class Application:
         self.fault = STORE_OK  # StorageFault reason (tables STORE_*)
         self.refusing = False  # token entry refused: the stored state cannot be trusted
         self._due = 0
-        self._number = 0  # the token worked on: an int, or _digits
-        self._digits = bytearray(TOKEN_DIGITS_HEX)  # the digits the server took (submit)
+        self._number = 0  # the token submitted (a subclass may keep what it made of it)
         self._token_class = 0
         self._record = bytearray(_LOCK_SIZE + self.STATE_SIZE)
 
@@ -160,14 +158,10 @@ class Application:
 
     def submit(self, token, now):
         """Start work on the 66-bit TokenData `token`: an int, or its 17 hex digits' values
-        (token_class), which are copied: the server's buffer takes the next write."""
+        (token_class) in the server's buffer, which the next write takes: what is needed
+        of it is taken here."""
         self.busy = True
         self.token_status = TS_NOT_READY
-        if type(token) is not int:
-            digits = self._digits
-            for i in range(TOKEN_DIGITS_HEX):  # no slice: a slice is an object
-                digits[i] = token[i]
-            token = digits
         self._number = token
         self._token_class = token_class(token)
         self._due = ticks_add(now, self.exec_ms)

@@ -234,6 +234,10 @@ class MeterApplication(Application):
             wait = left if wait < 0 else min(wait, left)
         return wait
 
+    def submit(self, token, now):
+        Application.submit(self, token, now)
+        self._number = self._token.load(token)  # its bits, now: False when not 66 bits
+
     def step(self, now):
         if self.busy:
             self.last[0] = status = self._execute(self._number, now)
@@ -250,11 +254,12 @@ class MeterApplication(Application):
 
     # --- token execution, in the order of sts-tokens.md section 4 ----------------------
 
-    def _execute(self, number, now):
-        """Each step below is a method of few locals: a call's frame of up to 11 words
-        stays on the C stack, a larger one is a heap object per call (py/objfun.c)."""
+    def _execute(self, loaded, now):
+        """The token submit loaded (`loaded`: False when it was not 66 bits). Each step
+        below is a method of few locals: a call's frame of up to 11 words stays on the C
+        stack, a larger one is a heap object per call (py/objfun.c)."""
         t = self._token
-        if not t.load(number):
+        if not loaded:
             return TS_FORMAT
         if t.token_class == TOKEN_CLASS_NON_ENCRYPTED:
             return self._class1(t)

@@ -133,7 +133,6 @@ class Server:
 
         self._rx = Receiver()
         self._tx = bytearray(TX_MAX)
-        self._txv = memoryview(self._tx)
         self._wide = bytearray(TOKEN_DIGITS_HEX)  # _take_digits
         self._tx_len = 0  # length of the last response, kept for repeats
         self._pending = False  # the response in _tx waits for _due
@@ -403,7 +402,7 @@ class Server:
     def poll(self, now):
         """Run the timers; return the bytes to send now (a memoryview) or None."""
         n = self.poll_len(now)
-        return self._txv[:n] if n else None
+        return memoryview(self._tx)[:n] if n else None
 
     @property
     def tx(self):

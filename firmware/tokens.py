@@ -43,7 +43,6 @@ class Token:
 
     def __init__(self):
         self.bits = bytearray(72)  # 9 bytes of TokenData; bits 0..63 become the block
-        self._crc = bytearray(8)  # crc_ok's bytes
         self.token_class = 0
 
     def load(self, number):
@@ -54,8 +53,14 @@ class Token:
         if type(number) is not int:
             if number[0] >> (TOKEN_BITS - 64):
                 return False
-            for i in range(72):  # 68 bits of digits, then 4 zeros
-                bits[i] = (number[16 - (i >> 2)] >> (i & 3)) & 1 if i < 68 else 0
+            for i in range(0, 68, 4):  # 68 bits of digits, then 4 zeros
+                d = number[16 - (i >> 2)]
+                bits[i] = d & 1
+                bits[i + 1] = (d >> 1) & 1
+                bits[i + 2] = (d >> 2) & 1
+                bits[i + 3] = d >> 3
+            for i in range(68, 72):
+                bits[i] = 0
         elif number < 0 or number >> TOKEN_BITS:
             return False
         else:
@@ -76,10 +81,10 @@ class Token:
     def crc_ok(self, currency=False):
         """CRC over class:2 | block bits 63..16, as 7 big-endian bytes, bytes swapped;
         `currency`: CRC_C, the same with one more byte under it (sts-edition3.md 4)."""
-        data = self._crc
-        data[0] = self.token_class
+        data = self.bits  # its bits 64..71 are free once loaded: the CRC's 8 bytes go there
+        data[64] = self.token_class
         for k in range(6):
-            data[1 + k] = self.field(63 - 8 * k, 8)
-        data[7] = CRC_C_BYTE
-        crc = crc16(data, 0, 8 if currency else 7)
+            data[65 + k] = self.field(63 - 8 * k, 8)
+        data[71] = CRC_C_BYTE
+        crc = crc16(data, 64, 72 if currency else 71)
         return ((crc & 0xFF) << 8 | crc >> 8) == self.field(15, 16)

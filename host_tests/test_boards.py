@@ -346,7 +346,9 @@ def test_manifest_freezes_the_whole_meter(name, frozen_sources):
         exec(open(path).read(), {"include": include, "freeze": freeze, "module": module})
 
     run_manifest(os.path.join(ROOT, "boards", name, "manifest.py"))
-    firmware = {f for f in os.listdir(os.path.join(ROOT, "firmware")) if f.endswith(".py")}
+    # every firmware module but catalogue.py (the host's rows: the build wrote what
+    # meterapp takes of them into it), which no board imports
+    firmware = {f for f in os.listdir(os.path.join(ROOT, "firmware")) if f.endswith(".py")} - {"catalogue.py"}
     assert firmware | {"link.py", "boardmain.py", "metrology.py", "board.py"} == frozen
     assert included == ["$(PORT_DIR)/boards/manifest.py"]
 

@@ -145,6 +145,28 @@ def print_romfs(unix, wasm):
     return True
 
 
+def instructions_per_token():
+    """{algorithm: machine instructions per token decode and execute} on the unix port under
+    valgrind (callgrind): token_loop.py with K tokens and with none, start-up cancelled
+    out; the token as the server takes it (its digits), no store. None: no valgrind."""
+    import shutil
+
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    script = os.path.join(ROOT, "tools", "harness", "token_loop.py")
+    found = {}
+    for algorithm in ("sta", "des", "misty1"):
+        counts = []
+        for rounds in (0, 20):
+            err = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", MICROPYTHON,
+                                  script, "--lib", BUILD, algorithm, str(rounds)],
+                                 capture_output=True, text=True, check=True).stderr
+            counts.append(int(err.split("Collected :")[1].split()[0]))
+        found[algorithm] = (counts[1] - counts[0]) // 20
+    return found
+
+
 def parse_ratio():
     """Our core's receive path vs the package's message parser, on the same messages."""
     import frames
@@ -194,6 +216,14 @@ def main():
     print("  EA07 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_sta"])
     print("  EA09 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_des"])
     print("  EA11 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_misty1"])
+    counts = instructions_per_token()
+    if counts:
+        print("  instructions per token decode and execute (x86-64, callgrind): EA07 %d, EA09 %d, EA11 %d"
+              % (counts["sta"], counts["des"], counts["misty1"]))
+    else:
+        print("  instructions per token: none, no valgrind on PATH")
+    print("  register read through the core, first and last register: %s us (0000), %s us (8020)"
+          % (figures["us_read_first"], figures["us_read_last"]))
     print("  meter record save (50 TIDs, both copies): %s ms on a POSIX directory, %s ms on littlefs in RAM"
           % (figures["ms_per_save_posix"], figures["ms_per_save_lfs"]))
     print("  bytes per stored copy: %s; littlefs per save: %s bytes programmed, %s block erases (512 B blocks)"
