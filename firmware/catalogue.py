@@ -4,8 +4,8 @@ row per register, written once, read by the firmware and by the HHU.
 A row is (ID, name, format, width, unit, access, meaning, source). The unit "0.1 kWh"
 means the value counts tenths of a kWh. Access "R" is read-only (every companion register
 is). The source binds the register to its value in the meter application
-(firmware/meterapp.py): an attribute, or element k of one ("credit[0]"); a trailing "+"
-shows a value below 0 as 0. The value travels with its row, so a row added anywhere
+(firmware/meterapp.py): an attribute, element k of one ("credit[0]"; a trailing "+"
+shows a value below 0 as 0), or what a method given k answers ("metrology(2)"). The value travels with its row, so a row added anywhere
 cannot shift another's value.
 
 The meter speaks only IDs, so the names must not reach its RAM: the firmware imports only
@@ -36,18 +36,18 @@ ROWS = (
     (0x8013, "MaximumPhasePowerUnbalanceLimit", "D", 10, "W", "R", "the switch opens above it after a hold time; 0: none", "mppul"),
     (0x8014, "BaseDate", "D", 4, "", "R", "TID base date year", "base_date"),
     (0x8015, "EncryptionAlgorithm", "D", 2, "", "R", "7 EA07, 9 EA09, 11 EA11", "algorithm"),
-    (0x8016, "KeyChangeHalfWaiting", "D", 1, "", "R", "subclass of a waiting key change section", "key_change_waiting"),
+    (0x8016, "KeyChangeHalfWaiting", "D", 1, "", "R", "subclass of a waiting key change section", "key_change_waiting(0)"),
     (0x8017, "CreditCurrency", "D", 10, "0.00001", "R", "currency balance", "balance"),
     (0x8018, "StorageFault", "D", 1, "", "R", "0 ok, else the fault (docs/storage.md)", "fault"),
-    (0x8019, "SwitchState", "D", 1, "", "R", "0 closed, 1 closed with low credit, 2 open", "metrology[0]"),
+    (0x8019, "SwitchState", "D", 1, "", "R", "0 closed, 1 closed with low credit, 2 open", "metrology(0)"),
     (0x801A, "SwitchReason", "D", 1, "", "R",
-     "0 none, 1 low credit, 2 credit exhausted, 3 over power, 4 phase unbalance, 5 relay fault", "metrology[1]"),
-    (0x801B, "Power", "D", 6, "W", "R", "present power, as the metrology last measured it", "metrology[2]"),
+     "0 none, 1 low credit, 2 credit exhausted, 3 over power, 4 phase unbalance, 5 relay fault", "metrology(1)"),
+    (0x801B, "Power", "D", 6, "W", "R", "present power, as the metrology last measured it", "metrology(2)"),
     (0x801C, "LowCreditThreshold", "D", 10, "0.1 kWh", "R", "at or below it: the low-credit warning", "low_credit"),
     (0x801D, "WaterConsumed", "D", 10, "0.1 m3", "R", "water consumed", "usage[1]"),
     (0x801E, "GasConsumed", "D", 10, "0.1 m3", "R", "gas consumed", "usage[2]"),
     (0x801F, "TimeConsumed", "D", 10, "0.1 min", "R", "time consumed", "usage[3]"),
-    (0x8020, "PhaseUnbalance", "D", 6, "W", "R", "present unbalance between phases (0: one phase)", "metrology[3]"),
+    (0x8020, "PhaseUnbalance", "D", 6, "W", "R", "present unbalance between phases (0: one phase)", "metrology(3)"),
 )
 
 
@@ -59,10 +59,12 @@ def compact(rows=ROWS):
                                            (READ if "R" in r[5] else 0) | (WRITE if "W" in r[5] else 0)))
 
 
-# PLACES: per row, the element of its SOURCES attribute: WHOLE for the attribute itself,
-# k for element k, k | AT_LEAST_0 for element k shown as 0 below 0
+# PLACES: per row, what of its SOURCES attribute: WHOLE for the attribute itself, k for
+# element k, k | AT_LEAST_0 for element k shown as 0 below 0, k | CALL for the method
+# called with k
 WHOLE = 0xFF
 AT_LEAST_0 = 0x80
+CALL = 0x40
 
 
 def sources(rows=ROWS):
@@ -79,6 +81,9 @@ def sources(rows=ROWS):
         if source.endswith("]"):
             source, k = source[:-1].split("[")
             place = int(k) | (AT_LEAST_0 if clamp else 0)
+        elif source.endswith(")"):
+            source, k = source[:-1].split("(")
+            place = int(k) | CALL
         names.append(source)
         places.append(place)
     return tuple(names), bytes(places)

@@ -18,7 +18,7 @@ import struct
 from micropython import const
 
 from application import Application
-from catalogue import AT_LEAST_0, COMPACT, PLACES, SOURCES, WHOLE
+from catalogue import AT_LEAST_0, CALL, COMPACT, PLACES, SOURCES, WHOLE
 from keychange import SIZE  # the build folds it in: keychange itself is imported when needed
 from tables import (
     BASE_DATES,
@@ -418,20 +418,22 @@ class MeterApplication(Application):
 
     low_credit = LOW_CREDIT_TENTHS  # LowCreditThreshold's source
 
-    @property
-    def key_change_waiting(self):
+    def key_change_waiting(self, k):
         """A key change set waits: its latest section's subclass (0: none)."""
         return self.keychange.state[-1] if self.keychange else 0
 
-    @property
-    def metrology(self):
-        """SwitchState, SwitchReason, Power, PhaseUnbalance: 0 without metrology."""
-        return self.meter.values if self.meter else b"\0\0\0\0"
+    def metrology(self, k):
+        """SwitchState, SwitchReason, Power, PhaseUnbalance (k 0-3): 0 without metrology."""
+        return self.meter.values[k] if self.meter else 0
 
     def read_register(self, rid):
         """The value of companion register `rid`: its row's source in the catalogue (an
-        attribute, or an element of one), found by the row's place in the block."""
+        attribute, an element of one, or a method's answer), found by the row's place in
+        the block. Methods, not properties: a property makes every attribute store on
+        the object slower."""
         i = rid - 0x8000  # the row's place: registers.find checked the block holds it
+        if PLACES[i] & CALL and PLACES[i] != WHOLE:  # the function, not a bound method (an object)
+            return getattr(MeterApplication, SOURCES[i])(self, PLACES[i] & ~CALL)
         value = getattr(self, SOURCES[i])
         i = PLACES[i]
         if i == WHOLE:

@@ -93,6 +93,12 @@ _PREDEFINED = bytes((
 ))
 
 
+# _take_digits' buffer: what it holds is taken before the call that filled it returns (the
+# token's bits, at submit), so one serves every server. Not an attribute: the server's 26
+# attributes fill its dict, and one more made every attribute lookup slower.
+_WIDE = bytearray(TOKEN_DIGITS_HEX)
+
+
 def baud_char(baud):
     for rate, char in BAUD_CHARS:
         if rate == baud:
@@ -133,7 +139,6 @@ class Server:
 
         self._rx = Receiver()
         self._tx = bytearray(TX_MAX)
-        self._wide = bytearray(TOKEN_DIGITS_HEX)  # _take_digits
         self._tx_len = 0  # length of the last response, kept for repeats
         self._pending = False  # the response in _tx waits for _due
         self._due = now
@@ -340,7 +345,7 @@ class Server:
 
     def _take_digits(self, start, end):
         buf = self._rx.buf
-        wide = self._wide
+        wide = _WIDE
         i = 0
         while start < end:
             d = digit_value(buf[start], 16)
@@ -404,14 +409,14 @@ class Server:
         n = self.poll_len(now)
         return memoryview(self._tx)[:n] if n else None
 
-    @property
-    def tx(self):
-        """The buffer `poll_len` counts in."""
+    def tx_buffer(self):
+        """The buffer `poll_len` counts in. (A method, not a property: a property on the
+        class makes every attribute store on its objects take a slower path.)"""
         return self._tx
 
     def poll_len(self, now):
-        """`poll` that makes no object: how many bytes of `tx` to send now (0: none), for
-        a board loop that writes them with `uart.write(tx, n)`."""
+        """`poll` that makes no object: how many bytes of `tx_buffer()` to send now (0:
+        none), for a board loop that writes them with `uart.write(buffer, n)`."""
         self._now = now
         if self._pending:
             if ticks_diff(now, self._due) < 0:

@@ -85,7 +85,7 @@ class Link:
         self.clock = clock
         self.sleep_ms = sleep_ms
         self._rx = bytearray(RX_CHUNK)
-        self._tx = server.tx  # what server.poll_len counts: written with no slice of it
+        self._tx = server.tx_buffer()  # what server.poll_len counts: written with no slice of it
         if tx_enable is not None:
             tx_enable.value(1 - tx_active)  # listen
 
