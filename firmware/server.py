@@ -139,6 +139,7 @@ class Server:
 
         self._rx = Receiver()
         self._tx = bytearray(TX_MAX)
+        self._txv = memoryview(self._tx)  # poll's answers (a board's Link takes poll_len's)
         self._tx_len = 0  # length of the last response, kept for repeats
         self._pending = False  # the response in _tx waits for _due
         self._due = now
@@ -407,7 +408,7 @@ class Server:
     def poll(self, now):
         """Run the timers; return the bytes to send now (a memoryview) or None."""
         n = self.poll_len(now)
-        return memoryview(self._tx)[:n] if n else None
+        return self._txv[:n] if n else None
 
     def tx_buffer(self):
         """The buffer `poll_len` counts in. (A method, not a property: a property on the

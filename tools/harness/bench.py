@@ -85,7 +85,7 @@ BOARD_KINDS = (("read", "a read request (8001)"), ("token", "a token write"), ("
 def print_board_loop(figures, port):
     """heap_figures.board_loop's figures: Link over a fake UART, a character per wake."""
     for kind, what in BOARD_KINDS:
-        total = figures["board_%s_total" % kind]
+        total = figures.get("board_%s_total" % kind, "-")  # mem_total: not on every port
         print("  %s, %s: board loop, one character per wake: %s objects, %s bytes per request"
               % (what, port, figures["board_%s_objects" % kind], figures["board_%s_bytes" % kind]))
         print("      %s us per request%s" % (figures["board_%s_us" % kind], "" if total == "-" else

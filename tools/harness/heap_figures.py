@@ -264,7 +264,8 @@ def board_loop():
         micropython.mem_info(1)
         gc.enable()
         figures["board_%s_bytes" % kind] = (after - before) // BOARD_ROUNDS
-        figures["board_%s_total" % kind] = (after_total - before_total) // BOARD_ROUNDS if total else "-"
+        if total:
+            figures["board_%s_total" % kind] = (after_total - before_total) // BOARD_ROUNDS
         figures["board_%s_us" % kind] = us // BOARD_ROUNDS
         assert server.session and wire.pos == len(data), "the requests went wrong"
         if kind == "token":
