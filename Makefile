@@ -97,10 +97,11 @@ deploy:
 package: venv
 	$(PY) tools/harness/mip_package.py
 
-# The sources a board's manifest.py freezes (boards/common/manifest.py), constants folded in
+# The sources a board's manifest.py freezes (boards/common/manifest.py), constants folded in;
+# not catalogue.py (the host's register rows: the build wrote what meterapp takes into it)
 frozen: venv
 	rm -rf $(BUILD)/frozen
-	$(PY) tools/harness/build_firmware.py --py $(BUILD)/frozen $(FIRMWARE) boards/common/link.py boards/common/boardmain.py boards/common/metrology.py
+	$(PY) tools/harness/build_firmware.py --py $(BUILD)/frozen $(filter-out firmware/catalogue.py,$(FIRMWARE)) boards/common/link.py boards/common/boardmain.py boards/common/metrology.py
 
 bench: venv
 	@$(MAKE) --no-print-directory romfs BOARD=unix  # compiles first

@@ -49,6 +49,15 @@ from ticks import ticks_add, ticks_diff
 _LOCK_SIZE = const(7)  # record version:1, lockout count:2, lockout ms remaining:4
 
 
+def token_class(token):
+    """The class (bits 28..27) of the 66-bit TokenData `token`: an int, or its 17 hex
+    digits' values, most significant first (as the server takes BinaryTokenEntry: bit 27
+    is the top bit of digit 10, bit 28 the low bit of digit 9)."""
+    if type(token) is int:
+        return (token >> TOKEN_CLASS_SHIFT) & 3
+    return (token[9] & 1) << 1 | token[10] >> 3
+
+
 class Application:
     table_id = TABLE_ID_COMPANION
     RECORD = "stub"  # the record's name in the store
@@ -67,7 +76,7 @@ class Application:
         self.fault = STORE_OK  # StorageFault reason (tables STORE_*)
         self.refusing = False  # token entry refused: the stored state cannot be trusted
         self._due = 0
-        self._number = 0
+        self._number = 0  # the token submitted (a subclass may keep what it made of it)
         self._token_class = 0
         self._record = bytearray(_LOCK_SIZE + self.STATE_SIZE)
 
@@ -187,11 +196,13 @@ class Application:
         return STATUS_STORAGE_FAULT if self.fault else 0
 
     def submit(self, token, now):
-        """Start work on the 66-bit TokenData `token` (an int)."""
+        """Start work on the 66-bit TokenData `token`: an int, or its 17 hex digits' values
+        (token_class) in the server's buffer, which the next write takes: what is needed
+        of it is taken here."""
         self.busy = True
         self.token_status = TS_NOT_READY
         self._number = token
-        self._token_class = (token >> TOKEN_CLASS_SHIFT) & 3
+        self._token_class = token_class(token)
         self._due = ticks_add(now, self.exec_ms)
 
     def deadline(self, now):

@@ -53,30 +53,49 @@ class Des:
         self._r = bytearray(32)
 
     def decrypt(self, bits):
-        """Decrypt the 64-entry bit array `bits` in place."""
-        ip = DES_IP
+        """Decrypt the 64-entry bit array `bits` in place. Its steps are functions of few
+        locals, so that no call's frame comes from the heap (py/objfun.c keeps up to 11
+        words on the C stack)."""
         l = self._l
         r = self._r
-        for i in range(32):
-            l[i] = bits[64 - ip[i]]
-            r[i] = bits[64 - ip[32 + i]]
-        keys = self._keys
-        e = _E0
-        dest = _PDEST
-        sbox = DES_S
-        for rnd in range(DES_ROUNDS):
-            kbase = 8 * rnd
-            for j in range(8):
-                a = 64 * j + (_six(r, 6 * j, e) ^ keys[kbase + j])
-                s = sbox[a >> 1]
-                s = s & 15 if a & 1 else s >> 4
-                q = 4 * j
-                l[dest[q]] ^= s >> 3
-                l[dest[q + 1]] ^= (s >> 2) & 1
-                l[dest[q + 2]] ^= (s >> 1) & 1
-                l[dest[q + 3]] ^= s & 1
+        _initial(bits, l, r)
+        k = 0
+        while k < 8 * DES_ROUNDS:  # k: this round's first key in _keys
+            _round(l, r, self._keys, k)
             l, r = r, l
-        # the pre-output is R16 L16; the final permutation (IP inverse) puts its bit q at IP[q]
-        for i in range(32):
-            bits[64 - ip[i]] = r[i]
-            bits[64 - ip[32 + i]] = l[i]
+            k += 8
+        _final(bits, l, r)
+
+
+def _initial(bits, l, r):
+    """L0 R0: the initial permutation (FIPS bit k is our bit 64 - k)."""
+    for i in range(32):
+        l[i] = bits[64 - DES_IP[i]]
+        r[i] = bits[64 - DES_IP[32 + i]]
+
+
+def _final(bits, l, r):
+    """The pre-output is R16 L16; the final permutation (IP inverse) puts its bit q at IP[q]."""
+    for i in range(32):
+        bits[64 - DES_IP[i]] = r[i]
+        bits[64 - DES_IP[32 + i]] = l[i]
+
+
+def _round(l, r, keys, k):
+    """L ^= P(S(E(R) ^ K)): each S-box's output XORed straight into L."""
+    j = 0
+    while j < 8:
+        _sbox(l, r, keys[k + j], j)
+        j += 1
+
+
+def _sbox(l, r, key, j):
+    """S-box j on its six bits of E(R) ^ `key`; its 4 output bits into L where P sends them."""
+    a = 64 * j + (_six(r, 6 * j, _E0) ^ key)
+    s = DES_S[a >> 1]
+    s = s & 15 if a & 1 else s >> 4
+    j *= 4  # its output bits' places in _PDEST
+    l[_PDEST[j]] ^= s >> 3
+    l[_PDEST[j + 1]] ^= (s >> 2) & 1
+    l[_PDEST[j + 2]] ^= (s >> 1) & 1
+    l[_PDEST[j + 3]] ^= s & 1

@@ -53,13 +53,14 @@ def put_number(buf, pos, fmt, width, value):
 
 def parse_number(buf, start, end, fmt):
     """Value of the digits buf[start:end] in `fmt`, or -1 if any character is no digit."""
-    radix = _RADIX[fmt]
+    fmt = _RADIX[fmt]  # the radix; few locals keep the call's frame off the heap
     value = 0
-    for i in range(start, end):
-        d = digit_value(buf[i], radix)
+    while start < end:
+        d = digit_value(buf[start], fmt)
         if d < 0:
             return -1
-        value = value * radix + d
+        value = value * fmt + d
+        start += 1
     return value
 
 

@@ -18,7 +18,7 @@ import struct
 from micropython import const
 
 from application import Application
-from catalogue import COMPACT
+from catalogue import AT_LEAST_0, CALL, COMPACT, PLACES, SOURCES, WHOLE
 from keychange import SIZE  # the build folds it in: keychange itself is imported when needed
 from tables import (
     BASE_DATES,
@@ -91,7 +91,8 @@ class MeterApplication(Application):
     STATE_SIZE = _HEAD_SIZE + 3 * TID_STORE_MIN + _TAIL_SIZE
 
     def __init__(self, store, config, now=0, lockout=None):
-        self.meter_number = config.get("meter_number", METER_NUMBER)
+        # as its 18 digits: a long int on a 32-bit port, made once, not per read
+        self.meter_number = ("%018d" % int(config.get("meter_number", METER_NUMBER))).encode()
         algorithm = config.get("algorithm", "sta")
         if algorithm not in ALGORITHMS:
             raise ValueError("algorithm must be sta, des or misty1, not " + algorithm)
@@ -234,6 +235,10 @@ class MeterApplication(Application):
                 wait = left if wait < 0 else min(wait, left)
         return wait
 
+    def submit(self, token, now):
+        Application.submit(self, token, now)
+        self._number = self._token.load(token)  # its bits, now: False when not 66 bits
+
     def step(self, now):
         if self.busy:
             seq = self._seq()
@@ -254,55 +259,80 @@ class MeterApplication(Application):
 
     # --- token execution, in the order of sts-tokens.md section 4 ----------------------
 
-    def _execute(self, number, now):
+    def _execute(self, loaded, now):
+        """The token submit loaded (`loaded`: False when it was not 66 bits). Each step
+        below is a method of few locals: a call's frame of up to 11 words stays on the C
+        stack, a larger one is a heap object per call (py/objfun.c)."""
         t = self._token
-        if not t.load(number):
+        if not loaded:
             return TS_FORMAT
-        token_class = t.token_class
-        if token_class == TOKEN_CLASS_NON_ENCRYPTED:
+        if t.token_class == TOKEN_CLASS_NON_ENCRYPTED:
             return self._class1(t)
         self._cipher.decrypt(t.bits)
         subclass = t.field(63, 4)
         currency = False
         if not t.crc_ok():
             # CRC_C marks a currency token: recognised whether or not this meter takes them
-            if token_class != CLASS_CREDIT or subclass < CREDIT_SUBCLASSES or not t.crc_ok(True):
+            if t.token_class != CLASS_CREDIT or subclass < CREDIT_SUBCLASSES or not t.crc_ok(True):
                 return TS_CRC
             currency = True
-        if not (self.currency if currency else self._supported(token_class, subclass)):
+        if not (self.currency if currency else self._supported(t.token_class, subclass)):
             return TS_FUNCTION
-        if token_class == CLASS_MANAGEMENT and subclass in (SC_KCT1, SC_KCT2, SC_KCT3, SC_KCT4):
-            status = self._keychange().take(self, t, subclass, now)  # no TID: only its own rules apply
-            if status == TS_2ND_KCT or status == TS_1ST_KCT:
-                self.last[1:4] = [CLASS_MANAGEMENT, subclass, 0]  # no TID: LastTID stays
-            return status
+        if t.token_class == CLASS_MANAGEMENT and subclass in (SC_KCT1, SC_KCT2, SC_KCT3, SC_KCT4):
+            return self._key_change(t, subclass, now)
+        return self._apply(t, subclass, currency)
+
+    def _key_change(self, t, subclass, now):
+        status = self._keychange().take(self, t, subclass, now)  # no TID: only its own rules apply
+        if status == TS_2ND_KCT or status == TS_1ST_KCT:
+            self._last(subclass, 0)  # no TID: LastTID stays
+        return status
+
+    def _apply(self, t, subclass, currency):
+        """The rules on the TID, then the token's value taken."""
         if self.key_type == KT_DITK:
             return TS_KEY_TYPE  # an initialisation key only carries key changes
         tid = t.field(55, 24)
         if (tid >> 16) > self.ken:
             return TS_KEY_EXPIRED
-        if token_class == CLASS_CREDIT and self.key_type == KT_DDTK:
+        if t.token_class == CLASS_CREDIT and self.key_type == KT_DDTK:
             return TS_DDTK
         status = self.tid_store.check(tid)  # Used, Old
         if status:
             return status
+        status = self._take(t, subclass, currency)  # the value taken, or -tokenStatus
+        if status < 0:
+            return -status
+        self.tid_store.remember(tid)
+        self._last(subclass, status, tid)
+        return TS_ACCEPT
+
+    def _take(self, t, subclass, currency):
+        """Apply the token's value: the value (LastTokenAmount), or -tokenStatus."""
         value = t.field(31, 16)
         if currency:  # sign:1 exponent:5 mantissa:14; its top 4 bits are where RND is
             value |= t.field(59, 4) << 16
-            negative = value >> 19
+            status = value >> 19  # negative
             value = amount_value(value & 0x7FFFF)  # the size; LastTokenAmount shows it
-            status = self._currency(-value if negative else value)
-        elif token_class == CLASS_CREDIT:
+            status = self._currency(-value if status else value)
+        elif t.token_class == CLASS_CREDIT:
             value = amount_value(value)
             status = self._credit(subclass, value)
         else:
             if subclass in (SC_MPL, SC_MPPUL):
                 value = amount_value(value)
             status = self._management(subclass, value)
-        if status == TS_ACCEPT:
-            self.tid_store.remember(tid)
-            self.last[1:] = [token_class, subclass, value, tid]
-        return status
+        return value if status == TS_ACCEPT else -status
+
+    def _last(self, subclass, value, tid=-1):
+        """The token just taken's class, subclass and value, and its TID (-1: it has none,
+        LastTID stays): no list made per token."""
+        last = self.last
+        last[1] = self._token.token_class
+        last[2] = subclass
+        last[3] = value
+        if tid >= 0:
+            last[4] = tid
 
     def _keychange(self):
         if not self.keychange:
@@ -373,7 +403,7 @@ class MeterApplication(Application):
             return TS_FUNCTION
         if code != self.mfr_code:
             return TS_MFR_CODE
-        self.last[1:4] = [TOKEN_CLASS_NON_ENCRYPTED, subclass, 0]  # no TID: LastTID stays that of class 0/2
+        self._last(subclass, 0)  # no TID: LastTID stays that of class 0/2
         return TS_ACCEPT
 
     @property
@@ -391,38 +421,27 @@ class MeterApplication(Application):
         """Readable values for the HHU. No register ever reads or writes key material."""
         table.add(COMPACT, self)
 
+    low_credit = LOW_CREDIT_TENTHS  # LowCreditThreshold's source
+
+    def key_change_waiting(self, k):
+        """A key change set waits: its latest section's subclass (0: none)."""
+        return self.keychange.state[-1] if self.keychange else 0
+
+    def metrology(self, k):
+        """SwitchState, SwitchReason, Power, PhaseUnbalance (k 0-3): 0 without metrology."""
+        return self.meter.values[k] if self.meter else 0
+
     def read_register(self, rid):
-        """The value of companion register `rid`, in the order of the catalogue."""
-        n = rid - 0x8000
-        if n == 0:
-            return int(self.meter_number)
-        if n <= 4:
-            c = self.credit[n - 1]
-            return c if c > 0 else 0  # below 0: owed, paid first by the next token
-        if n <= 0x0A:
-            return (self.mpl, self.ti, self.sgc, self.krn, self.key_type, self.ken)[n - 5]
-        if n == 0x0B:
-            return self.last[4]  # TID
-        if n == 0x0C:
-            return self.tamper
-        if n == 0x0D:
-            return self.usage[0]
-        if n <= 0x10:
-            return self.last[n - 0x0D]  # class, subclass, decoded value
-        if n <= 0x15:
-            return (self.tariff_rate, self.water_factor, self.mppul, self.base_date, self.algorithm)[n - 0x11]
-        if n == 0x16:
-            # a key change set waits: its latest section's subclass
-            return self.keychange.state[-1] if self.keychange else 0
-        if n == 0x17:
-            return self.balance
-        if n == 0x18:
-            return self.fault
-        if n == 0x1C:
-            return LOW_CREDIT_TENTHS
-        if 0x1C < n < 0x20:
-            return self.usage[n - 0x1C]  # consumed: water, gas, time
-        if n == 0x21:
-            return self.faults
-        # SwitchState, SwitchReason, Power (0x19-0x1B), PhaseUnbalance (0x20): 0 without meter
-        return self.meter.values[n - 0x19 if n < 0x20 else 3] if self.meter else 0
+        """The value of companion register `rid`: its row's source in the catalogue (an
+        attribute, an element of one, or a method's answer), found by the row's place in
+        the block. Methods, not properties: a property makes every attribute store on
+        the object slower."""
+        i = rid - 0x8000  # the row's place: registers.find checked the block holds it
+        if PLACES[i] & CALL and PLACES[i] != WHOLE:  # the function, not a bound method (an object)
+            return getattr(MeterApplication, SOURCES[i])(self, PLACES[i] & ~CALL)
+        value = getattr(self, SOURCES[i])
+        i = PLACES[i]
+        if i == WHOLE:
+            return value
+        value = value[i & ~AT_LEAST_0]
+        return 0 if i & AT_LEAST_0 and value < 0 else value

@@ -59,6 +59,17 @@ S9 = (
 )
 
 
+# The key words (EK indices: KO 0-7, KI 8-15) of RFC 2994's FO for round k, 7 each:
+# KO1 = K[k], KI1 = K'[k+5], KO2 = K[k+2], KI2 = K'[k+1], KO3 = K[k+7], KI3 = K'[k+3],
+# KO4 = K[k+4] (indices mod 8); and FL's for k (2 each: KL1, KL2): k odd K[h+4], K'[h+2],
+# k even K'[h+6], K[h], h = k // 2. Looked up, not computed: the methods that use them
+# keep few locals, so their frames stay off the heap (18 calls per block).
+_FO_KEYS = (
+    b"\x00\x0d\x02\x09\x07\x0b\x04\x01\x0e\x03\x0a\x00\x0c\x05\x02\x0f\x04\x0b\x01\x0d\x06\x03\x08\x05\x0c\x02\x0e\x07\x04\x09\x06\x0d\x03\x0f\x00\x05\x0a\x07\x0e\x04\x08\x01\x06\x0b\x00\x0f\x05\x09\x02\x07\x0c\x01\x08\x06\x0a\x03"
+)
+_FL_KEYS = b"\x0e\x00\x04\x0a\x0f\x01\x05\x0b\x08\x02\x06\x0c\x09\x03\x07\x0d\x0a\x04\x00\x0e"
+
+
 def _s9(x):
     return S9[2 * x] << 8 | S9[2 * x + 1]
 
@@ -69,6 +80,21 @@ def _fi(x, k):
     d7 = (S7[x & 0x7F] ^ d9 ^ (k >> 9)) & 0x7F
     d9 = _s9(d9 ^ (k & 0x1FF)) ^ d7
     return d7 << 9 | d9
+
+
+def _word(bits, top):
+    """The 16-bit word whose most significant bit is bits[top]."""
+    v = 0
+    for i in range(top, top - 16, -1):
+        v = v << 1 | bits[i]
+    return v
+
+
+def _put_word(bits, low, v):
+    """Put the 16-bit `v` in bits[low..low + 15], least significant first."""
+    for i in range(low, low + 16):
+        bits[i] = v & 1
+        v >>= 1
 
 
 class Misty1:
@@ -85,47 +111,43 @@ class Misty1:
         self._ek = ek
         self._d = [0, 0, 0, 0]
 
-    def _fo(self, src, dst, k):
-        """D[dst] ^= FO(D[src], k), on the halves at _d[src], _d[dst]."""
-        ek = self._ek
+    def _fo(self, src, k):
+        """D[src ^ 2] ^= FO(D[src], k), on the halves at _d[src], _d[src ^ 2]."""
         d = self._d
-        t0 = d[src]
         t1 = d[src + 1]
-        t0 = _fi(t0 ^ ek[k], ek[8 + ((k + 5) & 7)]) ^ t1
-        t1 = _fi(t1 ^ ek[(k + 2) & 7], ek[8 + ((k + 1) & 7)]) ^ t0
-        t0 = _fi(t0 ^ ek[(k + 7) & 7], ek[8 + ((k + 3) & 7)]) ^ t1
-        d[dst] ^= t1 ^ ek[(k + 4) & 7]
-        d[dst + 1] ^= t0
+        k *= 7  # this round's key words in _FO_KEYS
+        t0 = self._fio(d[src], k) ^ t1
+        t1 = self._fio(t1, k + 2) ^ t0
+        t0 = self._fio(t0, k + 4) ^ t1
+        t1 ^= self._ek[_FO_KEYS[k + 6]]
+        d[src ^ 2] ^= t1
+        d[(src ^ 2) + 1] ^= t0
+
+    def _fio(self, x, at):
+        """FI(x ^ KO, KI) with the key words _FO_KEYS names at `at`, `at` + 1."""
+        ek = self._ek
+        return _fi(x ^ ek[_FO_KEYS[at]], ek[_FO_KEYS[at + 1]])
 
     def _flinv(self, at, k):
         """The inverse of FL(., k) on the word at _d[at]."""
-        ek = self._ek
         d = self._d
-        h = k >> 1
-        if k & 1:
-            d[at] ^= d[at + 1] | ek[(h + 4) & 7]
-            d[at + 1] ^= d[at] & ek[8 + ((h + 2) & 7)]
-        else:
-            d[at] ^= d[at + 1] | ek[8 + ((h + 6) & 7)]
-            d[at + 1] ^= d[at] & ek[h]
+        k *= 2  # its key words in _FL_KEYS
+        v = self._ek[_FL_KEYS[k]]
+        d[at] ^= d[at + 1] | v
+        v = self._ek[_FL_KEYS[k + 1]]
+        d[at + 1] ^= d[at] & v
 
     def decrypt(self, bits):
         """Decrypt the 64-entry bit array `bits` in place."""
         d = self._d
         for j in range(4):  # w0 w1 -> D1 (d[2], d[3]); w2 w3 -> D0 (d[0], d[1])
-            v = 0
-            for i in range(63 - 16 * j, 47 - 16 * j, -1):
-                v = v << 1 | bits[i]
-            d[(j + 2) & 3] = v
+            d[(j + 2) & 3] = _word(bits, 63 - 16 * j)
         self._flinv(0, 8)
         self._flinv(2, 9)
         for r in range(6, -1, -2):
-            self._fo(2, 0, r + 1)
-            self._fo(0, 2, r)
+            self._fo(2, r + 1)
+            self._fo(0, r)
             self._flinv(2, r + 1)
             self._flinv(0, r)
         for j in range(4):  # P = D0 || D1
-            v = d[j]
-            for i in range(48 - 16 * j, 64 - 16 * j):
-                bits[i] = v & 1
-                v >>= 1
+            _put_word(bits, 48 - 16 * j, d[j])

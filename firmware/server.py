@@ -9,7 +9,8 @@ States Idle and Session. Timing: a response goes out `tr` ms after the request's
 character; a message with a gap over `ta` is dropped silently; after a transmission error
 in Session the server waits for `recovery` ms of line silence and then sends NAK.
 """
-from formats import FMT_A, FMT_B, FMT_D, FMT_H, parse_number, put_number, valid_ascii
+from application import token_class
+from formats import FMT_A, FMT_B, FMT_D, FMT_H, digit_value, parse_number, put_number, valid_ascii
 from frames import (
     EV_COMMAND,
     EV_ERROR,
@@ -64,7 +65,6 @@ from tables import (
     TA,
     TOKEN_BITS,
     TOKEN_CLASS_NON_ENCRYPTED,
-    TOKEN_CLASS_SHIFT,
     TOKEN_DIGITS_HEX,
     TR_MIN,
     TS_LOCKED,
@@ -91,6 +91,12 @@ _PREDEFINED = bytes((
     0, REG_TOKEN_STATUS, FMT_D, 2, READ,
     0, REG_LOCKOUT_REMAINING, FMT_D, LOCKOUT_REMAINING_DIGITS, READ,
 ))
+
+
+# _take_digits' buffer: what it holds is taken before the call that filled it returns (the
+# token's bits, at submit), so one serves every server. Not an attribute: the server's 26
+# attributes fill its dict, and one more made every attribute lookup slower.
+_WIDE = bytearray(TOKEN_DIGITS_HEX)
 
 
 def baud_char(baud):
@@ -133,7 +139,7 @@ class Server:
 
         self._rx = Receiver()
         self._tx = bytearray(TX_MAX)
-        self._txv = memoryview(self._tx)
+        self._txv = memoryview(self._tx)  # poll's answers (a board's Link takes poll_len's)
         self._tx_len = 0  # length of the last response, kept for repeats
         self._pending = False  # the response in _tx waits for _due
         self._due = now
@@ -165,16 +171,16 @@ class Server:
 
     def write_register(self, rid, token):
         """BinaryTokenEntry, the one writable register: ACK means "taken for processing"
-        (6.7.3)."""
+        (6.7.3). `token`: its 17 hex digits' values (_take_value)."""
         now = self._now
-        if token >> TOKEN_BITS:
+        if token[0] >> (TOKEN_BITS - 64):  # the top digit holds TokenData's 2 top bits
             return ERR_VALUE_RANGE
         if self.app.busy:
             return ERR_BUSY
         if self.app.refusing:  # its stored state cannot be trusted: no token at all
             self.app.refuse(TS_STORAGE_FAULT)
             return ERR_STORAGE
-        if (token >> TOKEN_CLASS_SHIFT) & 3 != TOKEN_CLASS_NON_ENCRYPTED and self.lockout.locked(now):
+        if token_class(token) != TOKEN_CLASS_NON_ENCRYPTED and self.lockout.locked(now):
             self.app.refuse(TS_LOCKED)
             return ERR_LOCKED
         self.app.submit(token, now)
@@ -190,9 +196,10 @@ class Server:
 
     # --- input -------------------------------------------------------------------------
 
-    def receive(self, data, now):
-        """Take the characters the UART received at `now` (bytes-like, any chunking)."""
-        for i in range(len(data)):  # range allocates no iterator object on MicroPython
+    def receive(self, data, now, n=-1):
+        """Take the characters the UART received at `now` (bytes-like, any chunking; `n`:
+        only the first n, so a board hands over its receive buffer with no slice of it)."""
+        for i in range(len(data) if n < 0 else n):  # range allocates no iterator object on MicroPython
             self._char(data[i], now)
 
     def _char(self, b, now):
@@ -274,7 +281,7 @@ class Server:
                     return
                 if buf[1] == CMD_WRITE:
                     self._naks = 0
-                    self._write(rid, 9, n - 2, now)
+                    self._write(rid, n - 2, now)
                     return
         self._nak(now)  # undefined command or bad syntax (6.6.6)
 
@@ -286,43 +293,69 @@ class Server:
         if not regs.field(at, ACCESS) & READ:
             return self._error(rid, ERR_NOT_READABLE, now)
         self._now = now
-        value = regs.owner(at).read_register(rid)
-        tx = self._tx
-        pos = self._head(rid)
-        fmt = regs.field(at, FORMAT)
-        if fmt == FMT_A:
-            end = put_bytes(tx, pos, value) if len(value) <= regs.field(at, WIDTH) else -1
-        else:
-            end = put_number(tx, pos, fmt, regs.field(at, WIDTH), value)
-        if end < 0:  # the application holds a value its register cannot show
+        self._head(rid)
+        at = self._put_value(regs.owner(at).read_register(rid), at)
+        if at < 0:  # the application holds a value its register cannot show
             return self._error(rid, ERR_VALUE_RANGE, now)
-        self._respond(put_data_tail(tx, end), now)
+        self._respond(put_data_tail(self._tx, at), now)
 
-    def _write(self, rid, start, end, now):
-        regs = self.registers
-        at = regs.find(rid)
-        if at < 0:
-            return self._error(rid, ERR_UNKNOWN_REGISTER, now)
-        if not regs.field(at, ACCESS) & WRITE:
-            return self._error(rid, ERR_NOT_WRITABLE, now)
-        buf = self._rx.buf
-        if not regs.value_length_ok(at, end - start):
-            return self._error(rid, ERR_VALUE_FORMAT, now)
-        fmt = regs.field(at, FORMAT)
-        if fmt == FMT_A:
-            if not valid_ascii(buf, start, end):
-                return self._error(rid, ERR_VALUE_FORMAT, now)
-            value = bytes(buf[start:end])
-        else:
-            value = parse_number(buf, start, end, fmt)
-            if value < 0:
-                return self._error(rid, ERR_VALUE_FORMAT, now)
+    def _put_value(self, value, at):
+        """Put register `at`'s value in the response after its head (_head: 6 characters);
+        the end, or -1. A number may come as its digits (bytes of the register's width:
+        MeterNumber, which would be a long int on a 32-bit port). Five locals: a call's
+        frame of up to 11 words stays off the heap (py/objfun.c, VM_MAX_STATE_ON_STACK)."""
+        width = self.registers.field(at, WIDTH)
+        if type(value) is not int:
+            return put_bytes(self._tx, 6, value) if len(value) <= width else -1
+        fmt = self.registers.field(at, FORMAT)
+        return put_number(self._tx, 6, fmt, width, value)
+
+    def _write(self, rid, end, now):
+        """WriteCommand: the value is buf[9:end] (few locals: a frame off the heap)."""
+        at = self.registers.find(rid)
+        value = self._take_value(at, 9, end)
+        if type(value) is int and value < 0:
+            return self._error(rid, -value, now)
         self._now = now
-        code = regs.owner(at).write_register(rid, value)
-        if code:
-            return self._error(rid, code, now)
+        value = self.registers.owner(at).write_register(rid, value)  # 0 or an ERR_* code
+        if value:
+            return self._error(rid, value, now)
         self._tx[0] = ACK
         self._respond(1, now)
+
+    def _take_value(self, at, start, end):
+        """The value written to register `at` (-1: none), the message's buf[start:end], or
+        -ERR_* when it cannot take it: an int; bytes for A; for H wider than a 32-bit
+        port's small int (BinaryTokenEntry) the digits' values in `_wide`, most
+        significant first, so that no long int is made."""
+        if at < 0:
+            return -ERR_UNKNOWN_REGISTER
+        if not self.registers.field(at, ACCESS) & WRITE:
+            return -ERR_NOT_WRITABLE
+        if not self.registers.value_length_ok(at, end - start):
+            return -ERR_VALUE_FORMAT
+        fmt = self.registers.field(at, FORMAT)
+        if fmt == FMT_A:
+            if not valid_ascii(self._rx.buf, start, end):
+                return -ERR_VALUE_FORMAT
+            return bytes(self._rx.buf[start:end])
+        if fmt == FMT_H and end - start == TOKEN_DIGITS_HEX:
+            return self._take_digits(start, end)
+        fmt = parse_number(self._rx.buf, start, end, fmt)
+        return fmt if fmt >= 0 else -ERR_VALUE_FORMAT
+
+    def _take_digits(self, start, end):
+        buf = self._rx.buf
+        wide = _WIDE
+        i = 0
+        while start < end:
+            d = digit_value(buf[start], 16)
+            if d < 0:
+                return -ERR_VALUE_FORMAT
+            wide[i] = d
+            i += 1
+            start += 1
+        return wide
 
     # --- output ------------------------------------------------------------------------
 
@@ -374,10 +407,21 @@ class Server:
 
     def poll(self, now):
         """Run the timers; return the bytes to send now (a memoryview) or None."""
+        n = self.poll_len(now)
+        return self._txv[:n] if n else None
+
+    def tx_buffer(self):
+        """The buffer `poll_len` counts in. (A method, not a property: a property on the
+        class makes every attribute store on its objects take a slower path.)"""
+        return self._tx
+
+    def poll_len(self, now):
+        """`poll` that makes no object: how many bytes of `tx_buffer()` to send now (0:
+        none), for a board loop that writes them with `uart.write(buffer, n)`."""
         self._now = now
         if self._pending:
             if ticks_diff(now, self._due) < 0:
-                return None
+                return 0
             self._pending = False
             return self._out()
         if self._recovering and ticks_diff(now, self._last_rx) >= self.recovery:
@@ -391,7 +435,7 @@ class Server:
             self.app.save(now)  # a restart must not renew a lock that ran out
         if self.app.deadline(now) == 0:
             self.app.step(now)  # counts the result for the lockout and stores both
-        return None
+        return 0
 
     def _out(self):
         n = self._tx_len
@@ -399,7 +443,7 @@ class Server:
         if self.soft_parity:
             for i in range(n):
                 tx[i] = with_parity(tx[i])
-        return self._txv[:n]
+        return n
 
     def next_event(self, now):
         """ms until `poll` has work, 0 if it has now, -1 if only new input can bring any."""

@@ -46,11 +46,25 @@ class Token:
         self.token_class = 0
 
     def load(self, number):
-        """Take the 66-bit TokenData; False when it does not fit 66 bits (format)."""
-        if number < 0 or number >> TOKEN_BITS:
-            return False
+        """Take the 66-bit TokenData: an int, or its 17 hex digits' values, most significant
+        first (BinaryTokenEntry as the server takes it: no long int); False when it does not
+        fit 66 bits (format)."""
         bits = self.bits
-        bits_from_bytes(number.to_bytes(9, "big"), bits)  # 72 bits, the top 6 are zero
+        if type(number) is not int:
+            if number[0] >> (TOKEN_BITS - 64):
+                return False
+            for i in range(0, 68, 4):  # 68 bits of digits, then 4 zeros
+                d = number[16 - (i >> 2)]
+                bits[i] = d & 1
+                bits[i + 1] = (d >> 1) & 1
+                bits[i + 2] = (d >> 2) & 1
+                bits[i + 3] = d >> 3
+            for i in range(68, 72):
+                bits[i] = 0
+        elif number < 0 or number >> TOKEN_BITS:
+            return False
+        else:
+            bits_from_bytes(number.to_bytes(9, "big"), bits)  # 72 bits, the top 6 are zero
         self.token_class = bits[28] << 1 | bits[27]
         bits[28] = bits[65]
         bits[27] = bits[64]
@@ -67,10 +81,10 @@ class Token:
     def crc_ok(self, currency=False):
         """CRC over class:2 | block bits 63..16, as 7 big-endian bytes, bytes swapped;
         `currency`: CRC_C, the same with one more byte under it (sts-edition3.md 4)."""
-        data = bytearray(8)
-        data[0] = self.token_class
+        data = self.bits  # its bits 64..71 are free once loaded: the CRC's 8 bytes go there
+        data[64] = self.token_class
         for k in range(6):
-            data[1 + k] = self.field(63 - 8 * k, 8)
-        data[7] = CRC_C_BYTE
-        crc = crc16(data, 0, 8 if currency else 7)
+            data[65 + k] = self.field(63 - 8 * k, 8)
+        data[71] = CRC_C_BYTE
+        crc = crc16(data, 64, 72 if currency else 71)
         return ((crc & 0xFF) << 8 | crc >> 8) == self.field(15, 16)

@@ -163,7 +163,8 @@ class RealTimeUART:
         del self.rx[:n]
         return n
 
-    def write(self, data):
+    def write(self, data, n=-1):
+        data = data[:n] if n >= 0 else data  # a stream's write(buf, n), as Link writes
         start = time.monotonic()
         for i in range(len(data)):
             time.sleep(max(0.0, start + i * self.char_s - time.monotonic()))

@@ -29,7 +29,8 @@ class LoopUART:
         self.rx = self.rx[n:]
         return n
 
-    def write(self, data):
+    def write(self, data, n=-1):
+        data = data[:n] if n >= 0 else data  # a stream's write(buf, n), as Link writes
         self.written.append(bytes(data))
         self.rx += data  # the loop carries it back
         return len(data)

@@ -66,7 +66,7 @@ def test_the_runner_reports_sane_32_bit_figures(wasm_figures, micropython, built
                            built_firmware, os.path.join(TRACES, "signon_read_predefined.trace")],
                           capture_output=True, text=True, timeout=120)
     assert unix.returncode == 0, unix.stderr
-    unix_figures = dict(line.split(" ", 1) for line in unix.stdout.splitlines())
+    unix_figures = bench_wasm.parse(unix.stdout)  # "name value" lines and the board loop's heap dumps
     for name in ("heap_modules", "heap_core"):
         assert figures[name] < 0.75 * int(unix_figures[name]), name
     assert figures["modules_imported"] == int(unix_figures["modules_imported"])
@@ -93,7 +93,7 @@ def test_both_ports_measure_the_firmware_run_in_place_from_a_romfs_image(wasm_fi
         out = subprocess.run([micropython, os.path.join(ROOT, "tools", "harness", "bench_core.py"), *where, "--heap"],
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
-        unix[where[0]] = dict(line.split(" ", 1) for line in out.stdout.splitlines())
+        unix[where[0]] = bench_wasm.parse(out.stdout)
     assert int(unix["--rom"]["heap_modules"]) < 0.7 * int(unix["--lib"]["heap_modules"])
 
 
@@ -107,3 +107,19 @@ def test_bench_wasm_without_mpy_files_is_one_line_and_exit_2(tmp_path, capsys):
     assert bench_wasm.main(["--lib", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "make compile" in err
+
+
+def test_the_board_loop_leaves_nothing_per_request(wasm_figures, micropython, built_firmware):
+    """Issue 21: Link over a UART with one character per wake, a read, a token write and a
+    TokenStatus poll: no object and no byte left per request on either port, and on the
+    unix port (micropython.mem_total) no heap frame either for the reads."""
+    unix = subprocess.run([micropython, os.path.join(ROOT, "tools", "harness", "bench_core.py"), "--lib",
+                           built_firmware, "--heap", os.path.join(TRACES, "signon_read_predefined.trace")],
+                          capture_output=True, text=True, timeout=120)
+    assert unix.returncode == 0, unix.stderr
+    unix_figures = bench_wasm.parse(unix.stdout)
+    for figures in (wasm_figures, unix_figures):
+        for kind in ("read", "token", "status"):
+            assert int(figures["board_%s_objects" % kind]) == 0, kind
+            assert int(figures["board_%s_bytes" % kind]) == 0, kind
+    assert int(unix_figures["board_read_total"]) == 0 and int(unix_figures["board_status_total"]) == 0

@@ -108,7 +108,7 @@ def test_the_documented_defaults_are_the_meters():
     assert [server.tr, server.ta, server.recovery, server.session_timeout] == [
         int(d[k]) for k in ("tr", "ta", "recovery", "session_timeout")]
     assert server.baud_char == ord("3") and d["baud"] == "2400" and server.soft_parity
-    assert app.meter_number == d["meter_number"] and app.dk.hex().upper() == d["dk"]
+    assert app.meter_number == d["meter_number"].encode() and app.dk.hex().upper() == d["dk"]  # as its digits
     assert [app.key_type, app.sgc, app.ti, app.krn, app.ken, app.base_date, app.mfr_code, app.algorithm] == [
         int(d[k]) for k in ("key_type", "sgc", "ti", "krn", "ken", "base_date", "mfr_code")] + [7]
     assert not app.currency and d["currency"] == "0" and (d["app"], d["algorithm"]) == ("sts", "sta")

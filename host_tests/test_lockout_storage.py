@@ -68,6 +68,23 @@ def test_crc16_is_modbus():
     assert crc16(b"123456789") == 0x4B37
 
 
+def test_crc16_table_is_the_bitwise_crc():
+    """firmware/crc.py's table against the polynomial, bit by bit, over each byte value and
+    a range of a buffer."""
+    def bitwise(data, crc=0xFFFF):
+        for b in data:
+            crc ^= b
+            for _ in range(8):
+                crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+        return crc
+
+    for b in range(256):
+        assert crc16(bytes([b])) == bitwise(bytes([b]))
+    data = bytes(range(7, 250, 3))
+    assert crc16(data, 5, 60) == bitwise(data[5:60])
+    assert crc16(data, 0, 8, 0x1234) == bitwise(data[:8], 0x1234)
+
+
 def test_register_table_rejects_duplicates_and_checks_lengths():
     table = RegisterTable()
     owner = object()

@@ -34,11 +34,12 @@ class EchoFilter:
         self._count = 0
         self._until = 0
 
-    def sent(self, data, done_at):
-        """`data` went out; its echo is expected until `done_at` + a grace time."""
+    def sent(self, data, done_at, n=-1):
+        """`data` (its first `n` bytes) went out; its echo is expected until `done_at` + a
+        grace time."""
         buf = self._buf
         size = len(buf)
-        for i in range(len(data)):
+        for i in range(len(data) if n < 0 else n):
             if self._count == size:  # cannot happen with responses of TX_MAX; stay safe
                 self._head = (self._head + 1) % size
                 self._count -= 1
@@ -84,7 +85,7 @@ class Link:
         self.clock = clock
         self.sleep_ms = sleep_ms
         self._rx = bytearray(RX_CHUNK)
-        self._rxv = memoryview(self._rx)
+        self._tx = server.tx_buffer()  # what server.poll_len counts: written with no slice of it
         if tx_enable is not None:
             tx_enable.value(1 - tx_active)  # listen
 
@@ -102,22 +103,24 @@ class Link:
             if self.echo is not None:
                 n = self.echo.filter(self._rx, n, now)
             if n:
-                self.server.receive(self._rxv[:n], now)
+                self.server.receive(self._rx, now, n)
 
-    def transmit(self, out):
+    def transmit(self, n):
+        """Send the first `n` bytes of the server's buffer (a stream's write(buf, n): no
+        slice of it is made)."""
         if self.led is not None:
             self.led.value(1)
         if self.tx_enable is not None:
             self.tx_enable.value(self.tx_active)
-        self.uart.write(out)
+        self.uart.write(self._tx, n)
         if self.tx_enable is not None or self.half_duplex:
             # release the line only after the stop bit of the last character
             if hasattr(self.uart, "flush"):
                 self.uart.flush()
             else:
-                self.sleep_ms(self.tx_ms(len(out)))
+                self.sleep_ms(self.tx_ms(n))
         if self.echo is not None:
-            self.echo.sent(out, ticks_add(self.clock(), self.tx_ms(len(out))))
+            self.echo.sent(self._tx, ticks_add(self.clock(), self.tx_ms(n)), n)
         if self.tx_enable is not None:
             self.tx_enable.value(1 - self.tx_active)
         if self.led is not None:
@@ -131,10 +134,10 @@ class Link:
         before the next request, even when that request is complete in the UART the
         moment an answer has gone out (else a HHU asking TokenStatus back to back would
         keep an answer pending, and the token waiting, for ever)."""
-        out = self.server.poll(self.clock())
-        while out:  # and once more after an answer: the work it held back runs now
-            self.transmit(out)
-            out = self.server.poll(self.clock())
+        n = self.server.poll_len(self.clock())
+        while n:  # and once more after an answer: the work it held back runs now
+            self.transmit(n)
+            n = self.server.poll_len(self.clock())
         self.receive()
         wait = self.server.next_event(self.clock())
         if self.metrology is not None:
@@ -149,4 +152,5 @@ class Link:
         poller.register(self.uart, select.POLLIN)
         while True:
             wait = self.service()
-            poller.poll(wait)
+            for _ in poller.ipoll(wait):  # ipoll: no list of results per wake
+                break

@@ -40,7 +40,7 @@ def micropython_figures(lib, *flags):
     where = ["--rom" if lib.endswith(".img") else "--lib", lib]
     out = subprocess.run([MICROPYTHON, os.path.join(ROOT, "tools", "harness", "bench_core.py"), *where, *flags, *TRACES],
                          capture_output=True, text=True, check=True).stdout
-    return dict(line.split(" ", 1) for line in out.splitlines())
+    return bench_wasm.parse(out)
 
 
 def replay_fits(heap_kb):
@@ -79,6 +79,19 @@ BESIDE = (
 )
 
 
+BOARD_KINDS = (("read", "a read request (8001)"), ("token", "a token write"), ("status", "a TokenStatus poll"))
+
+
+def print_board_loop(figures, port):
+    """heap_figures.board_loop's figures: Link over a fake UART, a character per wake."""
+    for kind, what in BOARD_KINDS:
+        total = figures.get("board_%s_total" % kind, "-")  # mem_total: not on every port
+        print("  %s, %s: board loop, one character per wake: %s objects, %s bytes per request"
+              % (what, port, figures["board_%s_objects" % kind], figures["board_%s_bytes" % kind]))
+        print("      %s us per request%s" % (figures["board_%s_us" % kind], "" if total == "-" else
+              "; %s bytes asked of the heap (micropython.mem_total: heap frames, freed at once, too)" % total))
+
+
 def wasm_figures(lib):
     """bench_wasm's figures for `lib` (build/firmware or an image) and the seconds they
     took, or None (said why) when the 32-bit port cannot run."""
@@ -98,6 +111,7 @@ def print_beside(unix, wasm, took):
     for name, what, unit in BESIDE:
         print("  %-42s %8s %8s %s" % (what + ":", unix[name], wasm[name], unit))
     print("  %-42s %8s %8s" % ("firmware modules that import brings in:", unix["modules_imported"], wasm["modules_imported"]))
+    print_board_loop(wasm, "32-bit")
     print("  the 32-bit measurement added %.1f s to this run" % took)
 
 
@@ -129,6 +143,28 @@ def print_romfs(unix, wasm):
           % (board["files"], romfs))
     print("  buffer), %s from sources (compiled at start-up)" % board["sources"])
     return True
+
+
+def instructions_per_token():
+    """{algorithm: machine instructions per token decode and execute} on the unix port under
+    valgrind (callgrind): token_loop.py with K tokens and with none, start-up cancelled
+    out; the token as the server takes it (its digits), no store. None: no valgrind."""
+    import shutil
+
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    script = os.path.join(ROOT, "tools", "harness", "token_loop.py")
+    found = {}
+    for algorithm in ("sta", "des", "misty1"):
+        counts = []
+        for rounds in (0, 20):
+            err = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", MICROPYTHON,
+                                  script, "--lib", BUILD, algorithm, str(rounds)],
+                                 capture_output=True, text=True, check=True).stderr
+            counts.append(int(err.split("Collected :")[1].split()[0]))
+        found[algorithm] = (counts[1] - counts[0]) // 20
+    return found
 
 
 def parse_ratio():
@@ -180,6 +216,14 @@ def main():
     print("  EA07 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_sta"])
     print("  EA09 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_des"])
     print("  EA11 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_misty1"])
+    counts = instructions_per_token()
+    if counts:
+        print("  instructions per token decode and execute (x86-64, callgrind): EA07 %d, EA09 %d, EA11 %d"
+              % (counts["sta"], counts["des"], counts["misty1"]))
+    else:
+        print("  instructions per token: none, no valgrind on PATH")
+    print("  register read through the core, first and last register: %s us (0000), %s us (8020)"
+          % (figures["us_read_first"], figures["us_read_last"]))
     print("  meter record save (50 TIDs, both copies): %s ms on a POSIX directory, %s ms on littlefs in RAM"
           % (figures["ms_per_save_posix"], figures["ms_per_save_lfs"]))
     print("  bytes per stored copy: %s; littlefs per save: %s bytes programmed, %s block erases (512 B blocks)"
@@ -187,6 +231,7 @@ def main():
     print("  consumption path: %s allocations per consume + measure call, %s us per consume, %s us per measure"
           % (figures["alloc_per_consume"], figures["us_per_consume"], figures["us_per_measure"]))
     print("  heap the metering adds when attached (.mpy modules + object): %s bytes" % figures["heap_metering"])
+    print_board_loop(figures, "unix port")
     print("  smallest -X heapsize replaying all %d traces (core + replayer + trace text): %s KB"
           % (len(TRACES), smallest_heap_kb()))
     wasm = wasm_figures(BUILD)

@@ -36,6 +36,7 @@ import sys
 import firmwarepath
 
 _args = firmwarepath.setup(sys.argv[1:])
+sys.path.append(firmwarepath._ROOT + "/boards/common")  # the board loop's Link (heap_figures.board_loop)
 
 import gc  # noqa: E402
 import micropython  # noqa: E402
@@ -62,17 +63,36 @@ def us_per_char(server):
     return time.ticks_diff(time.ticks_us(), start) / (rounds * len(data))
 
 
-# The first vector's token (sts-tokens.md), and the same credit under EA09 with the same
-# key: vending.token(0, 0, 5, 5871715, 1, 0xE653341F9D5BF36F, "des")
-TOKENS = {"sta": 23716100501183194197, "des": 56290149827221041507, "misty1": 59386323472137426967}
-EA11 = heap_figures.EA11
+TOKENS = heap_figures.TOKENS
+
+
+def us_per_read(rid):
+    """Time to take a read request of register `rid` and make its answer, through the
+    core (receive, then poll at its due time): the same for every register, however many
+    there are (registers.find is an offset in its block)."""
+    from tracefile import read_request
+
+    server = meter.build({}, MemoryStore(), 0)
+    server.receive(heap_figures.with_parity(b"/?!\r\n"), 0)
+    server.poll(server.next_event(0))
+    data = heap_figures.with_parity(read_request(rid))
+    rounds = 200
+    t = 1000
+    spent = 0
+    for _ in range(rounds):
+        start = time.ticks_us()
+        server.receive(data, t)
+        n = server.poll_len(t + server.next_event(t))
+        spent += time.ticks_diff(time.ticks_us(), start)
+        assert n > 6, "no answer"
+        t += 1000
+    return "%.1f" % (spent / rounds)
 
 
 def ms_per_token(algorithm):
     from meterapp import MeterApplication
 
-    config = EA11 if algorithm == "misty1" else {"algorithm": algorithm}
-    app = MeterApplication(None, config)  # no store: the decode, not the file system
+    app = MeterApplication(None, heap_figures.CONFIGS[algorithm])  # no store: the decode, not the file system
     number = TOKENS[algorithm]
     rounds = 20
     start = time.ticks_us()
@@ -176,6 +196,8 @@ def main(argv):
     print("us_per_char", "%.2f" % us_per_char(meter.build({}, MemoryStore(), 0)))
     for algorithm in TOKENS:
         print("ms_per_token_" + algorithm, "%.2f" % ms_per_token(algorithm))
+    print("us_read_first", us_per_read(0x0000))
+    print("us_read_last", us_per_read(0x8020))
     for name, value in consumption_figures().items():
         print(name, value)
     for name, value in save_figures().items():

@@ -57,7 +57,35 @@ def figures(lib=BUILD, traces=TRACES):
     result = subprocess.run([node, RUNNER, package, lib, *traces], capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         raise RuntimeError("the WebAssembly port's run failed:\n" + result.stdout + result.stderr)
-    return dict(line.split(" ", 1) for line in result.stdout.splitlines() if line)
+    return parse(result.stdout)
+
+
+def parse(text):
+    """{name: value} from "name value" lines (bench_core.py's and the 32-bit runner's),
+    with the heap dumps heap_figures.board_loop prints ("heap_dump K 0|1" and
+    micropython.mem_info(1)'s block map) turned into board_K_objects: the heap objects
+    (blocks that start one) the requests of kind K left, per request."""
+    found = {}
+    heads = {}
+    dump = None
+    for line in text.splitlines():
+        if line.startswith("heap_dump "):
+            _, kind, which = line.split()
+            dump = (kind, which)
+            heads[dump] = 0
+        elif dump and len(line) > 10 and line[8:10] == ": " and all(c in "0123456789abcdef" for c in line[:8]):
+            heads[dump] += sum(1 for c in line[10:] if c not in ".= ")
+        elif dump and (line.startswith(" ") or line.startswith(("mem:", "stack:", "GC:", "GC memory layout"))):
+            continue  # the dump's header and its "(N lines all free)"
+        elif line:
+            dump = None
+            name, value = line.split(" ", 1)
+            found[name] = value
+    rounds = int(found.get("board_rounds", 1))
+    for kind, which in heads:
+        if which == "1":
+            found["board_%s_objects" % kind] = (heads[(kind, "1")] - heads[(kind, "0")]) // rounds
+    return found
 
 
 def main(argv):

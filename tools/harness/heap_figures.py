@@ -25,6 +25,10 @@ PAUSE = 0
 frames = meter = MemoryStore = None
 
 EA11 = {"algorithm": "misty1", "dk": "F94B6ED353C3BFDB113E2D3A7EA3C41D"}  # sts-edition3.md section 5
+# The first vector's token (sts-tokens.md), and the same credit under EA09 with the same
+# key: vending.token(0, 0, 5, 5871715, 1, 0xE653341F9D5BF36F, "des"); EA11: sts-edition3.md's
+TOKENS = {"sta": 23716100501183194197, "des": 56290149827221041507, "misty1": 59386323472137426967}
+CONFIGS = {"sta": {"algorithm": "sta"}, "des": {"algorithm": "des"}, "misty1": EA11}
 
 
 def modules():
@@ -156,6 +160,119 @@ def alloc_per_char():
     return {"alloc_per_char": 0}
 
 
+class Wire:
+    """A fake UART and clock for the board loop (boards/common/link.py's Link): one
+    character waits in it per wake, as a UART at 2400 Bd has when the loop wakes for each
+    one. Reading, writing and the clock allocate nothing (the figures are the loop's)."""
+
+    def __init__(self):
+        self.data = b""
+        self.pos = 0
+        self.ready = 0
+        self.t = 0
+        self.sent = 0
+
+    def any(self):
+        return self.ready
+
+    def readinto(self, buf, n=-1):
+        buf[0] = self.data[self.pos]
+        self.pos += 1
+        self.ready = 0
+        return 1
+
+    def write(self, buf, n=-1):
+        self.sent += 1
+        return n
+
+    def now(self):
+        return self.t
+
+
+def _no_sleep(ms):
+    pass
+
+
+CHAR_MS = 4  # a character's time at 2400 Bd, rounded up
+
+
+def board_request(link, wire, data):
+    """One request through the board loop, a character per wake, and its answer (and, for
+    a token, the work the answer held back) out."""
+    wire.data = data
+    wire.pos = 0
+    sent = wire.sent
+    for _ in range(len(data)):
+        wire.t += CHAR_MS
+        wire.ready = 1
+        link.service()
+    wait = link.service()
+    while wire.sent == sent:
+        wire.t += wait if wait > 0 else 1
+        wait = link.service()
+
+
+BOARD_ROUNDS = 20
+# (figure, request): the first vector's token (sts-tokens.md), accepted every time
+BOARD_REQUESTS = (
+    ("read", "R1\x028001()"),
+    ("token", "W1\x020004(%017X)" % TOKENS["sta"]),
+    ("status", "R1\x020005()"),
+)
+
+
+def board_loop():
+    """Garbage per request on the board path: Link (boards/common/link.py) over Wire, for a
+    read of CreditElectricity, a token write (accepted each time: the TIDs are forgotten
+    and there is no store, whose file system is not the loop's) and a TokenStatus read.
+    Per kind: board_K_bytes from gc.mem_alloc() with no collection between (what the
+    requests left on the heap), board_K_total from micropython.mem_total() where the port
+    has it (every byte asked of the heap, heap frames freed at once included), board_K_us
+    per request, and two heap dumps ("heap_dump K 0|1" then micropython.mem_info(1))
+    from which the host counts the objects left (bench_wasm.objects)."""
+    from link import Link
+    from tracefile import command
+
+    total = getattr(micropython, "mem_total", None)
+    import time
+
+    figures = {"board_rounds": BOARD_ROUNDS}
+    wire = Wire()
+    server = meter.build({}, MemoryStore(), 0)
+    server.app.store = None
+    link = Link(wire, server, 2400, wire.now, _no_sleep)
+    board_request(link, wire, with_parity(b"/?!\r\n"))
+    for kind, body in BOARD_REQUESTS:
+        data = with_parity(command(body.encode()))
+        for _ in range(3):  # what a first request makes once (the poller's tuple, a key set)
+            server.app.forget_tids()
+            board_request(link, wire, data)
+        yield COLLECT
+        gc.disable()
+        print("heap_dump", kind, 0)
+        micropython.mem_info(1)
+        before = gc.mem_alloc()
+        before_total = total() if total else 0
+        start = time.ticks_us()
+        for _ in range(BOARD_ROUNDS):
+            server.app.forget_tids()
+            board_request(link, wire, data)
+        us = time.ticks_diff(time.ticks_us(), start)
+        after_total = total() if total else 0
+        after = gc.mem_alloc()
+        print("heap_dump", kind, 1)
+        micropython.mem_info(1)
+        gc.enable()
+        figures["board_%s_bytes" % kind] = (after - before) // BOARD_ROUNDS
+        if total:
+            figures["board_%s_total" % kind] = (after_total - before_total) // BOARD_ROUNDS
+        figures["board_%s_us" % kind] = us // BOARD_ROUNDS
+        assert server.session and wire.pos == len(data), "the requests went wrong"
+        if kind == "token":
+            assert server.app.token_status == 1, "the token was not accepted"
+    return figures
+
+
 def heap(traces, measured=None):
     """Every heap figure, in the order a port measures them: the imports first, on a
     heap that holds only the harness (`measured`: modules()'s figures, taken already)."""
@@ -165,6 +282,7 @@ def heap(traces, measured=None):
     figures.update((yield from replay_peak("heap_peak_replay", traces, 2048)))
     figures.update((yield from replay_peak("heap_peak_replay_no_gc", traces)))
     figures.update((yield from alloc_per_char()))
+    figures.update((yield from board_loop()))
     return figures
 
 

@@ -17,7 +17,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const HARNESS = path.dirname(path.dirname(fileURLToPath(import.meta.url)));  // tools/harness
 const ROOT = path.dirname(path.dirname(HARNESS));
-const PY_FILES = [path.join(HARNESS, "heap_figures.py"), path.join(ROOT, "tools", "vtc07", "tracefile.py")];
+const PY_FILES = [path.join(HARNESS, "heap_figures.py"), path.join(ROOT, "tools", "vtc07", "tracefile.py"),
+                  path.join(ROOT, "boards", "common", "link.py")];
 
 function usage(message) {
     process.stderr.write("bench_wasm: " + message + "\n");
