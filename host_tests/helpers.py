@@ -23,6 +23,11 @@ def mgmt_token(subclass, value, t, dk=DK):
     return vending.token(2, subclass, 5, t, value, dk)
 
 
+def entry(number):
+    """A token as the server takes a BinaryTokenEntry write: its 17 hex digits' values."""
+    return bytes(int(c, 16) for c in "%017X" % number)
+
+
 def run(app, number, now=0):
     """Enter a token into a meter application and run it to its result."""
     app.submit(number, now)

@@ -12,7 +12,7 @@ import pytest
 import fail_closed
 import meter
 from consumption import Consumption
-from helpers import credit_token, run, tid
+from helpers import credit_token, entry, run, tid
 from keychange import KeyChange
 from meterapp import MeterApplication
 from storage import FileStore, MemoryStore
@@ -229,9 +229,9 @@ def test_no_memory_to_read_the_record_back_refuses_until_it_can():
     store.fail_save = store.fail_load = True
     assert run(app, credit_token(amount=5)) == 17 and app.refusing and app.lockout.locked(0)
     store.fail_save = False
-    assert server.write_register(4, credit_token(amount=5)) == ERR_STORAGE and app.refusing
+    assert server.write_register(4, entry(credit_token(amount=5))) == ERR_STORAGE and app.refusing
     store.fail_load = False
-    assert server.write_register(4, credit_token(amount=5)) == ERR_STORAGE
+    assert server.write_register(4, entry(credit_token(amount=5))) == ERR_STORAGE
     assert app.token_status == 17 and not app.refusing and not app.lockout.locked(0)
     assert run(app, credit_token(amount=5)) == 1 and app.credit[0] == 5
 

@@ -44,7 +44,7 @@ def one(server, token, free):
     left = gc.mem_free()
     guard = None
     try:
-        server.write_register(4, token)  # BinaryTokenEntry: ACK (0), or refused (ERR08 ...)
+        server.write_register(4, bytes(int(c, 16) for c in "%017X" % token))  # BinaryTokenEntry: ACK (0), or refused (ERR08 ...)
         server.poll(0)
     except Exception as e:  # the board loop's guard
         guard = e
