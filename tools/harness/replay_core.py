@@ -35,7 +35,7 @@ def make_server(settings, start):
     if "lockout" in settings:  # "count remaining_ms": state left by an earlier power cycle
         count, remaining = settings["lockout"].split()
         before = meter.build(settings, store, start, REPLAY_KEYS)
-        before.lockout.restore(int(count), int(remaining), start)
+        before.app.lockout.restore(int(count), int(remaining), start)
         before.app.save(start)
     return meter.build(settings, store, start, REPLAY_KEYS)
 
