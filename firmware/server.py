@@ -234,15 +234,16 @@ class Server:
 
     # --- input -------------------------------------------------------------------------
 
-    def receive(self, data, now):
-        """Take the characters the UART received at `now` (bytes-like, any chunking).
+    def receive(self, data, now, n=-1):
+        """Take the characters the UART received at `now` (bytes-like, any chunking): the
+        first `n` of `data`, or all of it.
 
         Work that is due runs first (a token held back behind its ACK, a lock that ran
         out, the session timeout), so a request the loop takes at once after an answer
         can never overtake it, however the loop is written."""
         if not self._pending:
             self._due_work(now)
-        for i in range(len(data)):  # range allocates no iterator object on MicroPython
+        for i in range(len(data) if n < 0 else n):  # range allocates no iterator on MicroPython
             self._char(data[i], now)
 
     def _char(self, b, now):

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for sub in ("cpython", "firmware", "tools", os.path.join("tools", "harness")):
+for sub in ("cpython", "firmware", "tools", os.path.join("tools", "harness"), os.path.join("boards", "common")):
     path = os.path.join(ROOT, sub)
     if path not in sys.path:
         sys.path.insert(0, path)

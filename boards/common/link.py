@@ -1,7 +1,14 @@
-"""The line between a board's UART and the VTC07 core: shared by every hardware board.
+"""The one loop that drives the VTC07 core, and the line between a board's UART and it.
 
-`Link` moves bytes between a `machine.UART`-like object and the server and handles the
-front end (profile section 1):
+`Link.service` is one pass of the loop every place that runs the core uses (the hardware
+boards, the unix board, the host tests' lines, the harness's simulated line and trace
+replay): send what `poll` gives, take what the port holds and `receive` it, and say how
+long the port may sleep (`next_event`). The port is a `machine.UART` or an adapter with
+its methods (`any`, `readinto`, `write`; `wait(ms)` where it sleeps by itself): the unix
+board's socket (boards/unix/unixmain.py, and its pty through a relay), the tests' fake
+UARTs, tools/harness/simline.py's simulated line on a simulated clock.
+
+`Link` also handles the front end (profile section 1):
 - half-duplex front ends (optical head, current loop) get a TX-enable / direction pin
   that is driven active just before the first byte and released only after the last
   byte's stop bit has left (`UART.flush()` where the port has it, else the computed
@@ -11,9 +18,10 @@ front end (profile section 1):
 - parity: "uart" runs the UART 7E1 and the core takes 7-bit characters; "soft" runs it
   8N1 and the core makes and checks parity in bit 7 itself.
 `Link` holds no `machine` import, so the host tests drive it with fake UART and Pin
-objects; `run()` is the board's loop: select.poll on the UART with the core's next
-deadline as timeout, so the CPU sleeps between events. A board with metrology
-(boards/common/metrology.py) has it fed from the same loop, at least every FEED_MS.
+objects; `run()` is the board's loop: select.poll on the UART (or the port's own `wait`)
+with the core's next deadline as timeout, so the CPU sleeps between events. A board with
+metrology (boards/common/metrology.py) has it fed from the same loop, at least every
+FEED_MS; the unix board feeds its simulated load and heap log the same way.
 """
 from ticks import ticks_add, ticks_diff
 
@@ -70,8 +78,11 @@ class EchoFilter:
 
 class Link:
     def __init__(self, uart, server, baud, clock, sleep_ms, half_duplex=False, echo=False,
-                 tx_enable=None, tx_active=1, led=None, metrology=None):
-        """`clock`: time.ticks_ms or a test's clock; `sleep_ms`: time.sleep_ms or a test's."""
+                 tx_enable=None, tx_active=1, led=None, metrology=None, late=1):
+        """`clock`: time.ticks_ms or a test's clock; `sleep_ms`: time.sleep_ms or a test's;
+        `late`: ms added to the time input is stamped with: 1 for a clock that truncates
+        (ticks_ms: the bytes came in somewhere inside this tick, so stamp them with its end,
+        or a minimum gap such as tr could be short by up to 1 ms), 0 for an exact one."""
         self.uart = uart
         self.server = server
         self.baud = baud
@@ -83,8 +94,8 @@ class Link:
         self.metrology = metrology  # feed(now) -> ms until it wants the next pass
         self.clock = clock
         self.sleep_ms = sleep_ms
+        self.late = late
         self._rx = bytearray(RX_CHUNK)
-        self._rxv = memoryview(self._rx)
         if tx_enable is not None:
             tx_enable.value(1 - tx_active)  # listen
 
@@ -93,16 +104,17 @@ class Link:
         return (n * BITS_PER_CHAR * 1000 + self.baud - 1) // self.baud
 
     def receive(self):
-        """Take everything the UART holds and give it to the core."""
+        """Take everything the UART holds and give it to the core (no allocation: the
+        core takes the buffer and a count, not a slice)."""
         while self.uart.any():
             n = self.uart.readinto(self._rx) or 0
             if n <= 0:
                 return
-            now = ticks_add(self.clock(), 1)  # the end of this tick: see boards/unix
+            now = ticks_add(self.clock(), self.late)
             if self.echo is not None:
                 n = self.echo.filter(self._rx, n, now)
             if n:
-                self.server.receive(self._rxv[:n], now)
+                self.server.receive(self._rx, now, n)
 
     def transmit(self, out):
         if self.led is not None:
@@ -124,17 +136,12 @@ class Link:
             self.led.value(0)
 
     def service(self):
-        """One pass: due output and work, then input, then metrology. Returns ms until the
-        next pass is needed (-1: only input can bring work).
-
-        The core is polled before input is taken: a token waiting to be worked on runs
-        before the next request, even when that request is complete in the UART the
-        moment an answer has gone out (else a HHU asking TokenStatus back to back would
-        keep an answer pending, and the token waiting, for ever)."""
+        """One pass: due output, then input, then metrology. Returns ms until the next
+        pass is needed (-1: only input can bring work). (Work that is due when input
+        comes, a token held back behind its ACK, the core runs first by itself.)"""
         out = self.server.poll(self.clock())
-        while out:  # and once more after an answer: the work it held back runs now
+        if out:
             self.transmit(out)
-            out = self.server.poll(self.clock())
         self.receive()
         wait = self.server.next_event(self.clock())
         if self.metrology is not None:
@@ -143,10 +150,15 @@ class Link:
         return wait
 
     def run(self):
-        import select
+        """The loop: a pass, then sleep until input or the next deadline. A port with its
+        own `wait(ms)` sleeps by itself; it returns False when the line is over (a
+        simulated line with nothing more to come), and so does `run`."""
+        wait = getattr(self.uart, "wait", None)
+        if wait is None:
+            import select
 
-        poller = select.poll()
-        poller.register(self.uart, select.POLLIN)
-        while True:
-            wait = self.service()
-            poller.poll(wait)
+            poller = select.poll()
+            poller.register(self.uart, select.POLLIN)
+            wait = poller.poll
+        while wait(self.service()) is not False:
+            pass

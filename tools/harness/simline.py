@@ -1,50 +1,124 @@
-"""An HHU talking to the core on a simulated clock (host side, CPython or MicroPython).
+"""The line simulator: the core driven by its one loop (boards/common/link.py's Link) on a
+simulated clock (host side, CPython or MicroPython).
 
-The core is sans-IO, so hours of line time run in seconds: `SimLine.exchange` hands the
-core a message at the current simulated time and advances the clock, by the core's own
-`next_event`, until it answers or falls silent. Used for long measurements (brute force
-against the token lockout) and as the driver of the seeded core fuzz run.
+The core is sans-IO, so hours of line time run in seconds: the clock jumps to the core's
+`next_event` or to the next byte's arrival, never waits. `SimClock` is the clock,
+`SimPort` the serial line (what the HHU sends arrives at set times; what the meter writes
+is heard with the time it went out), `SimLine` the HHU's side of it: `exchange` hands the
+core a message at the current simulated time and runs the loop until it answers or falls
+silent. Used by the logic tests, the trace replay (replay_core.py), long measurements
+(brute force against the token lockout), the seeded core fuzz run, and as the port the HHU
+client (tools/vtc07/hhu.py) talks through in tests (`SimSerial`).
 """
 try:
     from vtc07 import tracefile  # noqa: E402
 except ImportError:  # MicroPython: firmwarepath put tools/vtc07 on the path
     import tracefile  # noqa: E402
+from link import Link
+from ticks import ticks_add
 
 SILENCE_MS = 5000  # longer than any wait the core may ask for before it answers
 
 
-class SimLine:
-    def __init__(self, server, now=0):
-        self.server = server
+class SimClock:
+    """`now`: ms on the simulated line; called, it gives them as ticks_ms would, from
+    `origin` on (wrapping as ticks do). Only `SimPort.wait` moves it."""
+
+    def __init__(self, now=0, origin=0):
         self.now = now
+        self.origin = origin
+
+    def __call__(self):
+        return ticks_add(self.origin, self.now)
+
+
+class SimPort:
+    """A serial line on a SimClock, with a UART's methods for Link and a `wait` that moves
+    the clock: to the deadline the loop gives, or to the next byte's arrival, whichever is
+    sooner, never past `until`. `wait` returns False (the run ends) at `until`, when nothing
+    more can happen, and after a write when `stop_on_write` is set."""
+
+    def __init__(self, clock, heard=None):
+        self.clock = clock
+        self.incoming = []  # (time, bytes) in time order: not yet arrived
+        self._data = b""  # arrived, read from _at on
+        self._at = 0
+        self.heard = heard  # a list to keep every (time, bytes) written in, or None
+        self.last = None  # the latest (time, bytes) written
+        self.until = None
+        self.stop_on_write = False
+        self._wrote = False
+
+    def send_at(self, t, data):
+        self.incoming.append((t, data))
+
+    def any(self):
+        if self._at >= len(self._data) and self.incoming and self.incoming[0][0] <= self.clock.now:
+            self._data = self.incoming.pop(0)[1]  # what arrived together is read together
+            self._at = 0
+        return len(self._data) - self._at
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self._data) - self._at)
+        for i in range(n):  # no slices: the fuzz run keeps its heap flat
+            buf[i] = self._data[self._at + i]
+        self._at += n
+        return n
+
+    def write(self, data):
+        self.last = (self.clock.now, bytes(data))
+        if self.heard is not None:
+            self.heard.append(self.last)
+        self._wrote = True
+        return len(data)
+
+    def wait(self, ms):
+        if self._wrote and self.stop_on_write:
+            self._wrote = False
+            return False
+        self._wrote = False
+        now = self.clock.now
+        target = None if ms < 0 else now + ms
+        if self.incoming and (target is None or self.incoming[0][0] < target):
+            target = self.incoming[0][0]
+        if target is None:
+            return False  # nothing more will happen
+        if self.until is not None and target > self.until:
+            self.clock.now = max(now, self.until)
+            return False
+        self.clock.now = max(now, target)
+        return True
+
+
+class SimLine:
+    def __init__(self, server, now=0, heard=None, origin=0):
+        self.server = server
+        self.clock = SimClock(now, origin)
+        self.port = SimPort(self.clock, heard)
+        self.link = Link(self.port, server, 0, self.clock, None, late=0)  # the clock is exact
+
+    @property
+    def now(self):
+        return self.clock.now
 
     def run_to(self, t):
         """Let the core's timers run until `t` (what it says meanwhile is not heard)."""
-        while True:
-            self.server.poll(self.now)
-            w = self.server.next_event(self.now)
-            if w < 0 or self.now + max(w, 1) > t:
-                break
-            self.now += max(w, 1)
-        self.now = max(self.now, t)
+        port = self.port
+        port.until, port.stop_on_write = t, False
+        self.link.run()
+        self.clock.now = max(self.clock.now, t)
 
     def exchange(self, data, gap_ms=0):
         """Send `data` (line bytes) `gap_ms` after the last event; returns the answer's
         line bytes, or None if the core stays silent."""
-        self.run_to(self.now + gap_ms)
-        self.server.receive(data, self.now)
-        waited = 0
-        while waited <= SILENCE_MS:
-            out = self.server.poll(self.now)
-            if out:
-                return bytes(out)
-            w = self.server.next_event(self.now)
-            if w < 0:
-                return None
-            step = w if w > 0 else 1
-            self.now += step
-            waited += step
-        return None
+        self.run_to(self.clock.now + gap_ms)
+        port = self.port
+        port.send_at(self.clock.now, data)
+        port.last = None
+        port.until, port.stop_on_write = self.clock.now + SILENCE_MS, True
+        self.link.run()
+        last, port.last, port._data, port._at = port.last, None, b"", 0  # nothing kept alive
+        return None if last is None else last[1]
 
     def command(self, body, gap_ms=0):
         """A client command (SOH body ETX BCC) with parity; the answer as 7-bit chars."""
