@@ -25,7 +25,7 @@ from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "boards", "common"))
 import boardmain  # noqa: E402
-from ticks import ticks_add  # noqa: E402
+from link import Link  # noqa: E402
 
 _T0 = time.monotonic()
 
@@ -100,21 +100,39 @@ class _Served:
         self.close()
 
 
+class _FedPort:
+    """The UART a CoreMeter's Link reads: what the TCP peer sent, at once."""
+
+    def __init__(self, meter):
+        self.meter = meter
+        self.rx = bytearray()
+
+    def any(self):
+        return len(self.rx)
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self.rx))
+        buf[:n] = self.rx[:n]
+        del self.rx[:n]
+        return n
+
+    def write(self, data):
+        self.meter._send(data)
+        return len(data)
+
+
 class CoreMeter(_Served):
     def __init__(self, server):
         super().__init__()
         self.server = server
+        self.link = Link(_FedPort(self), server, 0, now_ms, lambda ms: time.sleep(ms / 1000))
         self.start()
 
     def _feed(self, data):
-        # the bytes came in somewhere inside this ms: stamp them with its end (boards/unix)
-        self.server.receive(data, ticks_add(now_ms(), 1))
+        self.link.uart.rx += data
 
     def _service(self):
-        out = self.server.poll(now_ms())
-        if out:
-            self._send(out)
-        return self.server.next_event(now_ms())
+        return self.link.service()
 
 
 class RealTimeUART:

@@ -145,8 +145,9 @@ class Link:
         self.receive()
         wait = self.server.next_event(self.clock())
         if self.metrology is not None:
-            due = self.metrology.feed(self.clock())
-            wait = due if wait < 0 else min(wait, due)
+            due = self.metrology.feed(self.clock())  # -1: only input
+            if due >= 0:
+                wait = due if wait < 0 else min(wait, due)
         return wait
 
     def run(self):

@@ -14,7 +14,6 @@ import time
 
 
 USAGE = "usage: main.py (--tcp [HOST:]PORT | --pty) [--state DIR] [--key value ...]"
-RECV_MAX = 64  # bytes taken from the socket at a time
 
 
 # the board's own keys; every other key is the meter's (firmware/config.py)
@@ -92,91 +91,120 @@ def listen_free_port():
     raise OSError("no free loopback port")
 
 
-def serve(listener, server, heap_log_ms=0, load=None):
-    """Run the meter on the line: one TCP connection at a time, as one serial port.
+class SocketLine:
+    """The unix board's UART for boards/common/link.py's loop: one TCP connection at a
+    time, as one serial port.
 
     A new connection is a new HHU plugged in: it replaces the old one, and the core forgets
     the old conversation (`line_replaced`). Writes never wait: what the HHU does not read
     piles up in the kernel (its send buffer kept small) and then in `pending` here; answers
-    that do not fit are lost, whole, as on a line nobody listens to.
+    that do not fit are lost, whole, as on a line nobody listens to. `wait` sleeps in
+    select.poll until input, the loop's deadline or the board's duties (a simulated load,
+    the heap log) want a pass.
     (Numbers are written out here: every new global name costs the board heap.)
     """
-    poller = select.poll()
-    poller.register(listener, select.POLLIN)
-    conn = None
-    pending = bytearray(128)  # answers the HHU has not taken yet
-    count = 0  # bytes in pending
-    next_log = time.ticks_ms()
-    while True:
-        now = time.ticks_ms()
-        if heap_log_ms and time.ticks_diff(now, next_log) >= 0:
-            gc.collect()
-            print("heap", gc.mem_alloc(), gc.mem_free())
-            next_log = time.ticks_add(now, heap_log_ms)
-        if load:
-            load.poll(now)
-        out = server.poll(now)
-        while out:  # and once more after an answer: the work it held back (a token) runs
-            # before the next request is taken, as boards/common/link.py's service does
-            if conn is not None and count + len(out) <= len(pending):
-                pending[count:count + len(out)] = out
-                if count:
-                    count += len(out)  # behind what waits already: sent when the line takes it
-                else:
-                    count = send(conn, pending, len(out))
-                    if count:
-                        poller.modify(conn, select.POLLIN | select.POLLOUT)
-            out = server.poll(time.ticks_ms())
-        wait = server.next_event(time.ticks_ms())
-        if heap_log_ms:
-            left = max(0, time.ticks_diff(next_log, time.ticks_ms()))
-            wait = left if wait < 0 else min(wait, left)
-        if load:
+
+    def __init__(self, listener, server, heap_log_ms=0, load=None):
+        self.listener = listener
+        self.server = server
+        self.heap_log_ms = heap_log_ms
+        self.load = load
+        self.poller = select.poll()
+        self.poller.register(listener, select.POLLIN)
+        self.conn = None
+        self.readable = False
+        self.pending = bytearray(128)  # answers the HHU has not taken yet
+        self.count = 0  # bytes in pending
+        self.next_log = time.ticks_ms()
+
+    def feed(self, now):
+        """The board's own duties, a pass of the loop (Link's `metrology`): ms until the
+        next one."""
+        wait = -1
+        if self.heap_log_ms:
+            if time.ticks_diff(now, self.next_log) >= 0:
+                gc.collect()
+                print("heap", gc.mem_alloc(), gc.mem_free())
+                self.next_log = time.ticks_add(now, self.heap_log_ms)
+            wait = max(0, time.ticks_diff(self.next_log, time.ticks_ms()))
+        if self.load:
+            self.load.poll(now)
             wait = 100 if wait < 0 else min(wait, 100)
-        for obj, event in poller.poll(wait):
-            if obj is listener:
+        return wait
+
+    def any(self):
+        return self.readable
+
+    def readinto(self, buf):
+        self.readable = False
+        try:
+            n = self.conn.readinto(buf)
+        except OSError:
+            n = 0
+        if n is None:  # nothing more for now
+            return 0
+        if n == 0:  # the HHU hung up
+            self.poller.unregister(self.conn)
+            self.conn.close()
+            self.conn = None
+            self.count = 0
+            return 0
+        self.readable = n == len(buf)  # there may be more
+        return n
+
+    def write(self, out):
+        conn, pending, count = self.conn, self.pending, self.count
+        if conn is not None and count + len(out) <= len(pending):
+            pending[count:count + len(out)] = out
+            if count:
+                self.count = count + len(out)  # behind what waits already: sent when the line takes it
+            else:
+                self.count = send(conn, pending, len(out))
+                if self.count:
+                    self.poller.modify(conn, select.POLLIN | select.POLLOUT)
+        return len(out)
+
+    def wait(self, ms):
+        for obj, event in self.poller.poll(ms):
+            if obj is self.listener:
                 try:
-                    new, _ = listener.accept()
+                    new, _ = self.listener.accept()
                 except OSError:
                     continue  # the caller hung up before the call was taken
-                if conn is not None:
-                    poller.unregister(conn)
-                    conn.close()
-                conn = new
-                conn.setblocking(False)
+                if self.conn is not None:
+                    self.poller.unregister(self.conn)
+                    self.conn.close()
+                self.conn = new
+                new.setblocking(False)
                 try:
                     # SO_SNDBUF (7 on Linux; the port's socket module has no name for it):
                     # a few hundred answers at most wait for an HHU that does not read
                     # (Linux makes 2048 its least, 4608 bytes)
-                    conn.setsockopt(socket.SOL_SOCKET, 7, 2048)
+                    new.setsockopt(socket.SOL_SOCKET, 7, 2048)
                 except OSError:
                     pass  # not Linux: the kernel's own buffer size stands
-                poller.register(conn, select.POLLIN)
-                count = 0  # the old HHU's answers are not the new one's
-                server.line_replaced()
+                self.poller.register(new, select.POLLIN)
+                self.count = 0  # the old HHU's answers are not the new one's
+                self.readable = False
+                self.server.line_replaced()
                 continue
-            if obj is not conn:
+            if obj is not self.conn:
                 continue  # the connection that was just replaced
             if event & select.POLLOUT:
-                count = send(conn, pending, count)
-                if not count:
-                    poller.modify(conn, select.POLLIN)
-            if not event & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                continue
-            try:
-                data = conn.recv(RECV_MAX)
-            except OSError:
-                data = b""
-            if data:
-                # ticks_ms truncates: the bytes came in somewhere inside this tick, so
-                # stamp them with its end, or a minimum gap (tr, recovery) could be short
-                # by up to 1 ms.
-                server.receive(data, time.ticks_add(time.ticks_ms(), 1))
-            else:
-                poller.unregister(conn)
-                conn.close()
-                conn = None
-                count = 0
+                self.count = send(self.conn, self.pending, self.count)
+                if not self.count:
+                    self.poller.modify(self.conn, select.POLLIN)
+            if event & (select.POLLIN | select.POLLHUP | select.POLLERR):
+                self.readable = True
+
+
+def serve(listener, server, heap_log_ms=0, load=None):
+    """Run the meter on the line: boards/common/link.py's loop over a SocketLine."""
+    from link import Link
+
+    line = SocketLine(listener, server, heap_log_ms, load)
+    # no half-duplex front end, no echo: the baud rate and sleep are never used
+    Link(line, server, 0, time.ticks_ms, time.sleep_ms, metrology=line).run()
 
 
 def send(conn, buf, end):
