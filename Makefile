@@ -14,9 +14,8 @@ STATE ?= state
 RUN_FLAGS ?=
 BUILD := build
 FIRMWARE := $(wildcard firmware/*.py)
-# the unix board's own modules and the loop it shares with every board (link.py), built
-# beside the firmware for `--lib build/firmware`
-UNIX_BOARD := boards/unix/unixmain.py boards/unix/lock.py boards/unix/load.py boards/common/link.py
+# the unix board's own modules, built beside the firmware for `--lib build/firmware`
+UNIX_BOARD := boards/unix/unixmain.py boards/unix/lock.py boards/unix/load.py
 BOARDS := rp2_pico esp32 stm32_pyboard
 # MicroPython stubs for type-checking each board's code, one directory per board (they
 # cannot share one: each defines `machine` for its own port)

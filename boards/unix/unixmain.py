@@ -92,7 +92,7 @@ def listen_free_port():
 
 
 class SocketLine:
-    """The unix board's UART for boards/common/link.py's loop: one TCP connection at a
+    """The unix board's UART for the core's loop (Server.run): one TCP connection at a
     time, as one serial port.
 
     A new connection is a new HHU plugged in: it replaces the old one, and the core forgets
@@ -199,12 +199,9 @@ class SocketLine:
 
 
 def serve(listener, server, heap_log_ms=0, load=None):
-    """Run the meter on the line: boards/common/link.py's loop over a SocketLine."""
-    from link import Link
-
+    """Run the meter on the line: the core's one loop (Server.run) over a SocketLine."""
     line = SocketLine(listener, server, heap_log_ms, load)
-    # no half-duplex front end, no echo: the baud rate and sleep are never used
-    Link(line, server, 0, time.ticks_ms, time.sleep_ms, metrology=line).run()
+    server.run(line, time.ticks_ms, bytearray(64), 1, line)
 
 
 def send(conn, buf, end):

@@ -9,8 +9,7 @@ at /rom, run in place as from a board's flash; the image itself is read into the
 here, before anything is measured); either is taken off the arguments returned;
 otherwise firmware/ is used as it is. On CPython the const() shim (cpython/) goes on the path too.
 The host package's directory (tools/vtc07) goes last, for the trace format (tracefile,
-framing), which a script imports by its bare name on MicroPython, and after it
-boards/common, for the loop that drives the core (link.py).
+framing), which a script imports by its bare name on MicroPython.
 """
 import sys
 
@@ -35,5 +34,4 @@ def setup(args):
     except ImportError:
         sys.path.insert(0, _ROOT + "/cpython")
     sys.path.append(_ROOT + "/tools/vtc07")
-    sys.path.append(_ROOT + "/boards/common")
     return args

@@ -1,5 +1,5 @@
-"""The line simulator: the core driven by its one loop (boards/common/link.py's Link) on a
-simulated clock (host side, CPython or MicroPython).
+"""The line simulator: the core driven by its one loop (`Server.run`) on a simulated clock
+(host side, CPython or MicroPython).
 
 The core is sans-IO, so hours of line time run in seconds: the clock jumps to the core's
 `next_event` or to the next byte's arrival, never waits. `SimClock` is the clock,
@@ -14,7 +14,6 @@ try:
     from vtc07 import tracefile  # noqa: E402
 except ImportError:  # MicroPython: firmwarepath put tools/vtc07 on the path
     import tracefile  # noqa: E402
-from link import Link
 from ticks import ticks_add
 
 SILENCE_MS = 5000  # longer than any wait the core may ask for before it answers
@@ -95,7 +94,7 @@ class SimLine:
         self.server = server
         self.clock = SimClock(now, origin)
         self.port = SimPort(self.clock, heard)
-        self.link = Link(self.port, server, 0, self.clock, None, late=0)  # the clock is exact
+        self._buf = bytearray(32)
 
     @property
     def now(self):
@@ -105,7 +104,7 @@ class SimLine:
         """Let the core's timers run until `t` (what it says meanwhile is not heard)."""
         port = self.port
         port.until, port.stop_on_write = t, False
-        self.link.run()
+        self.server.run(port, self.clock, self._buf, 0)  # late 0: the clock is exact
         self.clock.now = max(self.clock.now, t)
 
     def exchange(self, data, gap_ms=0):
@@ -116,7 +115,7 @@ class SimLine:
         port.send_at(self.clock.now, data)
         port.last = None
         port.until, port.stop_on_write = self.clock.now + SILENCE_MS, True
-        self.link.run()
+        self.server.run(port, self.clock, self._buf, 0)
         last, port.last, port._data, port._at = port.last, None, b"", 0  # nothing kept alive
         return None if last is None else last[1]
 
