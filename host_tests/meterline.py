@@ -124,15 +124,15 @@ class CoreMeter(_Served):
     def __init__(self, server):
         super().__init__()
         self.server = server
-        self.port = _FedPort(self)
+        self.line = _FedPort(self)  # (self.port is the TCP port)
         self._buf = bytearray(32)
         self.start()
 
     def _feed(self, data):
-        self.port.rx += data
+        self.line.rx += data
 
     def _service(self):
-        return self.server.service(self.port, now_ms, self._buf)
+        return self.server.service(self.line, now_ms, self._buf)
 
 
 class RealTimeUART:
