@@ -1,5 +1,7 @@
-"""The HHU tools (`vtc07`) against the unix board process: commands, tokens, traces, and
-the error paths (wrong port, silent meter, NAKs, garbled answers) on a real line."""
+"""The HHU tools (`vtc07`): commands, tokens, traces, and the error paths (wrong port,
+silent meter, NAKs, garbled answers). What is about logic runs against the meter on the
+line simulator (`sim`: virtual time); the unix board process on a real line (`board`,
+marked realtime) where the line, its timing or the process is the subject."""
 import os
 import subprocess
 import sys
@@ -13,13 +15,15 @@ from vtc07 import tracefile
 from vtc07 import vending
 from vtc07 import cli as vtc07
 from conftest import ROOT, TRACES
+from helpers import sim_meter
 from noisyline import NoisyLine, drop, flip_parity
 
 FIRST_VECTOR = "2371-6100-5011-8319-4197"
 
 
 def url(port):
-    return "socket://127.0.0.1:%d" % port
+    """A unix board's TCP port as a URL; a simulated meter's sim:// URL as it is."""
+    return port if isinstance(port, str) else "socket://127.0.0.1:%d" % port
 
 
 def vtc(capsys, port, *args):
@@ -34,6 +38,12 @@ def board(unix_board):
     return unix_board()
 
 
+@pytest.fixture
+def sim():
+    """The meter on the line simulator: its URL (virtual time)."""
+    return sim_meter()
+
+
 def test_console_command_is_installed(board):
     exe = os.path.join(os.path.dirname(sys.executable), "vtc07")
     result = subprocess.run([exe, "--port", url(board.port), "id"], capture_output=True, text=True, timeout=20)
@@ -42,8 +52,8 @@ def test_console_command_is_installed(board):
                                               "manufacturer STS, speed 2400 Bd, identification MPY-VTC07"]
 
 
-def test_read_by_id_and_name_in_words(board, capsys):
-    status, out, _ = vtc(capsys, board.port, "read", "0000", "serverstatus", "8015", "TokenLockoutTimeRemaining")
+def test_read_by_id_and_name_in_words(sim, capsys):
+    status, out, _ = vtc(capsys, sim, "read", "0000", "serverstatus", "8015", "TokenLockoutTimeRemaining")
     assert status == 0
     lines = [line.split() for line in out.strip().split("\n")]
     assert lines[0] == ["0000", "ProtocolVersion", "01"]
@@ -63,8 +73,8 @@ def test_the_hhu_names_exactly_the_registers_the_firmware_has():
     assert len(set(hhu.NAMES.values())) == len(hhu.NAMES)
 
 
-def test_dump_lists_every_readable_register_and_no_key(board, capsys):
-    status, out, _ = vtc(capsys, board.port, "dump")
+def test_dump_lists_every_readable_register_and_no_key(sim, capsys):
+    status, out, _ = vtc(capsys, sim, "dump")
     assert status == 0
     rows = out.strip().split("\n")[1:]
     readable = [r for r in hhu.REGISTERS if r.readable]
@@ -73,51 +83,51 @@ def test_dump_lists_every_readable_register_and_no_key(board, capsys):
     assert "E653341F9D5BF36F" not in out.upper()
 
 
-def test_token_accept_then_used_with_credit_change(board, capsys):
-    status, out, _ = vtc(capsys, board.port, "token", FIRST_VECTOR)
+def test_token_accept_then_used_with_credit_change(sim, capsys):
+    status, out, _ = vtc(capsys, sim, "token", FIRST_VECTOR)
     assert status == 0
     assert out.split("\n")[:2] == [
         "token %s: 01 Accept: token accepted" % FIRST_VECTOR,
         "  CreditElectricity: 0.0 kWh -> 0.1 kWh (+0.1 kWh)"]
-    status, out, _ = vtc(capsys, board.port, "token", FIRST_VECTOR.replace("-", ""))
+    status, out, _ = vtc(capsys, sim, "token", FIRST_VECTOR.replace("-", ""))
     assert status == 3 and "10 Used" in out and "Credit" not in out
-    status, out, _ = vtc(capsys, board.port, "read", "CreditElectricity")
+    status, out, _ = vtc(capsys, sim, "read", "CreditElectricity")
     assert "0.1 kWh" in out
 
 
-def test_token_rejections_and_lockout_in_words(board, capsys):
+def test_token_rejections_and_lockout_in_words(sim, capsys):
     other_meter = "67206107716095682372"
-    status, out, _ = vtc(capsys, board.port, "token", other_meter)
+    status, out, _ = vtc(capsys, sim, "token", other_meter)
     assert status == 3 and "13 CRC: wrong meter, wrong key or a mistyped token" in out
     for _ in range(2):
-        vtc(capsys, board.port, "token", other_meter)
-    status, _, err = vtc(capsys, board.port, "token", other_meter)
+        vtc(capsys, sim, "token", other_meter)
+    status, _, err = vtc(capsys, sim, "token", other_meter)
     assert status == 3 and "locked out for another" in err and "ERR07" in err
 
 
-def test_token_input_is_checked_before_the_line(board, capsys):
+def test_token_input_is_checked_before_the_line(sim, capsys):
     for bad in ("1234", "2371-6100-5011-8319-419X", "99999999999999999999"):
-        status, _, err = vtc(capsys, board.port, "token", bad)
+        status, _, err = vtc(capsys, sim, "token", bad)
         assert status == 2, bad
     test_token = vending.digits(vending.class1_token(0, 2**36 - 1, 0))
     damaged = test_token[:-1] + str((int(test_token[-1]) + 1) % 10)
-    status, _, err = vtc(capsys, board.port, "token", damaged)
+    status, _, err = vtc(capsys, sim, "token", damaged)
     assert status == 2 and "wrong check (CRC)" in err
 
 
-def test_write_and_its_refusals(board, capsys):
-    status, out, _ = vtc(capsys, board.port, "write", "0004", "4" + "0" * 16)
+def test_write_and_its_refusals(sim, capsys):
+    status, out, _ = vtc(capsys, sim, "write", "0004", "4" + "0" * 16)
     assert status == 3 and "ERR05 value out of range" in out  # top 2 of 68 bits set
-    status, _, err = vtc(capsys, board.port, "write", "0003", "x")
+    status, _, err = vtc(capsys, sim, "write", "0003", "x")
     assert status == 2 and "not writable" in err
-    status, _, err = vtc(capsys, board.port, "write", "0004", "12")
+    status, _, err = vtc(capsys, sim, "write", "0004", "12")
     assert status == 2 and "exactly 17 hex digits" in err
-    status, _, err = vtc(capsys, board.port, "read", "NoSuchRegister")
+    status, _, err = vtc(capsys, sim, "read", "NoSuchRegister")
     assert status == 2 and "no register" in err
 
 
-def test_break_leaves_the_meter_idle(board):
-    with hhu.Hhu(url(board.port)) as meter:
+def test_break_leaves_the_meter_idle(sim):
+    with hhu.Hhu(url(sim)) as meter:
         meter.sign_on()
         meter.brk()
         meter.send(tracefile.command(b"R1\x020000()"))
@@ -146,7 +156,7 @@ def test_generate_reproduces_the_spec_vectors(capsys):
         assert capsys.readouterr().out.strip().replace("-", "") == expected, args
 
 
-def test_generated_tokens_of_every_kind_are_accepted(board, capsys):
+def test_generated_tokens_of_every_kind_are_accepted(sim, capsys):
     base = ["generate", "--tid", "100"]
     kinds = [["credit", "--service", s, "--amount", "2.5"] for s in vending.SERVICES] + [
         ["mpl", "--value", "5000"], ["clear-credit", "--value", "water"], ["tariff-rate", "--value", "12"],
@@ -155,20 +165,20 @@ def test_generated_tokens_of_every_kind_are_accepted(board, capsys):
         base[2] = str(100 + i)
         assert vtc07.main(base + kind) == 0
         token = capsys.readouterr().out.strip()
-        status, out, _ = vtc(capsys, board.port, "token", token)
+        status, out, _ = vtc(capsys, sim, "token", token)
         assert status == 0 and "01 Accept" in out, (kind, out)
-    status, out, _ = vtc(capsys, board.port, "read", "CreditWater", "MaximumPowerLimit", "TariffRate")
+    status, out, _ = vtc(capsys, sim, "read", "CreditWater", "MaximumPowerLimit", "TariffRate")
     assert [line.split()[2] for line in out.strip().split("\n")] == ["0000000000", "0000005000", "00012"]
 
 
-def test_generated_key_change_then_credit_under_the_new_key(board, capsys):
+def test_generated_key_change_then_credit_under_the_new_key(sim, capsys):
     assert vtc07.main(["generate", "key-change", "--new-krn", "2", "--rollover"]) == 0
     first, second = capsys.readouterr().out.split()
-    assert "02 1stKCT" in vtc(capsys, board.port, "token", first)[1]
-    assert "03 2ndKCT" in vtc(capsys, board.port, "token", second)[1]
+    assert "02 1stKCT" in vtc(capsys, sim, "token", first)[1]
+    assert "03 2ndKCT" in vtc(capsys, sim, "token", second)[1]
     assert vtc07.main(["generate", "--krn", "2", "--base-date", "2014", "credit", "--amount", "1"]) == 0
     token = capsys.readouterr().out.strip()  # issued now: a 2014-based TID
-    status, out, _ = vtc(capsys, board.port, "token", token)
+    status, out, _ = vtc(capsys, sim, "token", token)
     assert status == 0 and "+1.0 kWh" in out
 
 
@@ -325,11 +335,11 @@ def test_demo_runs_against_the_unix_board(board):
     assert "$ vtc07 --port %s token" % url(board.port) in result.stdout
 
 
-def test_ea09_meter_with_generated_des_tokens(unix_board, capsys):
-    board = unix_board("--algorithm", "des")
+def test_ea09_meter_with_generated_des_tokens(capsys):
+    sim = sim_meter("--algorithm", "des")
     assert vtc07.main(["generate", "--algorithm", "des", "--tid", "500", "credit", "--amount", "3"]) == 0
     token = capsys.readouterr().out.strip()
-    status, out, _ = vtc(capsys, board.port, "token", token)
+    status, out, _ = vtc(capsys, sim, "token", token)
     assert status == 0 and "+3.0 kWh" in out
 
 
@@ -346,7 +356,7 @@ def test_hhu_over_a_pty_like_a_serial_port(micropython, tmp_path, capsys):
         proc.wait()
 
 
-def test_hhu_warns_when_a_half_would_pair_with_one_entered_earlier(board, capsys):
+def test_hhu_warns_when_a_half_would_pair_with_one_entered_earlier(sim, capsys):
     """Two halves of two different key changes pair into a key nobody issued; the tokens
     cannot show it, so the HHU says when a half it enters meets a waiting one."""
     from vtc07 import vending
@@ -354,7 +364,7 @@ def test_hhu_warns_when_a_half_would_pair_with_one_entered_earlier(board, capsys
 
     first, _ = vending.key_change_tokens(0x0123456789ABCDEF, 255, 2, 0, 2, 7, DK)
     _, other_second = vending.key_change_tokens(0xFEDCBA9876543210, 255, 2, 0, 2, 7, DK)
-    status, out, err = vtc(capsys, board.port, "token", str(first))
+    status, out, err = vtc(capsys, sim, "token", str(first))
     assert status == 0 and "02 1stKCT" in out and "warning" not in err
-    status, out, err = vtc(capsys, board.port, "token", "%020d" % other_second)
+    status, out, err = vtc(capsys, sim, "token", "%020d" % other_second)
     assert "warning: a key change half (subclass 3)" in err and "03 2ndKCT" in out

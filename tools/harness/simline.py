@@ -127,3 +127,78 @@ class SimLine:
     def sign_on(self, gap_ms=0):
         out = self.exchange(tracefile.to_line(list(b"/?!\r\n")), gap_ms)
         return None if out is None else tracefile.from_line(out)
+
+
+class SimSerial:
+    """A pyserial-like port on a SimLine, for the HHU client (tools/vtc07/hhu.py) on
+    virtual time: `read` with the port's `timeout` runs the simulated meter until it
+    answers or the timeout has passed on its clock, never on the host's. It is the HHU's
+    clock too (`monotonic`, `sleep`: the Hhu takes a port that has them as its clock).
+    `attach(server)` gives a `sim://` URL pyserial opens as this port, so the `vtc07`
+    command runs against it unchanged. Bytes go out and come in whole: no character
+    times (a logic test's line, not a 2400 Bd one)."""
+
+    def __init__(self, server, now=0):
+        self.line = SimLine(server, now, heard=[])
+        self.timeout = None
+        self.rx = bytearray()
+        self.port = None  # pyserial sets the URL here
+        self.is_open = True
+
+    def open(self):
+        pass
+
+    def close(self):
+        pass
+
+    def flush(self):
+        pass
+
+    def monotonic(self):
+        return self.line.now / 1000
+
+    def sleep(self, seconds):
+        self._run(self.line.now + int(round(seconds * 1000)), False)
+
+    def write(self, data):
+        self.line.port.send_at(self.line.now, bytes(data))
+        self._run(self.line.now, False)  # taken in now: the meter's clock is at this instant
+        return len(data)
+
+    def read(self, size=1):
+        if not self.rx:
+            wait = 3600000 if self.timeout is None else int(round(self.timeout * 1000))
+            self._run(self.line.now + wait, True)
+        data = bytes(self.rx[:size])
+        del self.rx[:size]
+        return data
+
+    def _run(self, until, stop_on_write):
+        line = self.line
+        port = line.port
+        port.until, port.stop_on_write = until, stop_on_write
+        line.server.run(port, line.clock, line._buf, 0)
+        for _, data in port.heard:
+            self.rx += data
+        del port.heard[:]
+        if not (stop_on_write and self.rx):
+            line.clock.now = max(line.clock.now, until)  # nothing came: the time passed
+
+
+PORTS = {}  # sim:// URL -> SimSerial
+
+
+def attach(server, name=None):
+    """A `sim://NAME` URL for `server` that serial.serial_for_url (the HHU) opens."""
+    import serial
+
+    if "simserial" not in serial.protocol_handler_packages:
+        serial.protocol_handler_packages.append("simserial")
+    url = "sim://%s" % (name or len(PORTS))
+    PORTS[url] = SimSerial(server)
+    return url
+
+
+def serial_class_for_url(url):
+    """pyserial's URL handler hook (simserial/protocol_sim.py)."""
+    return url, lambda *args, **kwargs: PORTS[url]

@@ -221,7 +221,6 @@ class Hhu:
         self.address = address
         self._trace = [] if trace else None
         self._trace_path = trace
-        self._t0 = time.monotonic()
         if port is None:
             try:
                 port = serial.serial_for_url(
@@ -236,8 +235,12 @@ class Hhu:
                 raise HhuError("cannot set %s to %s: %s (a pty or the simulated meter needs --parity soft)"
                                % (url, "7E1" if not self.soft else "8N1", e.args[-1]))
         self.port = port
+        # the clock: the host's, or the port's own where it keeps one (the line simulator,
+        # tools/harness/simline.py: its time is virtual, so the HHU's waits are too)
+        self._clock = port if hasattr(port, "monotonic") else time
+        self._t0 = self._clock.monotonic()
         self.repeats = 0  # NAKs sent or requests sent again, over the session
-        # time.monotonic() when the last send had left the port, and when the first byte of
+        # the clock's time when the last send had left the port, and when the first byte of
         # the last answer arrived (None: silent): the conformance kit measures tr with them
         self.sent_at = self.first_at = None
 
@@ -259,7 +262,7 @@ class Hhu:
         self.close()
 
     def _ms(self):
-        return int((time.monotonic() - self._t0) * 1000)
+        return int((self._clock.monotonic() - self._t0) * 1000)
 
     def _log(self, kind, ms, chars):
         if self._trace is not None and chars:
@@ -274,7 +277,7 @@ class Hhu:
             self.port.flush()
         except (serial.SerialException, OSError) as e:
             raise HhuError("the line failed while sending: %s" % _reason(e))
-        self.sent_at = time.monotonic()
+        self.sent_at = self._clock.monotonic()
 
     def receive(self, complete, first_s=FIRST_CHAR_S):
         """One answer as it comes, without repeats: its characters (RAW-flagged where the
@@ -287,9 +290,9 @@ class Hhu:
         chars = []
         start_ms = None
         self.first_at = None
-        deadline = time.monotonic() + first_s
+        deadline = self._clock.monotonic() + first_s
         while True:
-            now = time.monotonic()
+            now = self._clock.monotonic()
             if now >= deadline:
                 break
             try:
@@ -301,11 +304,11 @@ class Hhu:
                 break
             if start_ms is None:
                 start_ms = self._ms()
-                self.first_at = time.monotonic()
+                self.first_at = self._clock.monotonic()
             chars.extend(tracefile.from_line(data, self.soft))
             if complete(chars):
                 break
-            deadline = time.monotonic() + GAP_S
+            deadline = self._clock.monotonic() + GAP_S
         self._log("<", start_ms or self._ms(), chars)
         return chars if chars else None
 
@@ -394,16 +397,16 @@ class Hhu:
         if answer is not None:
             raise MeterRefused("the meter refused the token entry: %s %s"
                                % (answer, describe(BY_ID[REG_BINARY_TOKEN_ENTRY], answer)))
-        deadline = time.monotonic() + TOKEN_WAIT_S
+        deadline = self._clock.monotonic() + TOKEN_WAIT_S
         status_reg = BY_ID[REG_TOKEN_STATUS]
         while True:
-            time.sleep(TOKEN_POLL_S)
+            self._clock.sleep(TOKEN_POLL_S)
             status = int(self.read(status_reg))
             if status != TS_NOT_READY:
                 break
             if progress:
-                progress(TOKEN_WAIT_S - (deadline - time.monotonic()))
-            if time.monotonic() > deadline:
+                progress(TOKEN_WAIT_S - (deadline - self._clock.monotonic()))
+            if self._clock.monotonic() > deadline:
                 raise HhuError("the meter took more than %d s over the token" % TOKEN_WAIT_S)
         after = {r.name: self.read(r) for r in credits}
         return status, before, after
