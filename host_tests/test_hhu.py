@@ -343,6 +343,7 @@ def test_ea09_meter_with_generated_des_tokens(capsys):
     assert status == 0 and "+3.0 kWh" in out
 
 
+@pytest.mark.realtime
 def test_hhu_over_a_pty_like_a_serial_port(micropython, tmp_path, capsys):
     proc = subprocess.Popen([micropython, os.path.join(ROOT, "boards", "unix", "main.py"), "--pty",
                              "--state", str(tmp_path)], stdout=subprocess.PIPE, text=True)
