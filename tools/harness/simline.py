@@ -138,8 +138,13 @@ class SimSerial:
     command runs against it unchanged. Bytes go out and come in whole: no character
     times (a logic test's line, not a 2400 Bd one)."""
 
-    def __init__(self, server, now=0):
+    def __init__(self, server, now=0, to_meter=None, to_hhu=None):
+        """`to_meter`, `to_hhu`: what becomes of each chunk going that way (a request as
+        the HHU wrote it, an answer as the meter wrote it), as noisyline.py's damage
+        functions: the same bytes, changed ones, or b"" for a lost chunk."""
         self.line = SimLine(server, now, heard=[])
+        self.to_meter = to_meter
+        self.to_hhu = to_hhu
         self.timeout = None
         self.rx = bytearray()
         self.port = None  # pyserial sets the URL here
@@ -161,7 +166,8 @@ class SimSerial:
         self._run(self.line.now + int(round(seconds * 1000)), False)
 
     def write(self, data):
-        self.line.port.send_at(self.line.now, bytes(data))
+        data = bytes(data)
+        self.line.port.send_at(self.line.now, self.to_meter(data) if self.to_meter else data)
         self._run(self.line.now, False)  # taken in now: the meter's clock is at this instant
         return len(data)
 
@@ -179,7 +185,7 @@ class SimSerial:
         port.until, port.stop_on_write = until, stop_on_write
         line.server.run(port, line.clock, line._buf, 0)
         for _, data in port.heard:
-            self.rx += data
+            self.rx += self.to_hhu(data) if self.to_hhu else data
         del port.heard[:]
         if not (stop_on_write and self.rx):
             line.clock.now = max(line.clock.now, until)  # nothing came: the time passed
@@ -188,14 +194,14 @@ class SimSerial:
 PORTS = {}  # sim:// URL -> SimSerial
 
 
-def attach(server, name=None):
+def attach(server, name=None, to_meter=None, to_hhu=None):
     """A `sim://NAME` URL for `server` that serial.serial_for_url (the HHU) opens."""
     import serial
 
     if "simserial" not in serial.protocol_handler_packages:
         serial.protocol_handler_packages.append("simserial")
     url = "sim://%s" % (name or len(PORTS))
-    PORTS[url] = SimSerial(server)
+    PORTS[url] = SimSerial(server, to_meter=to_meter, to_hhu=to_hhu)
     return url
 
 
