@@ -190,17 +190,17 @@ def test_generate_refuses_a_tid_outside_the_base_date(capsys):
 
 # --- traces: record, replay against the live meter, show differences ------------------------
 
-def test_trace_recorded_by_the_hhu_replays_on_a_fresh_meter(unix_board, tmp_path, capsys):
+def test_trace_recorded_by_the_hhu_replays_on_a_fresh_meter(tmp_path, capsys):
     recorded = tmp_path / "session.trace"
-    first = unix_board(state=tmp_path / "one")
-    assert vtc(capsys, first.port, "--trace", str(recorded), "token", FIRST_VECTOR)[0] == 0
+    first = sim_meter()
+    assert vtc(capsys, first, "--trace", str(recorded), "token", FIRST_VECTOR)[0] == 0
     trace = tracefile.load(str(recorded))
     kinds = [e[0] for e in trace.events]
     assert kinds[:2] == [">", "<"] and "<" in kinds[2:]
-    fresh = unix_board(state=tmp_path / "two")
-    status, out, _ = vtc(capsys, fresh.port, "replay", str(recorded))
+    fresh = sim_meter()
+    status, out, _ = vtc(capsys, fresh, "replay", str(recorded))
     assert status == 0 and out.strip().endswith("same")
-    status, out, _ = vtc(capsys, fresh.port, "replay", str(recorded))  # the token is now Used
+    status, out, _ = vtc(capsys, fresh, "replay", str(recorded))  # the token is now Used
     assert status == 3
     assert "Data message" in out and "expected" in out and "got" in out
     assert ".8001(0000000001)." in out or "(01)" in out
@@ -217,22 +217,21 @@ def test_recorded_sessions_replay_on_the_unix_board(unix_board, name):
         assert replay_line.replay(meter, trace) == []
 
 
-def test_replay_names_the_first_difference(board):
+def test_replay_names_the_first_difference(sim):
     trace = tracefile.parse("> 0 /?!<CR><LF>\n< 200 /STS3MPY-VTC08<CR><LF>\n")
-    with hhu.Hhu(url(board.port)) as meter:
+    with hhu.Hhu(sim) as meter:
         diff = replay_line.replay(meter, trace)
     assert diff[0] == "first difference at 200 ms, answering IDRequest /?!<CR><LF>:"
     assert diff[1].split()[:3] == ["expected", "IDResponse", "2F"]
     assert diff[1].endswith("/STS3MPY-VTC08..") and diff[2].endswith("/STS3MPY-VTC07..")
 
 
-def test_replay_reports_a_late_answer(unix_board):
-    board = unix_board("--tr", "400")
+def test_replay_reports_a_late_answer():
     trace = tracefile.parse("> 0 /?!<CR><LF>\n< 200 /STS3MPY-VTC07<CR><LF>\n")
-    with hhu.Hhu(url(board.port)) as meter:
+    with hhu.Hhu(sim_meter("--tr", "400")) as meter:
         diff = replay_line.replay(meter, trace)
     off = int(diff[0].split("the right bytes, ")[1].split(" ms off")[0])
-    assert 200 <= off < 260, diff  # tr 400 instead of 200
+    assert off == 200, diff  # tr 400 instead of 200: on virtual time, exactly
 
 
 # --- error paths: a damaged line (noisyline.py's damage, on the simulated line) -------------

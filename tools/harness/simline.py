@@ -171,8 +171,12 @@ class SimSerial:
         self._run(self.line.now, False)  # taken in now: the meter's clock is at this instant
         return len(data)
 
+    @property
+    def in_waiting(self):
+        return len(self.rx)
+
     def read(self, size=1):
-        if not self.rx:
+        if not self.rx and size > 0:
             wait = 3600000 if self.timeout is None else int(round(self.timeout * 1000))
             self._run(self.line.now + wait, True)
         data = bytes(self.rx[:size])

@@ -237,8 +237,8 @@ class Hhu:
         self.port = port
         # the clock: the host's, or the port's own where it keeps one (the line simulator,
         # tools/harness/simline.py: its time is virtual, so the HHU's waits are too)
-        self._clock = port if hasattr(port, "monotonic") else time
-        self._t0 = self._clock.monotonic()
+        self.clock = port if hasattr(port, "monotonic") else time
+        self._t0 = self.clock.monotonic()
         self.repeats = 0  # NAKs sent or requests sent again, over the session
         # the clock's time when the last send had left the port, and when the first byte of
         # the last answer arrived (None: silent): the conformance kit measures tr with them
@@ -262,7 +262,7 @@ class Hhu:
         self.close()
 
     def _ms(self):
-        return int((self._clock.monotonic() - self._t0) * 1000)
+        return int((self.clock.monotonic() - self._t0) * 1000)
 
     def _log(self, kind, ms, chars):
         if self._trace is not None and chars:
@@ -277,7 +277,7 @@ class Hhu:
             self.port.flush()
         except (serial.SerialException, OSError) as e:
             raise HhuError("the line failed while sending: %s" % _reason(e))
-        self.sent_at = self._clock.monotonic()
+        self.sent_at = self.clock.monotonic()
 
     def receive(self, complete, first_s=FIRST_CHAR_S):
         """One answer as it comes, without repeats: its characters (RAW-flagged where the
@@ -290,9 +290,9 @@ class Hhu:
         chars = []
         start_ms = None
         self.first_at = None
-        deadline = self._clock.monotonic() + first_s
+        deadline = self.clock.monotonic() + first_s
         while True:
-            now = self._clock.monotonic()
+            now = self.clock.monotonic()
             if now >= deadline:
                 break
             try:
@@ -304,11 +304,11 @@ class Hhu:
                 break
             if start_ms is None:
                 start_ms = self._ms()
-                self.first_at = self._clock.monotonic()
+                self.first_at = self.clock.monotonic()
             chars.extend(tracefile.from_line(data, self.soft))
             if complete(chars):
                 break
-            deadline = self._clock.monotonic() + GAP_S
+            deadline = self.clock.monotonic() + GAP_S
         self._log("<", start_ms or self._ms(), chars)
         return chars if chars else None
 
@@ -397,16 +397,16 @@ class Hhu:
         if answer is not None:
             raise MeterRefused("the meter refused the token entry: %s %s"
                                % (answer, describe(BY_ID[REG_BINARY_TOKEN_ENTRY], answer)))
-        deadline = self._clock.monotonic() + TOKEN_WAIT_S
+        deadline = self.clock.monotonic() + TOKEN_WAIT_S
         status_reg = BY_ID[REG_TOKEN_STATUS]
         while True:
-            self._clock.sleep(TOKEN_POLL_S)
+            self.clock.sleep(TOKEN_POLL_S)
             status = int(self.read(status_reg))
             if status != TS_NOT_READY:
                 break
             if progress:
-                progress(TOKEN_WAIT_S - (deadline - self._clock.monotonic()))
-            if self._clock.monotonic() > deadline:
+                progress(TOKEN_WAIT_S - (deadline - self.clock.monotonic()))
+            if self.clock.monotonic() > deadline:
                 raise HhuError("the meter took more than %d s over the token" % TOKEN_WAIT_S)
         after = {r.name: self.read(r) for r in credits}
         return status, before, after
