@@ -163,7 +163,7 @@ class SimSerial:
         return self.line.now / 1000
 
     def sleep(self, seconds):
-        self._run(self.line.now + int(round(seconds * 1000)), False)
+        self._run(self.line.now + int(-(-seconds * 1000 // 1)), False)
 
     def write(self, data):
         data = bytes(data)
@@ -177,7 +177,8 @@ class SimSerial:
 
     def read(self, size=1):
         if not self.rx and size > 0:
-            wait = 3600000 if self.timeout is None else int(round(self.timeout * 1000))
+            # whole ms, rounded up: a wait of a fraction of a ms still moves the clock
+            wait = 3600000 if self.timeout is None else int(-(-self.timeout * 1000 // 1))
             self._run(self.line.now + wait, True)
         data = bytes(self.rx[:size])
         del self.rx[:size]
