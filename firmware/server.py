@@ -444,36 +444,38 @@ class Server:
         self.app.poll(now)  # a token, a lock that ran out, the application's own timers
 
     # --- the loop ---------------------------------------------------------------------
+    # (its names are ones the firmware interns anyway: on a 32-bit port one new name can
+    # cost a new qstr pool, 2.3 KB)
 
-    def service(self, port, clock, buf, late=1, duties=None):
+    def step(self, line, ticks, buf, offset=1, other=None):
         """One pass of the one loop that drives the core, wherever it runs (boards/common/
         link.py for a UART, the unix board's socket, the tests' lines, the simulator):
-        send what is due, take what `port` holds into `buf` and receive it, say how many
-        ms may pass before the next pass (-1: only input). `port` has a UART's `any`,
-        `readinto`, `write`; `clock()` gives ticks_ms; input is stamped `late` ms after
-        the clock (1 for ticks_ms, which truncates: the bytes came in somewhere inside
-        this tick, so a minimum gap such as tr is never short; 0 for an exact clock).
-        `duties.feed(now)` (metrology, a simulated load) runs every pass and says when it
+        send what is due, take what `line` holds into `buf` and receive it, say how many
+        ms may pass before the next pass (-1: only input). `line` has a UART's `any`,
+        `readinto`, `write`; `ticks()` gives ticks_ms; input is stamped `offset` ms after
+        it (1 for ticks_ms, which truncates: the bytes came in somewhere inside this tick,
+        so a minimum gap such as tr is never short; 0 for an exact clock).
+        `other.feed(now)` (metrology, a simulated load) runs every pass and says when it
         wants the next, -1 never. Nothing is allocated: `receive` takes `buf` and a count."""
-        out = self.poll(clock())
+        out = self.poll(ticks())
         if out:
-            port.write(out)
-        while port.any():
-            n = port.readinto(buf) or 0
+            line.write(out)
+        while line.any():
+            n = line.readinto(buf) or 0
             if n <= 0:
                 break
-            self.receive(buf, ticks_add(clock(), late), n)
-        wait = self.next_event(clock())
-        if duties is not None:
-            due = duties.feed(clock())
+            self.receive(buf, ticks_add(ticks(), offset), n)
+        wait = self.next_event(ticks())
+        if other is not None:
+            due = other.feed(ticks())
             if due >= 0:
                 wait = due if wait < 0 else min(wait, due)
         return wait
 
-    def run(self, port, clock, buf, late=1, duties=None):
-        """The loop: a pass, then `port.wait(ms)` sleeps until input or the next deadline;
+    def run(self, line, ticks, buf, offset=1, other=None):
+        """The loop: a pass, then `line.wait(ms)` sleeps until input or the next deadline;
         it returns False when the line is over (a simulated one), and so does `run`."""
-        while port.wait(self.service(port, clock, buf, late, duties)) is not False:
+        while line.wait(self.step(line, ticks, buf, offset, other)) is not False:
             pass
 
     def _out(self):

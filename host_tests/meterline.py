@@ -132,7 +132,7 @@ class CoreMeter(_Served):
         self.line.rx += data
 
     def _service(self):
-        return self.server.service(self.line, now_ms, self._buf)
+        return self.server.step(self.line, now_ms, self._buf)
 
 
 class RealTimeUART:

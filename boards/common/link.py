@@ -1,6 +1,6 @@
 """The line between a board's UART and the VTC07 core: shared by every hardware board.
 
-`Link` makes a `machine.UART` the port the core's one loop drives (`Server.service` and
+`Link` makes a `machine.UART` the line the core's one loop drives (`Server.step` and
 `Server.run` in firmware/server.py, which every place that runs the core uses: these
 boards, the unix board's socket, the tests' lines, the simulator in
 tools/harness/simline.py).
@@ -73,8 +73,8 @@ class EchoFilter:
 
 
 class Link:
-    """A board's UART as the port the core's loop (`Server.service`, `Server.run`)
-    drives: its front end between the two."""
+    """A board's UART as the line the core's loop (`Server.step`, `Server.run`) drives:
+    its front end between the two."""
 
     def __init__(self, uart, server, baud, clock, sleep_ms, half_duplex=False, echo=False,
                  tx_enable=None, tx_active=1, led=None, metrology=None):
@@ -99,7 +99,7 @@ class Link:
         """Time n characters take on the line, rounded up."""
         return (n * BITS_PER_CHAR * 1000 + self.baud - 1) // self.baud
 
-    # --- the port the loop drives ---------------------------------------------------------
+    # --- the line the loop drives ---------------------------------------------------------
 
     def any(self):
         return self.uart.any()
@@ -146,7 +146,7 @@ class Link:
 
     def service(self):
         """One pass of the core's loop over this UART (the tests drive it pass by pass)."""
-        return self.server.service(self, self.clock, self._rx, 1, self.metrology)
+        return self.server.step(self, self.clock, self._rx, 1, self.metrology)
 
     def run(self):
         """The board's loop: it never returns (a board's fault guard wraps it)."""

@@ -99,7 +99,7 @@ class SocketLine:
     the old conversation (`line_replaced`). Writes never wait: what the HHU does not read
     piles up in the kernel (its send buffer kept small) and then in `pending` here; answers
     that do not fit are lost, whole, as on a line nobody listens to. `wait` sleeps in
-    select.poll until input, the loop's deadline or the board's duties (a simulated load,
+    select.poll until input, the loop's deadline or the board's own work (a simulated load,
     the heap log) want a pass.
     (Numbers are written out here: every new global name costs the board heap.)
     """
@@ -118,8 +118,8 @@ class SocketLine:
         self.next_log = time.ticks_ms()
 
     def feed(self, now):
-        """The board's own duties, a pass of the loop (Link's `metrology`): ms until the
-        next one."""
+        """The board's own work, every pass of the loop (its `other`): ms until it wants
+        the next pass."""
         wait = -1
         if self.heap_log_ms:
             if time.ticks_diff(now, self.next_log) >= 0:

@@ -104,7 +104,7 @@ class SimLine:
         """Let the core's timers run until `t` (what it says meanwhile is not heard)."""
         port = self.port
         port.until, port.stop_on_write = t, False
-        self.server.run(port, self.clock, self._buf, 0)  # late 0: the clock is exact
+        self.server.run(port, self.clock, self._buf, 0)  # offset 0: the clock is exact
         self.clock.now = max(self.clock.now, t)
 
     def exchange(self, data, gap_ms=0):
