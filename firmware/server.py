@@ -260,9 +260,9 @@ class Server:
             ok = b < 0x80
         ev = rx.feed(b & 0x7F) if ok else EV_ERROR
         if ev:
-            self._message(ev, now)
+            self._event(ev, now)
 
-    def _message(self, ev, now):
+    def _event(self, ev, now):
         """A complete message (or a transmission error) from the Receiver, as an event."""
         if ev == EV_ERROR:
             self._rx.reset()
@@ -270,7 +270,7 @@ class Server:
         if self.state == SESSION:
             self._last_msg = now  # a complete message: the session timeout starts again
         if ev == EV_COMMAND:
-            ev = self._command_event()
+            ev = self._command()
         elif ev == EV_ID:  # / ? address ! CR LF; no address: any meter
             n = self._rx.n - 5
             ev = E_SIGN_ON if n == 0 or self._address_matches(self._rx.buf, n) else E_SIGN_ON_OTHER
@@ -318,7 +318,7 @@ class Server:
                     self._naks = 0
                 return
 
-    def _command_event(self):
+    def _command(self):
         """A SOH message with a good BCC, classified: E_READ, E_WRITE, E_BREAK or E_BAD
         (undefined command or bad syntax, 6.6.6)."""
         buf = self._rx.buf

@@ -97,11 +97,14 @@ class SocketLine:
 
     A new connection is a new HHU plugged in: it replaces the old one, and the core forgets
     the old conversation (`line_replaced`). Writes never wait: what the HHU does not read
-    piles up in the kernel (its send buffer kept small) and then in `pending` here; answers
+    piles up in the kernel (its send buffer kept small) and then in `_tx` here; answers
     that do not fit are lost, whole, as on a line nobody listens to. `wait` sleeps in
     select.poll until input, the loop's deadline or the board's own work (a simulated load,
     the heap log) want a pass.
-    (Numbers are written out here: every new global name costs the board heap.)
+    (Numbers are written out here: every new global name costs the board heap. The
+    attributes have names the firmware interns anyway, for the same reason: `poll` the
+    select.poll, `line` the connection, `_pending` input waits, `_tx` the answers the HHU
+    has not taken yet, `_due` the next heap line.)
     """
 
     def __init__(self, listener, server, heap_log_ms=0, load=None):
@@ -109,72 +112,72 @@ class SocketLine:
         self.server = server
         self.heap_log_ms = heap_log_ms
         self.load = load
-        self.poller = select.poll()
-        self.poller.register(listener, select.POLLIN)
-        self.conn = None
-        self.readable = False
-        self.pending = bytearray(128)  # answers the HHU has not taken yet
-        self.count = 0  # bytes in pending
-        self.next_log = time.ticks_ms()
+        self.poll = select.poll()
+        self.poll.register(listener, select.POLLIN)
+        self.line = None
+        self._pending = False
+        self._tx = bytearray(128)  # answers the HHU has not taken yet
+        self.count = 0  # bytes in _tx
+        self._due = time.ticks_ms()
 
     def feed(self, now):
         """The board's own work, every pass of the loop (its `other`): ms until it wants
         the next pass."""
         wait = -1
         if self.heap_log_ms:
-            if time.ticks_diff(now, self.next_log) >= 0:
+            if time.ticks_diff(now, self._due) >= 0:
                 gc.collect()
                 print("heap", gc.mem_alloc(), gc.mem_free())
-                self.next_log = time.ticks_add(now, self.heap_log_ms)
-            wait = max(0, time.ticks_diff(self.next_log, time.ticks_ms()))
+                self._due = time.ticks_add(now, self.heap_log_ms)
+            wait = max(0, time.ticks_diff(self._due, time.ticks_ms()))
         if self.load:
             self.load.poll(now)
             wait = 100 if wait < 0 else min(wait, 100)
         return wait
 
     def any(self):
-        return self.readable
+        return self._pending
 
     def readinto(self, buf):
-        self.readable = False
+        self._pending = False
         try:
-            n = self.conn.readinto(buf)
+            n = self.line.readinto(buf)
         except OSError:
             n = 0
         if n is None:  # nothing more for now
             return 0
         if n == 0:  # the HHU hung up
-            self.poller.unregister(self.conn)
-            self.conn.close()
-            self.conn = None
+            self.poll.unregister(self.line)
+            self.line.close()
+            self.line = None
             self.count = 0
             return 0
-        self.readable = n == len(buf)  # there may be more
+        self._pending = n == len(buf)  # there may be more
         return n
 
-    def write(self, out):
-        conn, pending, count = self.conn, self.pending, self.count
-        if conn is not None and count + len(out) <= len(pending):
-            pending[count:count + len(out)] = out
+    def write(self, data):
+        conn, pending, count = self.line, self._tx, self.count
+        if conn is not None and count + len(data) <= len(pending):
+            pending[count:count + len(data)] = data
             if count:
-                self.count = count + len(out)  # behind what waits already: sent when the line takes it
+                self.count = count + len(data)  # behind what waits already: sent when the line takes it
             else:
-                self.count = send(conn, pending, len(out))
+                self.count = send(conn, pending, len(data))
                 if self.count:
-                    self.poller.modify(conn, select.POLLIN | select.POLLOUT)
-        return len(out)
+                    self.poll.modify(conn, select.POLLIN | select.POLLOUT)
+        return len(data)
 
-    def wait(self, ms):
-        for obj, event in self.poller.poll(ms):
+    def wait(self, timeout):
+        for obj, event in self.poll.poll(timeout):
             if obj is self.listener:
                 try:
                     new, _ = self.listener.accept()
                 except OSError:
                     continue  # the caller hung up before the call was taken
-                if self.conn is not None:
-                    self.poller.unregister(self.conn)
-                    self.conn.close()
-                self.conn = new
+                if self.line is not None:
+                    self.poll.unregister(self.line)
+                    self.line.close()
+                self.line = new
                 new.setblocking(False)
                 try:
                     # SO_SNDBUF (7 on Linux; the port's socket module has no name for it):
@@ -183,19 +186,19 @@ class SocketLine:
                     new.setsockopt(socket.SOL_SOCKET, 7, 2048)
                 except OSError:
                     pass  # not Linux: the kernel's own buffer size stands
-                self.poller.register(new, select.POLLIN)
+                self.poll.register(new, select.POLLIN)
                 self.count = 0  # the old HHU's answers are not the new one's
-                self.readable = False
+                self._pending = False
                 self.server.line_replaced()
                 continue
-            if obj is not self.conn:
+            if obj is not self.line:
                 continue  # the connection that was just replaced
             if event & select.POLLOUT:
-                self.count = send(self.conn, self.pending, self.count)
+                self.count = send(self.line, self._tx, self.count)
                 if not self.count:
-                    self.poller.modify(self.conn, select.POLLIN)
+                    self.poll.modify(self.line, select.POLLIN)
             if event & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                self.readable = True
+                self._pending = True
 
 
 def serve(listener, server, heap_log_ms=0, load=None):
