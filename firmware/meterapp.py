@@ -140,6 +140,19 @@ class MeterApplication(Application):
         self.tid_store.count = 0
         self._new_cipher()
 
+    def new_key(self, dk, key_type, krn, ken, ti, sgc, rollover):
+        """A key change set is complete (keychange.py): the new key and its data at once;
+        `sgc` -1 keeps the supply group code; a rollover moves TIDs to the next base date,
+        where the old ones mean nothing."""
+        self.dk, self.key_type, self.krn, self.ken, self.ti = dk, key_type, krn, ken, ti
+        if sgc >= 0:
+            self.sgc = sgc
+        if rollover:
+            self.base_date = BASE_DATES[BASE_DATES.index(self.base_date) + 1]
+            self.forget_tids()
+        self.key_changed = 1
+        self._new_cipher()
+
     def _new_cipher(self):
         key = bytearray(8 * len(self.dk))
         bits_from_bytes(self.dk, key)

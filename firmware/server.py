@@ -5,13 +5,24 @@ No I/O and no clock of its own. The board feeds it what the UART received with
 ms may pass before `poll` has something to do (-1: nothing until more bytes arrive).
 `now` is a `time.ticks_ms()` value, so everything is wrap-around safe.
 
-States Idle and Session. Timing: a response goes out `tr` ms after the request's last
-character; a message with a gap over `ta` is dropped silently; after a transmission error
-in Session the server waits for `recovery` ms of line silence and then sends NAK.
+The line machine (Annex A, profile section 4) is one state, `state`, and one table,
+`TRANSITIONS`: rows of (state, event, next state, action). Every event, from the bytes
+received (a sign-on, a command, a transmission error) or from the timers (the recovery wait
+over, the session timeout, the third NAK in a row), goes through `_fire`; a (state, event)
+with no row is ignored. docs/architecture.md draws the table (tools/harness/state_diagram.py).
+Recovering is Session after a transmission error, waiting for `recovery` ms of line silence
+before its NAK. Timing: a response goes out `tr` ms after the request's last character; a
+message with a gap over `ta` is dropped silently.
+
+The response waiting for its time (`_pending`, `_due`, the last one kept for repeats) is the
+transmitter's, beside the line machine; the NAK count and repeat count are the machine's
+counters.
 """
-from application import token_class
+from micropython import const
+
 from formats import FMT_A, FMT_B, FMT_D, FMT_H, digit_value, parse_number, put_number, valid_ascii
 from frames import (
+    EV_ACK,
     EV_COMMAND,
     EV_ERROR,
     EV_ID,
@@ -34,9 +45,6 @@ from tables import (
     CMD_TYPE_BREAK,
     CMD_TYPE_DATA,
     CMD_WRITE,
-    ERR_BUSY,
-    ERR_LOCKED,
-    ERR_STORAGE,
     ERR_NOT_READABLE,
     ERR_NOT_WRITABLE,
     ERR_UNKNOWN_REGISTER,
@@ -64,11 +72,8 @@ from tables import (
     STX,
     TA,
     TOKEN_BITS,
-    TOKEN_CLASS_NON_ENCRYPTED,
     TOKEN_DIGITS_HEX,
     TR_MIN,
-    TS_LOCKED,
-    TS_STORAGE_FAULT,
     TX_MAX,
     VALUE_MAX,
 )
@@ -98,6 +103,55 @@ _PREDEFINED = bytes((
 # attributes fill its dict, and one more made every attribute lookup slower.
 _WIDE = bytearray(TOKEN_DIGITS_HEX)
 
+# The line machine's states (Annex A): Recovering is Session waiting for line silence
+IDLE = const(0)
+SESSION = const(1)
+RECOVERING = const(2)
+# Its events: a complete message as classified (a sign-on for this meter or another, a
+# ReadCommand, a WriteCommand, a BreakCommand, anything else complete: undefined command or
+# bad syntax; the client's NAK or ACK), a transmission error, and the timers and counters
+E_SIGN_ON = const(1)
+E_SIGN_ON_OTHER = const(2)
+E_READ = const(3)
+E_WRITE = const(4)
+E_BREAK = const(5)
+E_BAD = const(6)
+E_NAK = const(7)
+E_ACK = const(8)
+E_ERROR = const(9)  # parity, BCC, overflow, a control character (frames.EV_ERROR)
+E_QUIET = const(10)  # the line was quiet for `recovery` ms after a transmission error
+E_THIRD_NAK = const(11)  # the NAKS_MAX-th NAK in a row was sent (it still goes out)
+E_TIMEOUT = const(12)  # no complete message for `session_timeout` ms
+E_REPLACED = const(13)  # another HHU on the line (the board's connection was replaced)
+# Its actions
+A_NONE = const(0)
+A_IDENT = const(1)  # IDResponse after tr; the NAK count starts again
+A_READ = const(2)  # data message or error data message after tr
+A_WRITE = const(3)  # ACK or error data message after tr
+A_NAK = const(4)  # NAK after tr (at once after the recovery wait); the third ends the session
+A_REPEAT = const(5)  # the last response again, at most REPEATS_MAX times
+A_FORGET = const(6)  # nothing of the conversation carries over: no response, no count
+# (state, event, next state, action), 4 bytes a row; a (state, event) not here is ignored
+TRANSITIONS = bytes((
+    IDLE, E_SIGN_ON, SESSION, A_IDENT,
+    IDLE, E_REPLACED, IDLE, A_FORGET,
+    SESSION, E_SIGN_ON, SESSION, A_IDENT,
+    SESSION, E_SIGN_ON_OTHER, IDLE, A_NONE,  # a sign-on for another meter ends ours
+    SESSION, E_READ, SESSION, A_READ,
+    SESSION, E_WRITE, SESSION, A_WRITE,
+    SESSION, E_BREAK, IDLE, A_FORGET,
+    SESSION, E_BAD, SESSION, A_NAK,
+    SESSION, E_NAK, SESSION, A_REPEAT,
+    SESSION, E_ACK, SESSION, A_NONE,  # the server never waits for one
+    SESSION, E_ERROR, RECOVERING, A_NONE,
+    SESSION, E_THIRD_NAK, IDLE, A_NONE,
+    SESSION, E_TIMEOUT, IDLE, A_FORGET,
+    SESSION, E_REPLACED, IDLE, A_FORGET,
+    RECOVERING, E_QUIET, SESSION, A_NAK,
+    RECOVERING, E_TIMEOUT, IDLE, A_FORGET,
+    RECOVERING, E_REPLACED, IDLE, A_FORGET,
+))
+
 
 def baud_char(baud):
     for rate, char in BAUD_CHARS:
@@ -125,7 +179,6 @@ class Server:
         if len(manufacturer) != 3 or not 1 <= len(ident) <= IDENT_MAX or len(version) > IDENT_MAX:
             raise ValueError("manufacturer id is 3 letters, ident and version 1..16 characters")
         self.app = app
-        self.lockout = app.lockout  # the application stores it with each token's result
         self.manufacturer = manufacturer
         self.ident = ident
         self.address = address
@@ -146,8 +199,7 @@ class Server:
         self._last_rx = now
         self._last_msg = now
         self._now = now
-        self.session = False
-        self._recovering = False
+        self.state = IDLE
         self._repeats = 0
         self._naks = 0
 
@@ -167,44 +219,42 @@ class Server:
             return self.version
         if rid == REG_TOKEN_STATUS:
             return self.app.token_status
-        return self.lockout.remaining_s(self._now)  # REG_LOCKOUT_REMAINING
+        return self.app.lockout.remaining_s(self._now)  # REG_LOCKOUT_REMAINING
 
     def write_register(self, rid, token):
         """BinaryTokenEntry, the one writable register: ACK means "taken for processing"
-        (6.7.3). `token`: its 17 hex digits' values (_take_value)."""
-        now = self._now
+        (6.7.3); whether the application takes it (busy, storage, lockout) is its own.
+        `token`: its 17 hex digits' values (_take_value): no long int."""
         if token[0] >> (TOKEN_BITS - 64):  # the top digit holds TokenData's 2 top bits
             return ERR_VALUE_RANGE
-        if self.app.busy:
-            return ERR_BUSY
-        if self.app.refusing:  # its stored state cannot be trusted: no token at all
-            self.app.refuse(TS_STORAGE_FAULT)
-            return ERR_STORAGE
-        if token_class(token) != TOKEN_CLASS_NON_ENCRYPTED and self.lockout.locked(now):
-            self.app.refuse(TS_LOCKED)
-            return ERR_LOCKED
-        self.app.submit(token, now)
-        return 0
+        return self.app.enter(token, self._now)
 
     def server_status(self):
-        bits = self.app.status_bits()
-        if self.app.busy:
+        app = self.app
+        bits = app.status_bits()
+        if app.busy:
             bits |= STATUS_BUSY
-        if self.lockout.locked(self._now):
+        if app.lockout.locked(self._now):
             bits |= STATUS_LOCKOUT
         return bits
 
     # --- input -------------------------------------------------------------------------
 
     def receive(self, data, now, n=-1):
-        """Take the characters the UART received at `now` (bytes-like, any chunking; `n`:
-        only the first n, so a board hands over its receive buffer with no slice of it)."""
+        """Take the characters the UART received at `now` (bytes-like, any chunking): the
+        first `n` of `data`, or all of it.
+
+        Work that is due runs first (a token held back behind its ACK, a lock that ran
+        out, the session timeout), so a request the loop takes at once after an answer
+        can never overtake it, however the loop is written."""
+        if not self._pending:
+            self._due_work(now)
         for i in range(len(data) if n < 0 else n):  # range allocates no iterator object on MicroPython
             self._char(data[i], now)
 
     def _char(self, b, now):
         rx = self._rx
-        if self._recovering:  # everything is discarded until the line has been quiet
+        if self.state == RECOVERING:  # everything is discarded until the line has been quiet
             self._last_rx = now
             return
         if rx.busy() and ticks_diff(now, self._last_rx) > self.ta:
@@ -219,36 +269,82 @@ class Server:
             self._event(ev, now)
 
     def _event(self, ev, now):
+        """A complete message (or a transmission error) from the Receiver, as an event."""
         if ev == EV_ERROR:
             self._rx.reset()
-            # Idle answers nothing, so it just drops the message; Session NAKs later
-            self._recovering = self.session
-            return
-        if not self.session:
-            if ev == EV_ID:
-                self._id_request(now)
-            return
-        self._last_msg = now
+            return self._fire(E_ERROR, now)
+        if self.state == SESSION:
+            self._last_msg = now  # a complete message: the session timeout starts again
         if ev == EV_COMMAND:
-            self._command(now)
-        elif ev == EV_ID:
-            self._id_request(now)
+            ev = self._command()
+        elif ev == EV_ID:  # / ? address ! CR LF; no address: any meter
+            n = self._rx.n - 5
+            ev = E_SIGN_ON if n == 0 or self._address_matches(self._rx.buf, n) else E_SIGN_ON_OTHER
         elif ev == EV_NAK:
-            self._repeat(now)
-        elif ev == EV_SYNTAX:
-            self._nak(now)
-        # EV_ACK: nothing to do, the server never waits for one
+            ev = E_NAK
+        elif ev == EV_ACK:
+            ev = E_ACK
+        else:  # EV_SYNTAX: a malformed IDRequest
+            ev = E_BAD
+        self._fire(ev, now)
 
-    def _id_request(self, now):
+    def _fire(self, event, now):
+        """The one way the line machine moves: find the row for (state, event), take its
+        next state, run its action. No row: the event is ignored."""
+        t = TRANSITIONS
+        state = self.state
+        for i in range(0, len(t), 4):
+            if t[i] == state and t[i + 1] == event:
+                self.state = t[i + 2]
+                action = t[i + 3]
+                if action == A_IDENT:
+                    self._last_msg = now
+                    self._naks = 0
+                    self._respond(put_id_response(self._tx, self.manufacturer, self.baud_char, self.ident), now)
+                elif action == A_READ:
+                    self._naks = 0
+                    self._read(parse_number(self._rx.buf, 4, 8, FMT_H), now)
+                elif action == A_WRITE:
+                    self._naks = 0
+                    self._write(parse_number(self._rx.buf, 4, 8, FMT_H), self._rx.n - 2, now)
+                elif action == A_NAK:
+                    self._tx[0] = NAK
+                    self._respond(1, now)
+                    self._naks += 1
+                    if self._naks >= NAKS_MAX:  # the NAK still goes out, then the session ends
+                        self._fire(E_THIRD_NAK, now)
+                elif action == A_REPEAT:
+                    if self._tx_len and self._repeats < REPEATS_MAX:
+                        self._repeats += 1
+                        self._pending = True
+                        self._due = ticks_add(now, self.tr)
+                elif action == A_FORGET:
+                    self._pending = False
+                    self._tx_len = 0
+                    self._naks = 0
+                return
+
+    def _command(self):
+        """A SOH message with a good BCC, classified: E_READ, E_WRITE, E_BREAK or E_BAD
+        (undefined command or bad syntax, 6.6.6)."""
         buf = self._rx.buf
-        n = self._rx.n - 5  # address length: / ? address ! CR LF
-        if n and not self._address_matches(buf, n):
-            self.session = False  # a sign-on for another meter ends ours
-            return
-        self.session = True
-        self._last_msg = now
-        self._naks = 0
-        self._respond(put_id_response(self._tx, self.manufacturer, self.baud_char, self.ident), now)
+        n = self._rx.n  # buf[0] SOH ... buf[n - 1] ETX
+        if n == 4 and buf[1] == CMD_BREAK and buf[2] == CMD_TYPE_BREAK:
+            return E_BREAK
+        if (
+            n >= 11
+            and buf[2] == CMD_TYPE_DATA
+            and buf[3] == STX
+            and buf[8] == OPEN
+            and buf[n - 2] == CLOSE
+            and n - 11 <= VALUE_MAX
+            and parse_number(buf, 4, 8, FMT_H) >= 0
+        ):
+            if buf[1] == CMD_READ and n == 11:
+                return E_READ
+            if buf[1] == CMD_WRITE:
+                return E_WRITE
+        return E_BAD
 
     def _address_matches(self, buf, n):
         address = self.address
@@ -258,32 +354,6 @@ class Server:
             if buf[2 + i] != address[i]:
                 return False
         return True
-
-    def _command(self, now):
-        buf = self._rx.buf
-        n = self._rx.n  # buf[0] SOH ... buf[n - 1] ETX
-        if n == 4 and buf[1] == CMD_BREAK and buf[2] == CMD_TYPE_BREAK:
-            self._idle()
-            return
-        if (
-            n >= 11
-            and buf[2] == CMD_TYPE_DATA
-            and buf[3] == STX
-            and buf[8] == OPEN
-            and buf[n - 2] == CLOSE
-            and n - 11 <= VALUE_MAX
-        ):
-            rid = parse_number(buf, 4, 8, FMT_H)
-            if rid >= 0:
-                if buf[1] == CMD_READ and n == 11:
-                    self._naks = 0
-                    self._read(rid, now)
-                    return
-                if buf[1] == CMD_WRITE:
-                    self._naks = 0
-                    self._write(rid, n - 2, now)
-                    return
-        self._nak(now)  # undefined command or bad syntax (6.6.6)
 
     def _read(self, rid, now):
         regs = self.registers
@@ -372,38 +442,18 @@ class Server:
         pos = put_bytes(tx, self._head(rid), _ERR)
         self._respond(put_data_tail(tx, put_number(tx, pos, FMT_D, 2, code)), now)
 
-    def _nak(self, now):
-        self._tx[0] = NAK
-        self._respond(1, now)
-        self._naks += 1
-        if self._naks >= NAKS_MAX:  # the NAK still goes out, then the session ends
-            self.session = False
-
     def _respond(self, n, now):
         self._tx_len = n
         self._repeats = 0
         self._pending = True
         self._due = ticks_add(now, self.tr)
 
-    def _repeat(self, now):
-        if self._tx_len and self._repeats < REPEATS_MAX:
-            self._repeats += 1
-            self._pending = True
-            self._due = ticks_add(now, self.tr)
-
-    def _idle(self):
-        self.session = False
-        self._pending = False
-        self._recovering = False
-        self._tx_len = 0
-        self._naks = 0
-
     def line_replaced(self):
         """Another HHU is on the line (the board's connection was replaced): nothing of the
         old conversation carries over: no partial message, session, response or recovery
         wait. A token already taken for processing still completes."""
         self._rx.reset()
-        self._idle()
+        self._fire(E_REPLACED, self._now)
 
     def poll(self, now):
         """Run the timers; return the bytes to send now (a memoryview) or None."""
@@ -424,18 +474,52 @@ class Server:
                 return 0
             self._pending = False
             return self._out()
-        if self._recovering and ticks_diff(now, self._last_rx) >= self.recovery:
-            self._recovering = False
-            self._nak(now)
-            self._pending = False
+        if self.state == RECOVERING and ticks_diff(now, self._last_rx) >= self.recovery:
+            self._fire(E_QUIET, now)
+            self._pending = False  # the NAK goes out at once: the wait was longer than tr
             return self._out()
-        if self.session and ticks_diff(now, self._last_msg) >= self.session_timeout:
-            self._idle()
-        if self.lockout.poll(now):
-            self.app.save(now)  # a restart must not renew a lock that ran out
-        if self.app.deadline(now) == 0:
-            self.app.step(now)  # counts the result for the lockout and stores both
+        self._due_work(now)
         return 0
+
+    def _due_work(self, now):
+        if self.state != IDLE and ticks_diff(now, self._last_msg) >= self.session_timeout:
+            self._fire(E_TIMEOUT, now)
+        self.app.poll(now)  # a token, a lock that ran out, the application's own timers
+
+    # --- the loop ---------------------------------------------------------------------
+    # (its names are ones the firmware interns anyway: on a 32-bit port one new name can
+    # cost a new qstr pool, 2.3 KB)
+
+    def step(self, line, ticks, buf, offset=1, other=None):
+        """One pass of the one loop that drives the core, wherever it runs (boards/common/
+        link.py for a UART, the unix board's socket, the tests' lines, the simulator):
+        send what is due, take what `line` holds into `buf` and receive it, say how many
+        ms may pass before the next pass (-1: only input). `line` has a UART's `any`,
+        `readinto`, `write(buf, n)`; `ticks()` gives ticks_ms; input is stamped `offset` ms after
+        it (1 for ticks_ms, which truncates: the bytes came in somewhere inside this tick,
+        so a minimum gap such as tr is never short; 0 for an exact clock).
+        `other.feed(now)` (metrology, a simulated load) runs every pass and says when it
+        wants the next, -1 never. Nothing is allocated: `receive` takes `buf` and a count."""
+        n = self.poll_len(ticks())
+        if n:
+            line.write(self._tx, n)  # a stream's write(buf, n): no slice of the buffer
+        while line.any():
+            n = line.readinto(buf) or 0
+            if n <= 0:
+                break
+            self.receive(buf, ticks_add(ticks(), offset), n)
+        wait = self.next_event(ticks())
+        if other is not None:
+            due = other.feed(ticks())
+            if due >= 0:
+                wait = due if wait < 0 else min(wait, due)
+        return wait
+
+    def run(self, line, ticks, buf, offset=1, other=None):
+        """The loop: a pass, then `line.wait(ms)` sleeps until input or the next deadline;
+        it returns False when the line is over (a simulated one), and so does `run`."""
+        while line.wait(self.step(line, ticks, buf, offset, other)) is not False:
+            pass
 
     def _out(self):
         n = self._tx_len
@@ -450,14 +534,12 @@ class Server:
         if self._pending:
             return max(0, ticks_diff(self._due, now))
         wait = -1
-        if self._recovering:
+        if self.state == RECOVERING:
             wait = max(0, ticks_diff(ticks_add(self._last_rx, self.recovery), now))
-        if self.session:
+        if self.state != IDLE:
             left = ticks_diff(ticks_add(self._last_msg, self.session_timeout), now)
             wait = _sooner(wait, max(0, left))
-        wait = _sooner(wait, self.lockout.deadline(now))
-        wait = _sooner(wait, self.app.deadline(now))
-        return wait
+        return _sooner(wait, self.app.next_event(now))
 
 
 def _sooner(a, b):

@@ -61,3 +61,21 @@ def unix_board(micropython, tmp_path):
     yield start
     for board in boards:
         board.stop()
+
+
+# Tests whose subject is real time, a real line or a real process: the unix board (its
+# TCP socket or pty), the hardware boards' glue at their baud rates, the conformance kit's
+# timing. The rest run on virtual time (tools/harness/simline.py). `pytest -m realtime`
+# runs this set alone, `-m "not realtime"` the logic alone.
+REALTIME_FIXTURES = {"unix_board"}
+REALTIME_MODULES = {"test_conform", "test_unix_line"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "realtime: waits in real time (a real line, process or clock)")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if REALTIME_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__ in REALTIME_MODULES:
+            item.add_marker("realtime")

@@ -5,7 +5,10 @@ import subprocess
 
 from conftest import ROOT
 from vtc07 import vending
+import meter
+import simline
 from meterapp import MeterApplication
+from storage import MemoryStore
 
 DK = 0xE653341F9D5BF36F  # the decoder key of sts-tokens.md's vectors, the unix board's default
 OTHER_DK = 0xE94023262E9993C2
@@ -48,3 +51,21 @@ def make_romfs(board):
                             timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     return os.path.join(ROOT, "build", "romfs", board + ".img")
+
+
+def sim_meter(*flags, store=None, now=0, to_meter=None, to_hhu=None):
+    """A meter in this process on the line simulator (tools/harness/simline.py), configured
+    by the unix board's meter flags ("--algorithm", "des", ...): its `sim://` URL, which
+    the HHU and the `vtc07` command open as a serial port. Its time is virtual: a test
+    about logic never waits for tr, a token poll or a lockout. `to_meter`, `to_hhu`: a
+    damaged line (noisyline.py's damage functions)."""
+    options = {}
+    for i in range(0, len(flags), 2):
+        options[flags[i][2:].replace("-", "_")] = flags[i + 1]
+    server = meter.build(options, MemoryStore() if store is None else store, now)
+    return simline.attach(server, to_meter=to_meter, to_hhu=to_hhu)
+
+
+def sim_time(url):
+    """A simulated meter's clock: ms on its line."""
+    return simline.PORTS[url].line.now

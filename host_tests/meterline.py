@@ -25,7 +25,6 @@ from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "boards", "common"))
 import boardmain  # noqa: E402
-from ticks import ticks_add  # noqa: E402
 
 _T0 = time.monotonic()
 
@@ -100,21 +99,42 @@ class _Served:
         self.close()
 
 
+class _FedPort:
+    """The UART a CoreMeter's Link reads: what the TCP peer sent, at once."""
+
+    def __init__(self, meter):
+        self.meter = meter
+        self.rx = bytearray()
+
+    def any(self):
+        return len(self.rx)
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self.rx))
+        buf[:n] = self.rx[:n]
+        del self.rx[:n]
+        return n
+
+    def write(self, data, n=-1):
+        if n < 0:
+            n = len(data)
+        self.meter._send(bytes(data[:n]))
+        return n
+
+
 class CoreMeter(_Served):
     def __init__(self, server):
         super().__init__()
         self.server = server
+        self.line = _FedPort(self)  # (self.port is the TCP port)
+        self._buf = bytearray(32)
         self.start()
 
     def _feed(self, data):
-        # the bytes came in somewhere inside this ms: stamp them with its end (boards/unix)
-        self.server.receive(data, ticks_add(now_ms(), 1))
+        self.line.rx += data
 
     def _service(self):
-        out = self.server.poll(now_ms())
-        if out:
-            self._send(out)
-        return self.server.next_event(now_ms())
+        return self.server.step(self.line, now_ms, self._buf)
 
 
 class RealTimeUART:

@@ -10,6 +10,7 @@ import venv
 import pytest
 
 from conftest import ROOT
+from helpers import sim_meter
 from unixboard import free_port
 from vtc07 import cli, vending
 
@@ -75,10 +76,10 @@ def test_exit_3_meter_refused_raw_request_and_json(unix_board, capsys):
     assert values == {"CreditElectricity": "0000000000", "KeyRevisionNumber": "1"}
 
 
-def test_a_key_change_set_in_one_command_reports_what_changed(unix_board, capsys):
-    board = unix_board()
+def test_a_key_change_set_in_one_command_reports_what_changed(capsys):
+    port = sim_meter()  # on virtual time
     tokens = vending.key_change_tokens(0x0123456789ABCDEF, 255, 2, 0, 2, 1, 0xE653341F9D5BF36F)
-    status, out, err = vtc(capsys, "--port", url(board.port), "token", *[vending.group(t) for t in tokens])
+    status, out, err = vtc(capsys, "--port", port, "token", *[vending.group(t) for t in tokens])
     assert status == 0, err
     assert ": 02 1stKCT" in out and ": 03 2ndKCT" in out and "KeyRevisionNumber: 1 -> 2" in out
 

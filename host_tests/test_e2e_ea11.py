@@ -1,5 +1,6 @@
-"""The unix board as an EA11 meter, from flags and from a config file, driven by the HHU
-(tools/hhu.py): the spec's EA11 credit token and 4-token key change set, then a restart."""
+"""An EA11 meter, from flags (on the line simulator, virtual time) and from a config file
+(the unix board), driven by the HHU (tools/hhu.py): the spec's EA11 credit token and
+4-token key change set, then a restart."""
 import subprocess
 
 import pytest
@@ -7,6 +8,8 @@ import pytest
 from vtc07 import hhu
 from vtc07 import vending
 from conftest import ROOT
+from helpers import sim_meter
+from storage import FileStore
 
 EA11_DK = "f94b6ed353c3bfdb113e2d3a7ea3c41d"
 EA11_DK_TI2 = 0xB208834372EF892EF6E04C28593090D4
@@ -15,8 +18,13 @@ EA11_FLAGS = ("--algorithm", "misty1", "--dk", EA11_DK, "--sgc", "100000", "--ba
               "--ti", "1")
 
 
+def _url(board):
+    """A unix board's URL, or a simulated meter's (sim://) as it is."""
+    return board if isinstance(board, str) else "socket://127.0.0.1:%d" % board.port
+
+
 def reading(board, *names):
-    with hhu.Hhu("socket://127.0.0.1:%d" % board.port) as meter:
+    with hhu.Hhu(_url(board)) as meter:
         meter.sign_on()
         values = [meter.read(hhu.lookup(n)) for n in names]
         meter.brk()
@@ -24,22 +32,21 @@ def reading(board, *names):
 
 
 def entering(board, *numbers):
-    with hhu.Hhu("socket://127.0.0.1:%d" % board.port) as meter:
+    with hhu.Hhu(_url(board)) as meter:
         meter.sign_on()
         statuses = [meter.enter_token(n)[0] for n in numbers]
         meter.brk()
     return statuses
 
 
-def test_ea11_meter_from_flags_credit_key_change_and_restart(unix_board, tmp_path):
-    state = tmp_path / "meter"
-    board = unix_board(*EA11_FLAGS, state=state)
+def test_ea11_meter_from_flags_credit_key_change_and_restart(tmp_path):
+    state = str(tmp_path / "meter")
+    board = sim_meter(*EA11_FLAGS, store=FileStore(state))
     assert reading(board, "EncryptionAlgorithm", "SupplyGroupCode") == ["11", "100000"]
     assert entering(board, 59386323472137426967, 59386323472137426967) == [1, 10]
     assert entering(board, EA11_SET[2], EA11_SET[0], EA11_SET[3]) == [2, 2, 2]
     assert reading(board, "KeyChangeHalfWaiting") == ["9"]
-    board.stop()
-    again = unix_board(*EA11_FLAGS, state=state)  # a power cycle with three sections waiting
+    again = sim_meter(*EA11_FLAGS, store=FileStore(state))  # a power cycle with three sections waiting
     assert reading(again, "KeyChangeHalfWaiting") == ["9"]
     assert entering(again, EA11_SET[1]) == [3]
     assert reading(again, "SupplyGroupCode", "TariffIndex", "KeyChangeHalfWaiting") == ["123457", "02", "0"]

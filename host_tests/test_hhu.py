@@ -1,5 +1,7 @@
-"""The HHU tools (`vtc07`) against the unix board process: commands, tokens, traces, and
-the error paths (wrong port, silent meter, NAKs, garbled answers) on a real line."""
+"""The HHU tools (`vtc07`): commands, tokens, traces, and the error paths (wrong port,
+silent meter, NAKs, garbled answers). What is about logic runs against the meter on the
+line simulator (`sim`: virtual time); the unix board process on a real line (`board`,
+marked realtime) where the line, its timing or the process is the subject."""
 import json
 import os
 import subprocess
@@ -14,13 +16,15 @@ from vtc07 import tracefile
 from vtc07 import vending
 from vtc07 import cli as vtc07
 from conftest import ROOT, TRACES
-from noisyline import NoisyLine, drop, flip_parity
+from helpers import sim_meter, sim_time
+from noisyline import drop, flip_parity
 
 FIRST_VECTOR = "2371-6100-5011-8319-4197"
 
 
 def url(port):
-    return "socket://127.0.0.1:%d" % port
+    """A unix board's TCP port as a URL; a simulated meter's sim:// URL as it is."""
+    return port if isinstance(port, str) else "socket://127.0.0.1:%d" % port
 
 
 def vtc(capsys, port, *args):
@@ -35,6 +39,12 @@ def board(unix_board):
     return unix_board()
 
 
+@pytest.fixture
+def sim():
+    """The meter on the line simulator: its URL (virtual time)."""
+    return sim_meter()
+
+
 def test_console_command_is_installed(board):
     exe = os.path.join(os.path.dirname(sys.executable), "vtc07")
     result = subprocess.run([exe, "--port", url(board.port), "id"], capture_output=True, text=True, timeout=20)
@@ -43,8 +53,8 @@ def test_console_command_is_installed(board):
                                               "manufacturer STS, speed 2400 Bd, identification MPY-VTC07"]
 
 
-def test_read_by_id_and_name_in_words(board, capsys):
-    status, out, _ = vtc(capsys, board.port, "read", "0000", "serverstatus", "8015", "TokenLockoutTimeRemaining")
+def test_read_by_id_and_name_in_words(sim, capsys):
+    status, out, _ = vtc(capsys, sim, "read", "0000", "serverstatus", "8015", "TokenLockoutTimeRemaining")
     assert status == 0
     lines = [line.split() for line in out.strip().split("\n")]
     assert lines[0] == ["0000", "ProtocolVersion", "01"]
@@ -64,8 +74,8 @@ def test_the_hhu_names_exactly_the_registers_the_firmware_has():
     assert len(set(hhu.NAMES.values())) == len(hhu.NAMES)
 
 
-def test_dump_lists_every_readable_register_and_no_key(board, capsys):
-    status, out, _ = vtc(capsys, board.port, "dump")
+def test_dump_lists_every_readable_register_and_no_key(sim, capsys):
+    status, out, _ = vtc(capsys, sim, "dump")
     assert status == 0
     rows = out.strip().split("\n")[1:]
     readable = [r for r in hhu.REGISTERS if r.readable]
@@ -74,51 +84,51 @@ def test_dump_lists_every_readable_register_and_no_key(board, capsys):
     assert "E653341F9D5BF36F" not in out.upper()
 
 
-def test_token_accept_then_used_with_credit_change(board, capsys):
-    status, out, _ = vtc(capsys, board.port, "token", FIRST_VECTOR)
+def test_token_accept_then_used_with_credit_change(sim, capsys):
+    status, out, _ = vtc(capsys, sim, "token", FIRST_VECTOR)
     assert status == 0
     assert out.split("\n")[:2] == [
         "token %s: 01 Accept: token accepted" % FIRST_VECTOR,
         "  CreditElectricity: 0.0 kWh -> 0.1 kWh (+0.1 kWh)"]
-    status, out, _ = vtc(capsys, board.port, "token", FIRST_VECTOR.replace("-", ""))
+    status, out, _ = vtc(capsys, sim, "token", FIRST_VECTOR.replace("-", ""))
     assert status == 3 and "10 Used" in out and "Credit" not in out
-    status, out, _ = vtc(capsys, board.port, "read", "CreditElectricity")
+    status, out, _ = vtc(capsys, sim, "read", "CreditElectricity")
     assert "0.1 kWh" in out
 
 
-def test_token_rejections_and_lockout_in_words(board, capsys):
+def test_token_rejections_and_lockout_in_words(sim, capsys):
     other_meter = "67206107716095682372"
-    status, out, _ = vtc(capsys, board.port, "token", other_meter)
+    status, out, _ = vtc(capsys, sim, "token", other_meter)
     assert status == 3 and "13 CRC: wrong meter, wrong key or a mistyped token" in out
     for _ in range(2):
-        vtc(capsys, board.port, "token", other_meter)
-    status, _, err = vtc(capsys, board.port, "token", other_meter)
+        vtc(capsys, sim, "token", other_meter)
+    status, _, err = vtc(capsys, sim, "token", other_meter)
     assert status == 3 and "locked out for another" in err and "ERR07" in err
 
 
-def test_token_input_is_checked_before_the_line(board, capsys):
+def test_token_input_is_checked_before_the_line(sim, capsys):
     for bad in ("1234", "2371-6100-5011-8319-419X", "99999999999999999999"):
-        status, _, err = vtc(capsys, board.port, "token", bad)
+        status, _, err = vtc(capsys, sim, "token", bad)
         assert status == 2, bad
     test_token = vending.digits(vending.class1_token(0, 2**36 - 1, 0))
     damaged = test_token[:-1] + str((int(test_token[-1]) + 1) % 10)
-    status, _, err = vtc(capsys, board.port, "token", damaged)
+    status, _, err = vtc(capsys, sim, "token", damaged)
     assert status == 2 and "wrong check (CRC)" in err
 
 
-def test_write_and_its_refusals(board, capsys):
-    status, out, _ = vtc(capsys, board.port, "write", "0004", "4" + "0" * 16)
+def test_write_and_its_refusals(sim, capsys):
+    status, out, _ = vtc(capsys, sim, "write", "0004", "4" + "0" * 16)
     assert status == 3 and "ERR05 value out of range" in out  # top 2 of 68 bits set
-    status, _, err = vtc(capsys, board.port, "write", "0003", "x")
+    status, _, err = vtc(capsys, sim, "write", "0003", "x")
     assert status == 2 and "not writable" in err
-    status, _, err = vtc(capsys, board.port, "write", "0004", "12")
+    status, _, err = vtc(capsys, sim, "write", "0004", "12")
     assert status == 2 and "exactly 17 hex digits" in err
-    status, _, err = vtc(capsys, board.port, "read", "NoSuchRegister")
+    status, _, err = vtc(capsys, sim, "read", "NoSuchRegister")
     assert status == 2 and "no register" in err
 
 
-def test_break_leaves_the_meter_idle(board):
-    with hhu.Hhu(url(board.port)) as meter:
+def test_break_leaves_the_meter_idle(sim):
+    with hhu.Hhu(url(sim)) as meter:
         meter.sign_on()
         meter.brk()
         meter.send(tracefile.command(b"R1\x020000()"))
@@ -147,7 +157,7 @@ def test_generate_reproduces_the_spec_vectors(capsys):
         assert capsys.readouterr().out.strip().replace("-", "") == expected, args
 
 
-def test_generated_tokens_of_every_kind_are_accepted(board, capsys):
+def test_generated_tokens_of_every_kind_are_accepted(sim, capsys):
     base = ["generate", "--tid", "100"]
     kinds = [["credit", "--service", s, "--amount", "2.5"] for s in vending.SERVICES] + [
         ["mpl", "--value", "5000"], ["clear-credit", "--value", "water"], ["tariff-rate", "--value", "12"],
@@ -156,21 +166,21 @@ def test_generated_tokens_of_every_kind_are_accepted(board, capsys):
         base[2] = str(100 + i)
         assert vtc07.main(base + kind) == 0
         token = capsys.readouterr().out.strip()
-        status, out, _ = vtc(capsys, board.port, "token", token)
+        status, out, _ = vtc(capsys, sim, "token", token)
         assert status == 0 and "01 Accept" in out, (kind, out)
-    status, out, _ = vtc(capsys, board.port, "read", "CreditWater", "MaximumPowerLimit", "TariffRate")
+    status, out, _ = vtc(capsys, sim, "read", "CreditWater", "MaximumPowerLimit", "TariffRate")
     assert [line.split()[2] for line in out.strip().split("\n")] == ["0000000000", "0000005000", "00012"]
 
 
-def test_generated_key_change_then_credit_under_the_new_key(board, capsys):
+def test_generated_key_change_then_credit_under_the_new_key(sim, capsys):
     assert vtc07.main(["generate", "key-change", "--new-krn", "2", "--rollover"]) == 0
     first, second = capsys.readouterr().out.split()
-    assert "02 1stKCT" in vtc(capsys, board.port, "token", first)[1]
+    assert "02 1stKCT" in vtc(capsys, sim, "token", first)[1]
     # the other half in a command of its own: it pairs with the waiting one, so --force
-    assert "03 2ndKCT" in vtc(capsys, board.port, "token", "--force", second)[1]
+    assert "03 2ndKCT" in vtc(capsys, sim, "token", "--force", second)[1]
     assert vtc07.main(["generate", "--krn", "2", "--base-date", "2014", "credit", "--amount", "1"]) == 0
     token = capsys.readouterr().out.strip()  # issued now: a 2014-based TID
-    status, out, _ = vtc(capsys, board.port, "token", token)
+    status, out, _ = vtc(capsys, sim, "token", token)
     assert status == 0 and "+1.0 kWh" in out
 
 
@@ -182,17 +192,17 @@ def test_generate_refuses_a_tid_outside_the_base_date(capsys):
 
 # --- traces: record, replay against the live meter, show differences ------------------------
 
-def test_trace_recorded_by_the_hhu_replays_on_a_fresh_meter(unix_board, tmp_path, capsys):
+def test_trace_recorded_by_the_hhu_replays_on_a_fresh_meter(tmp_path, capsys):
     recorded = tmp_path / "session.trace"
-    first = unix_board(state=tmp_path / "one")
-    assert vtc(capsys, first.port, "--trace", str(recorded), "token", FIRST_VECTOR)[0] == 0
+    first = sim_meter()
+    assert vtc(capsys, first, "--trace", str(recorded), "token", FIRST_VECTOR)[0] == 0
     trace = tracefile.load(str(recorded))
     kinds = [e[0] for e in trace.events]
     assert kinds[:2] == [">", "<"] and "<" in kinds[2:]
-    fresh = unix_board(state=tmp_path / "two")
-    status, out, _ = vtc(capsys, fresh.port, "replay", str(recorded))
+    fresh = sim_meter()
+    status, out, _ = vtc(capsys, fresh, "replay", str(recorded))
     assert status == 0 and out.strip().endswith("same")
-    status, out, _ = vtc(capsys, fresh.port, "replay", str(recorded))  # the token is now Used
+    status, out, _ = vtc(capsys, fresh, "replay", str(recorded))  # the token is now Used
     assert status == 3
     assert "Data message" in out and "expected" in out and "got" in out
     assert ".8001(0000000001)." in out or "(01)" in out
@@ -209,25 +219,24 @@ def test_recorded_sessions_replay_on_the_unix_board(unix_board, name):
         assert replay_line.replay(meter, trace) == []
 
 
-def test_replay_names_the_first_difference(board):
+def test_replay_names_the_first_difference(sim):
     trace = tracefile.parse("> 0 /?!<CR><LF>\n< 200 /STS3MPY-VTC08<CR><LF>\n")
-    with hhu.Hhu(url(board.port)) as meter:
+    with hhu.Hhu(sim) as meter:
         diff = replay_line.replay(meter, trace)
     assert diff[0] == "first difference at 200 ms, answering IDRequest /?!<CR><LF>:"
     assert diff[1].split()[:3] == ["expected", "IDResponse", "2F"]
     assert diff[1].endswith("/STS3MPY-VTC08..") and diff[2].endswith("/STS3MPY-VTC07..")
 
 
-def test_replay_reports_a_late_answer(unix_board):
-    board = unix_board("--tr", "400")
+def test_replay_reports_a_late_answer():
     trace = tracefile.parse("> 0 /?!<CR><LF>\n< 200 /STS3MPY-VTC07<CR><LF>\n")
-    with hhu.Hhu(url(board.port)) as meter:
+    with hhu.Hhu(sim_meter("--tr", "400")) as meter:
         diff = replay_line.replay(meter, trace)
     off = int(diff[0].split("the right bytes, ")[1].split(" ms off")[0])
-    assert 200 <= off < 260, diff  # tr 400 instead of 200
+    assert off == 200, diff  # tr 400 instead of 200: on virtual time, exactly
 
 
-# --- error paths on a real line ----------------------------------------------------------
+# --- error paths: a damaged line (noisyline.py's damage, on the simulated line) -------------
 
 def test_wrong_port(capsys):
     status, _, err = vtc(capsys, 1, "id")  # nothing listens on port 1
@@ -236,21 +245,20 @@ def test_wrong_port(capsys):
     assert "cannot open /dev/ttyNOPE" in capsys.readouterr().err
 
 
-def test_silent_meter(board, capsys):
-    start = time.monotonic()
-    status, _, err = vtc(capsys, board.port, "--address", "123", "id")  # another meter's address
+def test_silent_meter(sim, capsys):
+    status, _, err = vtc(capsys, sim, "--address", "123", "id")  # another meter's address
     assert status == 1 and "the meter is silent" in err
-    assert 2.0 <= time.monotonic() - start < 4
+    assert sim_time(sim) == hhu.FIRST_CHAR_S * 1000  # it waited as long as a reply may take, no longer
 
 
-def test_silent_mid_session(board):
+def test_silent_mid_session():
     sent = []
 
     def unplug_after_sign_on(data):
         sent.append(data)
         return data if len(sent) == 1 else b""
 
-    with NoisyLine(board.port, to_meter=unplug_after_sign_on) as line, hhu.Hhu(url(line.port)) as meter:
+    with hhu.Hhu(sim_meter(to_meter=unplug_after_sign_on)) as meter:
         meter.sign_on()
         with pytest.raises(hhu.HhuError, match="the meter is silent"):
             meter.read(hhu.lookup("0000"))
@@ -272,49 +280,45 @@ def damaging(first_byte, damage, times=None):
     return on_chunk
 
 
-def test_meter_answering_nak_gets_the_request_again(board):
+def test_meter_answering_nak_gets_the_request_again():
     first_request_bcc_damaged = damaging(SOH_LINE, flip_parity(-1), times=1)
-    with NoisyLine(board.port, to_meter=first_request_bcc_damaged) as line, hhu.Hhu(url(line.port)) as meter:
+    with hhu.Hhu(sim_meter(to_meter=first_request_bcc_damaged)) as meter:
         meter.sign_on()
         assert meter.read(hhu.lookup("0000")) == "01"  # after the meter's NAK, sent again
         assert meter.repeats == 1
 
 
-def test_meter_answering_nak_every_time(board):
-    with NoisyLine(board.port, to_meter=damaging(SOH_LINE, flip_parity(-1))) as line, \
-            hhu.Hhu(url(line.port)) as meter:
+def test_meter_answering_nak_every_time():
+    with hhu.Hhu(sim_meter(to_meter=damaging(SOH_LINE, flip_parity(-1)))) as meter:
         meter.sign_on()
         with pytest.raises(hhu.HhuError, match="answered NAK 3 times and ended the session"):
             meter.read(hhu.lookup("0000"))
 
 
-def test_garbled_answer_is_asked_again_with_nak(board):
-    with NoisyLine(board.port, to_hhu=damaging(STX_LINE, flip_parity(3), times=1)) as line, \
-            hhu.Hhu(url(line.port)) as meter:
+def test_garbled_answer_is_asked_again_with_nak():
+    with hhu.Hhu(sim_meter(to_hhu=damaging(STX_LINE, flip_parity(3), times=1))) as meter:
         meter.sign_on()
         assert meter.read(hhu.lookup("8015")) == "07"
         assert meter.repeats == 1
 
 
-def test_garbled_answers_every_time(board, capsys):
-    with NoisyLine(board.port, to_hhu=damaging(STX_LINE, flip_parity(-1))) as line:
-        status, _, err = vtc(capsys, line.port, "read", "0000")
+def test_garbled_answers_every_time(capsys):
+    status, _, err = vtc(capsys, sim_meter(to_hhu=damaging(STX_LINE, flip_parity(-1))), "read", "0000")
     assert status == 1 and "garbled 4 times (parity or BCC wrong)" in err
 
 
-def test_truncated_answer(board):
+def test_truncated_answer():
     def cut_etx_and_bcc(data):
         return data[:-2]
 
-    with NoisyLine(board.port, to_hhu=damaging(STX_LINE, cut_etx_and_bcc, times=1)) as line, \
-            hhu.Hhu(url(line.port)) as meter:
+    with hhu.Hhu(sim_meter(to_hhu=damaging(STX_LINE, cut_etx_and_bcc, times=1))) as meter:
         meter.sign_on()
         assert meter.read(hhu.lookup("0000")) == "01"
         assert meter.repeats == 1
 
 
-def test_unplugged_line(board):
-    with NoisyLine(board.port, to_meter=drop) as line, hhu.Hhu(url(line.port)) as meter:
+def test_unplugged_line():
+    with hhu.Hhu(sim_meter(to_meter=drop)) as meter:
         with pytest.raises(hhu.HhuError, match="no answer to the sign-on"):
             meter.sign_on()
 
@@ -327,14 +331,15 @@ def test_demo_runs_against_the_unix_board(board):
     assert "$ vtc07 --port %s token" % url(board.port) in result.stdout
 
 
-def test_ea09_meter_with_generated_des_tokens(unix_board, capsys):
-    board = unix_board("--algorithm", "des")
+def test_ea09_meter_with_generated_des_tokens(capsys):
+    sim = sim_meter("--algorithm", "des")
     assert vtc07.main(["generate", "--algorithm", "des", "--tid", "500", "credit", "--amount", "3"]) == 0
     token = capsys.readouterr().out.strip()
-    status, out, _ = vtc(capsys, board.port, "token", token)
+    status, out, _ = vtc(capsys, sim, "token", token)
     assert status == 0 and "+3.0 kWh" in out
 
 
+@pytest.mark.realtime
 def test_hhu_over_a_pty_like_a_serial_port(micropython, tmp_path, capsys):
     proc = subprocess.Popen([micropython, os.path.join(ROOT, "boards", "unix", "main.py"), "--pty",
                              "--state", str(tmp_path)], stdout=subprocess.PIPE, text=True)
@@ -348,7 +353,7 @@ def test_hhu_over_a_pty_like_a_serial_port(micropython, tmp_path, capsys):
         proc.wait()
 
 
-def test_hhu_refuses_a_half_that_would_pair_with_one_entered_earlier(board, capsys):
+def test_hhu_warns_when_a_half_would_pair_with_one_entered_earlier(sim, capsys):
     """Two halves of two different key changes pair into a key nobody issued; the tokens
     cannot show it, so the HHU refuses a class 2 token while a half waits, unless --force
     (as esptool does for dangerous writes)."""
@@ -357,12 +362,12 @@ def test_hhu_refuses_a_half_that_would_pair_with_one_entered_earlier(board, caps
 
     first, _ = vending.key_change_tokens(0x0123456789ABCDEF, 255, 2, 0, 2, 7, DK)
     _, other_second = vending.key_change_tokens(0xFEDCBA9876543210, 255, 2, 0, 2, 7, DK)
-    status, out, err = vtc(capsys, board.port, "token", str(first))
+    status, out, err = vtc(capsys, sim, "token", str(first))
     assert status == 0 and "02 1stKCT" in out and "warning" not in err
-    status, out, err = vtc(capsys, board.port, "token", "%020d" % other_second)
+    status, out, err = vtc(capsys, sim, "token", "%020d" % other_second)
     assert status == 2 and "a key change half (subclass 3) entered earlier is waiting" in err and "--force" in err
     assert out == "" and err.count("\n") == 1
-    status, out, err = vtc(capsys, board.port, "--json", "read", "KeyChangeHalfWaiting", "KeyRevisionNumber")
+    status, out, err = vtc(capsys, sim, "--json", "read", "KeyChangeHalfWaiting", "KeyRevisionNumber")
     assert [r["value"] for r in json.loads(out)["registers"]] == ["3", "1"]  # nothing was entered
-    status, out, err = vtc(capsys, board.port, "token", "--force", "%020d" % other_second)
+    status, out, err = vtc(capsys, sim, "token", "--force", "%020d" % other_second)
     assert "warning: a key change half (subclass 3)" in err and "03 2ndKCT" in out

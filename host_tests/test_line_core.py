@@ -3,6 +3,7 @@ line (a new HHU) inherits nothing of the old conversation."""
 import pytest
 
 import meter
+import server
 from vtc07 import tracefile
 from simline import SimLine
 from storage import MemoryStore
@@ -55,7 +56,7 @@ def test_a_replaced_line_drops_the_partial_message():
 def test_a_replaced_line_leaves_the_session():
     sim = line()
     sim.server.line_replaced()
-    assert not sim.server.session
+    assert sim.server.state == server.IDLE
     assert sim.command(b"R1\x020000()") is None  # Idle: a read without sign-on is not answered
 
 

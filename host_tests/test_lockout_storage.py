@@ -40,13 +40,13 @@ def test_state_survives_restart_and_expiry_is_saved():
         server.app.submit(0, 0)  # class 0: counts; the stub answers 8
         assert server.app.step(0) == 8
     again = stub_meter(store, 5000)  # power cycle: remaining time is served in full
-    assert again.lockout.count == 4 and again.lockout.remaining_ms(5000) == 20000
+    assert again.app.lockout.count == 4 and again.app.lockout.remaining_ms(5000) == 20000
     again.poll(25000)  # runs out: saved, so the next restart is not locked
     third = stub_meter(store)
-    assert not third.lockout.locked(0) and third.lockout.count == 4
+    assert not third.app.lockout.locked(0) and third.app.lockout.count == 4
     third.app.submit(0, 0)
     third.app.step(0)
-    assert third.lockout.remaining_s(0) == 40
+    assert third.app.lockout.remaining_s(0) == 40
 
 
 def test_accept_without_count_writes_nothing():

@@ -1,7 +1,11 @@
 """The line between a board's UART and the VTC07 core: shared by every hardware board.
 
-`Link` moves bytes between a `machine.UART`-like object and the server and handles the
-front end (profile section 1):
+`Link` makes a `machine.UART` the line the core's one loop drives (`Server.step` and
+`Server.run` in firmware/server.py, which every place that runs the core uses: these
+boards, the unix board's socket, the tests' lines, the simulator in
+tools/harness/simline.py).
+
+`Link` also handles the front end (profile section 1):
 - half-duplex front ends (optical head, current loop) get a TX-enable / direction pin
   that is driven active just before the first byte and released only after the last
   byte's stop bit has left (`UART.flush()` where the port has it, else the computed
@@ -11,8 +15,8 @@ front end (profile section 1):
 - parity: "uart" runs the UART 7E1 and the core takes 7-bit characters; "soft" runs it
   8N1 and the core makes and checks parity in bit 7 itself.
 `Link` holds no `machine` import, so the host tests drive it with fake UART and Pin
-objects; `run()` is the board's loop: select.poll on the UART with the core's next
-deadline as timeout, so the CPU sleeps between events. A board with metrology
+objects; `run()` is the board's loop: between passes it sleeps in select.poll on the UART
+with the core's next deadline as timeout. A board with metrology
 (boards/common/metrology.py) has it fed from the same loop, at least every FEED_MS.
 """
 from ticks import ticks_add, ticks_diff
@@ -70,6 +74,9 @@ class EchoFilter:
 
 
 class Link:
+    """A board's UART as the line the core's loop (`Server.step`, `Server.run`) drives:
+    its front end between the two."""
+
     def __init__(self, uart, server, baud, clock, sleep_ms, half_duplex=False, echo=False,
                  tx_enable=None, tx_active=1, led=None, metrology=None):
         """`clock`: time.ticks_ms or a test's clock; `sleep_ms`: time.sleep_ms or a test's."""
@@ -85,7 +92,7 @@ class Link:
         self.clock = clock
         self.sleep_ms = sleep_ms
         self._rx = bytearray(RX_CHUNK)
-        self._tx = server.tx_buffer()  # what server.poll_len counts: written with no slice of it
+        self._poller = None
         if tx_enable is not None:
             tx_enable.value(1 - tx_active)  # listen
 
@@ -93,26 +100,30 @@ class Link:
         """Time n characters take on the line, rounded up."""
         return (n * BITS_PER_CHAR * 1000 + self.baud - 1) // self.baud
 
-    def receive(self):
-        """Take everything the UART holds and give it to the core."""
-        while self.uart.any():
-            n = self.uart.readinto(self._rx) or 0
-            if n <= 0:
-                return
-            now = ticks_add(self.clock(), 1)  # the end of this tick: see boards/unix
-            if self.echo is not None:
-                n = self.echo.filter(self._rx, n, now)
-            if n:
-                self.server.receive(self._rx, now, n)
+    # --- the line the loop drives ---------------------------------------------------------
 
-    def transmit(self, n):
-        """Send the first `n` bytes of the server's buffer (a stream's write(buf, n): no
-        slice of it is made)."""
+    def any(self):
+        return self.uart.any()
+
+    def readinto(self, buf):
+        """What the UART holds, without this side's own echo."""
+        while True:
+            n = self.uart.readinto(buf) or 0
+            if n <= 0 or self.echo is None:
+                return n
+            n = self.echo.filter(buf, n, ticks_add(self.clock(), 1))
+            if n or not self.uart.any():  # all of it our echo: read on
+                return n
+
+    def write(self, out, n=-1):
+        """Send `out` (its first `n` bytes: a stream's write(buf, n), no slice of it)."""
+        if n < 0:
+            n = len(out)
         if self.led is not None:
             self.led.value(1)
         if self.tx_enable is not None:
             self.tx_enable.value(self.tx_active)
-        self.uart.write(self._tx, n)
+        self.uart.write(out, n)
         if self.tx_enable is not None or self.half_duplex:
             # release the line only after the stop bit of the last character
             if hasattr(self.uart, "flush"):
@@ -120,37 +131,28 @@ class Link:
             else:
                 self.sleep_ms(self.tx_ms(n))
         if self.echo is not None:
-            self.echo.sent(self._tx, ticks_add(self.clock(), self.tx_ms(n)), n)
+            self.echo.sent(out, ticks_add(self.clock(), self.tx_ms(n)), n)
         if self.tx_enable is not None:
             self.tx_enable.value(1 - self.tx_active)
         if self.led is not None:
             self.led.value(0)
 
-    def service(self):
-        """One pass: due output and work, then input, then metrology. Returns ms until the
-        next pass is needed (-1: only input can bring work).
+    def wait(self, ms):
+        """Sleep until the UART has input or `ms` have passed (-1: until input)."""
+        if self._poller is None:
+            import select
 
-        The core is polled before input is taken: a token waiting to be worked on runs
-        before the next request, even when that request is complete in the UART the
-        moment an answer has gone out (else a HHU asking TokenStatus back to back would
-        keep an answer pending, and the token waiting, for ever)."""
-        n = self.server.poll_len(self.clock())
-        while n:  # and once more after an answer: the work it held back runs now
-            self.transmit(n)
-            n = self.server.poll_len(self.clock())
-        self.receive()
-        wait = self.server.next_event(self.clock())
-        if self.metrology is not None:
-            due = self.metrology.feed(self.clock())
-            wait = due if wait < 0 else min(wait, due)
-        return wait
+            self._poller = select.poll()
+            self._poller.register(self.uart, select.POLLIN)
+        for _ in self._poller.ipoll(ms):  # ipoll: no list of results per wake
+            break
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def service(self):
+        """One pass of the core's loop over this UART (the tests drive it pass by pass)."""
+        return self.server.step(self, self.clock, self._rx, 1, self.metrology)
 
     def run(self):
-        import select
-
-        poller = select.poll()
-        poller.register(self.uart, select.POLLIN)
-        while True:
-            wait = self.service()
-            for _ in poller.ipoll(wait):  # ipoll: no list of results per wake
-                break
+        """The board's loop: it never returns (a board's fault guard wraps it)."""
+        self.server.run(self, self.clock, self._rx, 1, self.metrology)

@@ -13,7 +13,6 @@ import sys
 import time
 
 
-RECV_MAX = 64  # bytes taken from the socket at a time
 
 
 # the board's own keys; every other key is the meter's (firmware/config.py)
@@ -95,94 +94,130 @@ def listen_free_port():
     raise OSError("no free loopback port")
 
 
-def serve(listener, server, heap_log_ms=0, load=None, line=None):
-    """Run the meter on the line: one TCP connection at a time, as one serial port.
+class SocketLine:
+    """The unix board's UART for the core's loop (Server.run): one TCP connection at a
+    time, as one serial port.
 
     A new connection is a new HHU plugged in: it replaces the old one, and the core forgets
     the old conversation (`line_replaced`). Writes never wait: what the HHU does not read
-    piles up in the kernel (its send buffer kept small) and then in `pending` here; answers
-    that do not fit are lost, whole, as on a line nobody listens to. `line[0]` is set to
-    the connection, for main()'s guard to close when something raises.
-    (Numbers are written out here: every new global name costs the board heap.)
+    piles up in the kernel (its send buffer kept small) and then in `_tx` here; answers
+    that do not fit are lost, whole, as on a line nobody listens to. `wait` sleeps in
+    select.poll until input, the loop's deadline or the board's own work (a simulated load,
+    the heap log) want a pass.
+    (Numbers are written out here: every new global name costs the board heap. The
+    attributes have names the firmware interns anyway, for the same reason: `poll` the
+    select.poll, `line` the connection, `_pending` input waits, `_tx` the answers the HHU
+    has not taken yet, `_due` the next heap line.)
     """
-    poller = select.poll()
-    poller.register(listener, select.POLLIN)
-    conn = None
-    pending = bytearray(128)  # answers the HHU has not taken yet
-    count = 0  # bytes in pending
-    next_log = time.ticks_ms()
-    while True:
-        now = time.ticks_ms()
-        if heap_log_ms and time.ticks_diff(now, next_log) >= 0:
-            gc.collect()
-            print("heap", gc.mem_alloc(), gc.mem_free())
-            next_log = time.ticks_add(now, heap_log_ms)
-        if load:
-            load.poll(now)
-        out = server.poll(now)
-        while out:  # and once more after an answer: the work it held back (a token) runs
-            # before the next request is taken, as boards/common/link.py's service does
-            if conn is not None and count + len(out) <= len(pending):
-                pending[count:count + len(out)] = out
-                if count:
-                    count += len(out)  # behind what waits already: sent when the line takes it
-                else:
-                    count = send(conn, pending, len(out))
-                    if count:
-                        poller.modify(conn, select.POLLIN | select.POLLOUT)
-            out = server.poll(time.ticks_ms())
-        wait = server.next_event(time.ticks_ms())
-        if heap_log_ms:
-            left = max(0, time.ticks_diff(next_log, time.ticks_ms()))
-            wait = left if wait < 0 else min(wait, left)
-        if load:
+
+    def __init__(self, listener, server, heap_log_ms=0, load=None):
+        self.listener = listener
+        self.server = server
+        self.heap_log_ms = heap_log_ms
+        self.load = load
+        self.poll = select.poll()
+        self.poll.register(listener, select.POLLIN)
+        self.line = None
+        self._pending = False
+        self._tx = bytearray(128)  # answers the HHU has not taken yet
+        self.count = 0  # bytes in _tx
+        self._due = time.ticks_ms()
+
+    def feed(self, now):
+        """The board's own work, every pass of the loop (its `other`): ms until it wants
+        the next pass."""
+        wait = -1
+        if self.heap_log_ms:
+            if time.ticks_diff(now, self._due) >= 0:
+                gc.collect()
+                print("heap", gc.mem_alloc(), gc.mem_free())
+                self._due = time.ticks_add(now, self.heap_log_ms)
+            wait = max(0, time.ticks_diff(self._due, time.ticks_ms()))
+        if self.load:
+            self.load.poll(now)
             wait = 100 if wait < 0 else min(wait, 100)
-        for obj, event in poller.poll(wait):
-            if obj is listener:
+        return wait
+
+    def any(self):
+        return self._pending
+
+    def readinto(self, buf):
+        self._pending = False
+        try:
+            n = self.line.readinto(buf)
+        except OSError:
+            n = 0
+        if n is None:  # nothing more for now
+            return 0
+        if n == 0:  # the HHU hung up
+            self.close()
+            return 0
+        self._pending = n == len(buf)  # there may be more
+        return n
+
+    def close(self):
+        """The connection drops (the HHU hung up, or the loop's guard caught a fault, as
+        a board's reset would drop its line); the next HHU is taken as usual."""
+        if self.line is not None:
+            self.poll.unregister(self.line)
+            self.line.close()
+            self.line = None
+        self.count = 0
+        self._pending = False
+
+    def write(self, data, n=-1):
+        """The first `n` bytes of `data` (all of it: -1) go out, or are lost whole."""
+        if n < 0:
+            n = len(data)
+        conn, pending, count = self.line, self._tx, self.count
+        if conn is not None and count + n <= len(pending):
+            for i in range(n):  # no slice of the core's buffer
+                pending[count + i] = data[i]
+            if count:
+                self.count = count + n  # behind what waits already: sent when the line takes it
+            else:
+                self.count = send(conn, pending, n)
+                if self.count:
+                    self.poll.modify(conn, select.POLLIN | select.POLLOUT)
+        return n
+
+    def wait(self, timeout):
+        for obj, event in self.poll.poll(timeout):
+            if obj is self.listener:
                 try:
-                    new, _ = listener.accept()
+                    new, _ = self.listener.accept()
                 except OSError:
                     continue  # the caller hung up before the call was taken
-                if conn is not None:
-                    poller.unregister(conn)
-                    conn.close()
-                conn = new
-                if line:
-                    line[0] = conn
-                conn.setblocking(False)
+                if self.line is not None:
+                    self.poll.unregister(self.line)
+                    self.line.close()
+                self.line = new
+                new.setblocking(False)
                 try:
                     # SO_SNDBUF (7 on Linux; the port's socket module has no name for it):
                     # a few hundred answers at most wait for an HHU that does not read
                     # (Linux makes 2048 its least, 4608 bytes)
-                    conn.setsockopt(socket.SOL_SOCKET, 7, 2048)
+                    new.setsockopt(socket.SOL_SOCKET, 7, 2048)
                 except OSError:
                     pass  # not Linux: the kernel's own buffer size stands
-                poller.register(conn, select.POLLIN)
-                count = 0  # the old HHU's answers are not the new one's
-                server.line_replaced()
+                self.poll.register(new, select.POLLIN)
+                self.count = 0  # the old HHU's answers are not the new one's
+                self._pending = False
+                self.server.line_replaced()
                 continue
-            if obj is not conn:
+            if obj is not self.line:
                 continue  # the connection that was just replaced
             if event & select.POLLOUT:
-                count = send(conn, pending, count)
-                if not count:
-                    poller.modify(conn, select.POLLIN)
-            if not event & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                continue
-            try:
-                data = conn.recv(RECV_MAX)
-            except OSError:
-                data = b""
-            if data:
-                # ticks_ms truncates: the bytes came in somewhere inside this tick, so
-                # stamp them with its end, or a minimum gap (tr, recovery) could be short
-                # by up to 1 ms.
-                server.receive(data, time.ticks_add(time.ticks_ms(), 1))
-            else:
-                poller.unregister(conn)
-                conn.close()
-                conn = None
-                count = 0
+                self.count = send(self.line, self._tx, self.count)
+                if not self.count:
+                    self.poll.modify(self.line, select.POLLIN)
+            if event & (select.POLLIN | select.POLLHUP | select.POLLERR):
+                self._pending = True
+
+
+def serve(line, server):
+    """Run the meter on the line: the core's one loop (Server.run) over a SocketLine."""
+    server.run(line, time.ticks_ms, bytearray(64), 1, line)
 
 
 def send(conn, buf, end):
@@ -294,11 +329,11 @@ def main(argv, board_dir="."):
                   "another port: make run TCP_PORT=7002, or --tcp 127.0.0.1:7002" % (host, port, e), file=sys.stderr)
             return 1
         print("VTC07 meter listening on %s:%s" % (host, port))
-    line = [None]
+    line = SocketLine(listener, server, int(options.get("heap_log", "0")), load)
     try:
         while True:
             try:
-                serve(listener, server, int(options.get("heap_log", "0")), load, line)
+                serve(line, server)
             except Exception as e:  # the one guard: one line, one count, carry on
                 try:
                     import recovery
@@ -306,9 +341,7 @@ def main(argv, board_dir="."):
                     recovery.loop_fault(server, e, time.ticks_ms())
                 except Exception:  # not even memory for that: the loop runs again as it is
                     gc.collect()
-                if line[0] is not None:  # the line drops, as on a board's reset
-                    line[0].close()
-                    line[0] = None
+                line.close()  # the line drops, as on a board's reset
                 time.sleep_ms(100)  # a fault that repeats at once cannot flood the console
     except KeyboardInterrupt:  # Ctrl-C: the way to stop it (make run), as a power fail
         if getattr(server.app, "meter", None):

@@ -23,9 +23,8 @@ except ImportError:  # MicroPython: firmwarepath put tools/vtc07 on the path
     import tracefile  # noqa: E402
 import meter  # noqa: E402
 from storage import MemoryStore  # noqa: E402
-from ticks import ticks_add  # noqa: E402
+from simline import SimLine  # noqa: E402
 
-STEPS_MAX = 10000  # polls between two events before the core counts as stuck
 # @ settings of the replay itself, not of the meter (docs/traces.md)
 REPLAY_KEYS = ("start", "lockout")
 
@@ -35,45 +34,37 @@ def make_server(settings, start):
     if "lockout" in settings:  # "count remaining_ms": state left by an earlier power cycle
         count, remaining = settings["lockout"].split()
         before = meter.build(settings, store, start, REPLAY_KEYS)
-        before.lockout.restore(int(count), int(remaining), start)
+        before.app.lockout.restore(int(count), int(remaining), start)
         before.app.save(start)
     return meter.build(settings, store, start, REPLAY_KEYS)
 
 
 def run(trace):
-    """The events the core produces for the trace's client events: a list like trace.events."""
+    """The events the core produces for the trace's client events: a list like trace.events.
+
+    The core runs on the line simulator (simline.py: boards/common/link.py's loop on a
+    simulated clock); the client's lines arrive at their times, and what the core writes
+    is heard with the time it went out."""
     settings = trace.settings
     start = int(settings.get("start", "0"))
     soft = settings.get("parity", "soft") == "soft"
-    server = make_server(settings, start)
+    heard = []
+    line = SimLine(make_server(settings, start), heard=heard, origin=start)
     out = []
-    clock = [0]  # ms since start
 
-    def advance(to_ms):
-        steps = 0
-        while True:
-            now = ticks_add(start, clock[0])
-            wait = server.next_event(now)
-            if wait < 0 or clock[0] + wait > to_ms:
-                break
-            clock[0] += wait
-            data = server.poll(ticks_add(start, clock[0]))
-            if data:
-                out.append(("<", clock[0], tracefile.from_line(data, soft)))
-            steps += 1
-            if steps > STEPS_MAX:
-                raise RuntimeError("core stuck at %d ms" % clock[0])
-        clock[0] = to_ms
+    def hear():
+        for ms, data in heard:
+            out.append(("<", ms, tracefile.from_line(data, soft)))
+        del heard[:]
 
     for kind, ms, chars in trace.events:
         if kind == "<":
             continue
-        advance(ms)
+        line.run_to(ms)
+        hear()
+        out.append((kind, ms, chars))
         if kind == ">":
-            out.append((kind, ms, chars))
-            server.receive(tracefile.to_line(chars, soft), ticks_add(start, ms))
-        else:
-            out.append((kind, ms, chars))
+            line.port.send_at(ms, tracefile.to_line(chars, soft))
     return out
 
 

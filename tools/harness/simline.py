@@ -1,50 +1,126 @@
-"""An HHU talking to the core on a simulated clock (host side, CPython or MicroPython).
+"""The line simulator: the core driven by its one loop (`Server.run`) on a simulated clock
+(host side, CPython or MicroPython).
 
-The core is sans-IO, so hours of line time run in seconds: `SimLine.exchange` hands the
-core a message at the current simulated time and advances the clock, by the core's own
-`next_event`, until it answers or falls silent. Used for long measurements (brute force
-against the token lockout) and as the driver of the seeded core fuzz run.
+The core is sans-IO, so hours of line time run in seconds: the clock jumps to the core's
+`next_event` or to the next byte's arrival, never waits. `SimClock` is the clock,
+`SimPort` the serial line (what the HHU sends arrives at set times; what the meter writes
+is heard with the time it went out), `SimLine` the HHU's side of it: `exchange` hands the
+core a message at the current simulated time and runs the loop until it answers or falls
+silent. Used by the logic tests, the trace replay (replay_core.py), long measurements
+(brute force against the token lockout), the seeded core fuzz run, and as the port the HHU
+client (tools/vtc07/hhu.py) talks through in tests (`SimSerial`).
 """
 try:
     from vtc07 import tracefile  # noqa: E402
 except ImportError:  # MicroPython: firmwarepath put tools/vtc07 on the path
     import tracefile  # noqa: E402
+from ticks import ticks_add
 
 SILENCE_MS = 5000  # longer than any wait the core may ask for before it answers
 
 
-class SimLine:
-    def __init__(self, server, now=0):
-        self.server = server
+class SimClock:
+    """`now`: ms on the simulated line; called, it gives them as ticks_ms would, from
+    `origin` on (wrapping as ticks do). Only `SimPort.wait` moves it."""
+
+    def __init__(self, now=0, origin=0):
         self.now = now
+        self.origin = origin
+
+    def __call__(self):
+        return ticks_add(self.origin, self.now)
+
+
+class SimPort:
+    """A serial line on a SimClock, with a UART's methods for Link and a `wait` that moves
+    the clock: to the deadline the loop gives, or to the next byte's arrival, whichever is
+    sooner, never past `until`. `wait` returns False (the run ends) at `until`, when nothing
+    more can happen, and after a write when `stop_on_write` is set."""
+
+    def __init__(self, clock, heard=None):
+        self.clock = clock
+        self.incoming = []  # (time, bytes) in time order: not yet arrived
+        self._data = b""  # arrived, read from _at on
+        self._at = 0
+        self.heard = heard  # a list to keep every (time, bytes) written in, or None
+        self.last = None  # the latest (time, bytes) written
+        self.until = None
+        self.stop_on_write = False
+        self._wrote = False
+
+    def send_at(self, t, data):
+        self.incoming.append((t, data))
+
+    def any(self):
+        if self._at >= len(self._data) and self.incoming and self.incoming[0][0] <= self.clock.now:
+            self._data = self.incoming.pop(0)[1]  # what arrived together is read together
+            self._at = 0
+        return len(self._data) - self._at
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self._data) - self._at)
+        for i in range(n):  # no slices: the fuzz run keeps its heap flat
+            buf[i] = self._data[self._at + i]
+        self._at += n
+        return n
+
+    def write(self, data, n=-1):
+        """The first `n` bytes of `data` (all: -1), as a stream's write(buf, n)."""
+        if n < 0:
+            n = len(data)
+        self.last = (self.clock.now, bytes(data[:n]))
+        if self.heard is not None:
+            self.heard.append(self.last)
+        self._wrote = True
+        return n
+
+    def wait(self, ms):
+        if self._wrote and self.stop_on_write:
+            self._wrote = False
+            return False
+        self._wrote = False
+        now = self.clock.now
+        target = None if ms < 0 else now + ms
+        if self.incoming and (target is None or self.incoming[0][0] < target):
+            target = self.incoming[0][0]
+        if target is None:
+            return False  # nothing more will happen
+        if self.until is not None and target > self.until:
+            self.clock.now = max(now, self.until)
+            return False
+        self.clock.now = max(now, target)
+        return True
+
+
+class SimLine:
+    def __init__(self, server, now=0, heard=None, origin=0):
+        self.server = server
+        self.clock = SimClock(now, origin)
+        self.port = SimPort(self.clock, heard)
+        self._buf = bytearray(32)
+
+    @property
+    def now(self):
+        return self.clock.now
 
     def run_to(self, t):
         """Let the core's timers run until `t` (what it says meanwhile is not heard)."""
-        while True:
-            self.server.poll(self.now)
-            w = self.server.next_event(self.now)
-            if w < 0 or self.now + max(w, 1) > t:
-                break
-            self.now += max(w, 1)
-        self.now = max(self.now, t)
+        port = self.port
+        port.until, port.stop_on_write = t, False
+        self.server.run(port, self.clock, self._buf, 0)  # offset 0: the clock is exact
+        self.clock.now = max(self.clock.now, t)
 
     def exchange(self, data, gap_ms=0):
         """Send `data` (line bytes) `gap_ms` after the last event; returns the answer's
         line bytes, or None if the core stays silent."""
-        self.run_to(self.now + gap_ms)
-        self.server.receive(data, self.now)
-        waited = 0
-        while waited <= SILENCE_MS:
-            out = self.server.poll(self.now)
-            if out:
-                return bytes(out)
-            w = self.server.next_event(self.now)
-            if w < 0:
-                return None
-            step = w if w > 0 else 1
-            self.now += step
-            waited += step
-        return None
+        self.run_to(self.clock.now + gap_ms)
+        port = self.port
+        port.send_at(self.clock.now, data)
+        port.last = None
+        port.until, port.stop_on_write = self.clock.now + SILENCE_MS, True
+        self.server.run(port, self.clock, self._buf, 0)
+        last, port.last, port._data, port._at = port.last, None, b"", 0  # nothing kept alive
+        return None if last is None else last[1]
 
     def command(self, body, gap_ms=0):
         """A client command (SOH body ETX BCC) with parity; the answer as 7-bit chars."""
@@ -54,3 +130,89 @@ class SimLine:
     def sign_on(self, gap_ms=0):
         out = self.exchange(tracefile.to_line(list(b"/?!\r\n")), gap_ms)
         return None if out is None else tracefile.from_line(out)
+
+
+class SimSerial:
+    """A pyserial-like port on a SimLine, for the HHU client (tools/vtc07/hhu.py) on
+    virtual time: `read` with the port's `timeout` runs the simulated meter until it
+    answers or the timeout has passed on its clock, never on the host's. It is the HHU's
+    clock too (`monotonic`, `sleep`: the Hhu takes a port that has them as its clock).
+    `attach(server)` gives a `sim://` URL pyserial opens as this port, so the `vtc07`
+    command runs against it unchanged. Bytes go out and come in whole: no character
+    times (a logic test's line, not a 2400 Bd one)."""
+
+    def __init__(self, server, now=0, to_meter=None, to_hhu=None):
+        """`to_meter`, `to_hhu`: what becomes of each chunk going that way (a request as
+        the HHU wrote it, an answer as the meter wrote it), as noisyline.py's damage
+        functions: the same bytes, changed ones, or b"" for a lost chunk."""
+        self.line = SimLine(server, now, heard=[])
+        self.to_meter = to_meter
+        self.to_hhu = to_hhu
+        self.timeout = None
+        self.rx = bytearray()
+        self.port = None  # pyserial sets the URL here
+        self.is_open = True
+
+    def open(self):
+        pass
+
+    def close(self):
+        pass
+
+    def flush(self):
+        pass
+
+    def monotonic(self):
+        return self.line.now / 1000
+
+    def sleep(self, seconds):
+        self._run(self.line.now + int(-(-seconds * 1000 // 1)), False)
+
+    def write(self, data):
+        data = bytes(data)
+        self.line.port.send_at(self.line.now, self.to_meter(data) if self.to_meter else data)
+        self._run(self.line.now, False)  # taken in now: the meter's clock is at this instant
+        return len(data)
+
+    @property
+    def in_waiting(self):
+        return len(self.rx)
+
+    def read(self, size=1):
+        if not self.rx and size > 0:
+            # whole ms, rounded up: a wait of a fraction of a ms still moves the clock
+            wait = 3600000 if self.timeout is None else int(-(-self.timeout * 1000 // 1))
+            self._run(self.line.now + wait, True)
+        data = bytes(self.rx[:size])
+        del self.rx[:size]
+        return data
+
+    def _run(self, until, stop_on_write):
+        line = self.line
+        port = line.port
+        port.until, port.stop_on_write = until, stop_on_write
+        line.server.run(port, line.clock, line._buf, 0)
+        for _, data in port.heard:
+            self.rx += self.to_hhu(data) if self.to_hhu else data
+        del port.heard[:]
+        if not (stop_on_write and self.rx):
+            line.clock.now = max(line.clock.now, until)  # nothing came: the time passed
+
+
+PORTS = {}  # sim:// URL -> SimSerial
+
+
+def attach(server, name=None, to_meter=None, to_hhu=None):
+    """A `sim://NAME` URL for `server` that serial.serial_for_url (the HHU) opens."""
+    import serial
+
+    if "simserial" not in serial.protocol_handler_packages:
+        serial.protocol_handler_packages.append("simserial")
+    url = "sim://%s" % (name or len(PORTS))
+    PORTS[url] = SimSerial(server, to_meter=to_meter, to_hhu=to_hhu)
+    return url
+
+
+def serial_class_for_url(url):
+    """pyserial's URL handler hook (simserial/protocol_sim.py)."""
+    return url, lambda *args, **kwargs: PORTS[url]

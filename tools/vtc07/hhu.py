@@ -308,7 +308,6 @@ class Hhu:
         self._logline = log
         self._trace = [] if trace else None
         self._trace_path = trace
-        self._t0 = time.monotonic()
         if port is None:
             try:
                 port = serial.serial_for_url(
@@ -323,8 +322,12 @@ class Hhu:
                 raise HhuError("cannot set %s to %s: %s (a pty or the simulated meter needs --parity soft)"
                                % (url, "7E1" if not self.soft else "8N1", e.args[-1]))
         self.port = port
+        # the clock: the host's, or the port's own where it keeps one (the line simulator,
+        # tools/harness/simline.py: its time is virtual, so the HHU's waits are too)
+        self.clock = port if hasattr(port, "monotonic") else time
+        self._t0 = self.clock.monotonic()
         self.repeats = 0  # NAKs sent or requests sent again, over the session
-        # time.monotonic() when the last send had left the port, and when the first byte of
+        # the clock's time when the last send had left the port, and when the first byte of
         # the last answer arrived (None: silent): the conformance kit measures tr with them
         self.sent_at = self.first_at = None
         self._sent = []  # the characters of the last send: an answer that is them is an echo
@@ -352,7 +355,7 @@ class Hhu:
         self.close()
 
     def _ms(self):
-        return int((time.monotonic() - self._t0) * 1000)
+        return int((self.clock.monotonic() - self._t0) * 1000)
 
     def _log(self, kind, ms, chars):
         if self._trace is not None and chars:
@@ -387,7 +390,7 @@ class Hhu:
             self.port.flush()
         except (serial.SerialException, OSError) as e:
             raise HhuError("the line failed while sending: %s" % _reason(e))
-        self.sent_at = time.monotonic()
+        self.sent_at = self.clock.monotonic()
         self._sent = [c & 0x7F for c in chars]
         if self.echo:
             self._take_echo(data)
@@ -395,9 +398,9 @@ class Hhu:
     def _take_echo(self, data):
         """Read back the echo of `data` and check it (--echo)."""
         echo = bytearray()
-        deadline = time.monotonic() + self.first_s
+        deadline = self.clock.monotonic() + self.first_s
         while len(echo) < len(data):
-            now = time.monotonic()
+            now = self.clock.monotonic()
             if now >= deadline:
                 break
             try:
@@ -411,7 +414,7 @@ class Hhu:
                 for b in got:
                     self._wire("=", "%02X echo" % b)
             echo += got
-            deadline = time.monotonic() + GAP_S
+            deadline = self.clock.monotonic() + GAP_S
         mask = 0xFF if self.soft else 0x7F
         if not echo:
             raise HhuError("no echo came back within %.1f s of what was sent: this adapter does not echo; "
@@ -452,9 +455,9 @@ class Hhu:
         chars = []
         start_ms = None
         self.first_at = None
-        deadline = time.monotonic() + (self.first_s if first_s is None else first_s)
+        deadline = self.clock.monotonic() + (self.first_s if first_s is None else first_s)
         while True:
-            now = time.monotonic()
+            now = self.clock.monotonic()
             if now >= deadline:
                 break
             try:
@@ -466,14 +469,14 @@ class Hhu:
                 break
             if start_ms is None:
                 start_ms = self._ms()
-                self.first_at = time.monotonic()
+                self.first_at = self.clock.monotonic()
             got = self._decode(data)
             if self.verbose > 1:
                 self._wire("<", "%02X %s" % (data[0], tracefile.escape(got)))
             chars.extend(got)
             if complete(chars):
                 break
-            deadline = time.monotonic() + GAP_S
+            deadline = self.clock.monotonic() + GAP_S
         self._log("<", start_ms or self._ms(), chars)
         return chars if chars else None
 
@@ -570,10 +573,10 @@ class Hhu:
         if answer is not None:
             raise MeterRefused("the meter refused the token entry: %s %s"
                                % (answer, describe(ids[REG_BINARY_TOKEN_ENTRY], answer)))
-        deadline = time.monotonic() + TOKEN_WAIT_S
+        deadline = self.clock.monotonic() + TOKEN_WAIT_S
         status_reg = ids[REG_TOKEN_STATUS]
         while True:
-            time.sleep(TOKEN_POLL_S)
+            self.clock.sleep(TOKEN_POLL_S)
             value = self.read(status_reg)
             if value.startswith("ERR"):
                 raise MeterRefused("the meter took the token but refused to read TokenStatus: %s %s"
@@ -584,8 +587,8 @@ class Hhu:
             if status != TS_NOT_READY:
                 break
             if progress:
-                progress(TOKEN_WAIT_S - (deadline - time.monotonic()))
-            if time.monotonic() > deadline:
+                progress(TOKEN_WAIT_S - (deadline - self.clock.monotonic()))
+            if self.clock.monotonic() > deadline:
                 raise HhuError("the meter took more than %d s over the token" % TOKEN_WAIT_S)
         after = {r.name: self.read(r) for r in credits}
         return status, before, after

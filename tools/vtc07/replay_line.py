@@ -9,7 +9,6 @@ Settings in the trace (`@ key value`) are not sent anywhere: start the meter wit
 matching flags (`board_flags`). Replay-only settings (`start`, `lockout`) cannot be set
 on a running meter, so such traces are for `replay_core.py`.
 """
-import time
 
 from . import tracefile
 from tables import ACK, NAK, SOH, STX
@@ -60,11 +59,12 @@ def replay(meter, trace, tolerance_ms=50):
     server line before it arrived as it did in the trace (never before that server line
     is in), and a server line is due as long after the client line before it was sent."""
     port = meter.port
-    t0 = time.monotonic()
+    clock = meter.clock  # the host's, or a simulated line's (virtual time)
+    t0 = clock.monotonic()
     received = []  # (ms, char)
 
     def now():
-        return (time.monotonic() - t0) * 1000
+        return (clock.monotonic() - t0) * 1000
 
     def listen(until_ms, want=None):
         """Take what arrives until `until_ms`, or until `want` characters are in."""
