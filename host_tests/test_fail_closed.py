@@ -189,7 +189,7 @@ import sys
 sys.path[:0] = [%r, %r]
 import unixmain
 calls = []
-def serve(listener, server, heap_log_ms, load, line):
+def serve(line, server):
     calls.append(server)
     if len(calls) < 3:
         raise RuntimeError("a callback failed")

@@ -267,7 +267,7 @@ def board_loop():
         if total:
             figures["board_%s_total" % kind] = (after_total - before_total) // BOARD_ROUNDS
         figures["board_%s_us" % kind] = us // BOARD_ROUNDS
-        assert server.session and wire.pos == len(data), "the requests went wrong"
+        assert server.state == 1 and wire.pos == len(data), "the requests went wrong"  # 1: Session
         if kind == "token":
             assert server.app.token_status == 1, "the token was not accepted"
     return figures
