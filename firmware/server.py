@@ -291,38 +291,44 @@ class Server:
     def _fire(self, event, now):
         """The one way the line machine moves: find the row for (state, event), take its
         next state, run its action. No row: the event is ignored."""
-        t = TRANSITIONS
-        state = self.state
-        for i in range(0, len(t), 4):
-            if t[i] == state and t[i + 1] == event:
-                self.state = t[i + 2]
-                action = t[i + 3]
-                if action == A_IDENT:
-                    self._last_msg = now
-                    self._naks = 0
-                    self._respond(put_id_response(self._tx, self.manufacturer, self.baud_char, self.ident), now)
-                elif action == A_READ:
-                    self._naks = 0
-                    self._read(parse_number(self._rx.buf, 4, 8, FMT_H), now)
-                elif action == A_WRITE:
-                    self._naks = 0
-                    self._write(parse_number(self._rx.buf, 4, 8, FMT_H), self._rx.n - 2, now)
-                elif action == A_NAK:
-                    self._tx[0] = NAK
-                    self._respond(1, now)
-                    self._naks += 1
-                    if self._naks >= NAKS_MAX:  # the NAK still goes out, then the session ends
-                        self._fire(E_THIRD_NAK, now)
-                elif action == A_REPEAT:
-                    if self._tx_len and self._repeats < REPEATS_MAX:
-                        self._repeats += 1
-                        self._pending = True
-                        self._due = ticks_add(now, self.tr)
-                elif action == A_FORGET:
-                    self._pending = False
-                    self._tx_len = 0
-                    self._naks = 0
-                return
+        i = _row(self.state, event)
+        if i >= 0:
+            self.state = TRANSITIONS[i + 2]
+            self._act(TRANSITIONS[i + 3], now)
+
+    def _act(self, action, now):
+        """A row's action (few locals in each of these: no heap frame per message)."""
+        if action == A_IDENT:
+            self._ident(now)
+        elif action == A_READ:
+            self._naks = 0
+            action = parse_number(self._rx.buf, 4, 8, FMT_H)
+            self._read(action, now)
+        elif action == A_WRITE:
+            self._naks = 0
+            action = parse_number(self._rx.buf, 4, 8, FMT_H)
+            self._write(action, self._rx.n - 2, now)
+        elif action == A_NAK:
+            self._tx[0] = NAK
+            self._respond(1, now)
+            self._naks += 1
+            if self._naks >= NAKS_MAX:  # the NAK still goes out, then the session ends
+                self._fire(E_THIRD_NAK, now)
+        elif action == A_REPEAT:
+            if self._tx_len and self._repeats < REPEATS_MAX:
+                self._repeats += 1
+                self._pending = True
+                self._due = ticks_add(now, self.tr)
+        elif action == A_FORGET:
+            self._pending = False
+            self._tx_len = 0
+            self._naks = 0
+
+    def _ident(self, now):
+        self._last_msg = now
+        self._naks = 0
+        n = put_id_response(self._tx, self.manufacturer, self.baud_char, self.ident)
+        self._respond(n, now)
 
     def _command(self):
         """A SOH message with a good BCC, classified: E_READ, E_WRITE, E_BREAK or E_BAD
@@ -486,41 +492,6 @@ class Server:
             self._fire(E_TIMEOUT, now)
         self.app.poll(now)  # a token, a lock that ran out, the application's own timers
 
-    # --- the loop ---------------------------------------------------------------------
-    # (its names are ones the firmware interns anyway: on a 32-bit port one new name can
-    # cost a new qstr pool, 2.3 KB)
-
-    def step(self, line, ticks, buf, offset=1, other=None):
-        """One pass of the one loop that drives the core, wherever it runs (boards/common/
-        link.py for a UART, the unix board's socket, the tests' lines, the simulator):
-        send what is due, take what `line` holds into `buf` and receive it, say how many
-        ms may pass before the next pass (-1: only input). `line` has a UART's `any`,
-        `readinto`, `write(buf, n)`; `ticks()` gives ticks_ms; input is stamped `offset` ms after
-        it (1 for ticks_ms, which truncates: the bytes came in somewhere inside this tick,
-        so a minimum gap such as tr is never short; 0 for an exact clock).
-        `other.feed(now)` (metrology, a simulated load) runs every pass and says when it
-        wants the next, -1 never. Nothing is allocated: `receive` takes `buf` and a count."""
-        n = self.poll_len(ticks())
-        if n:
-            line.write(self._tx, n)  # a stream's write(buf, n): no slice of the buffer
-        while line.any():
-            n = line.readinto(buf) or 0
-            if n <= 0:
-                break
-            self.receive(buf, ticks_add(ticks(), offset), n)
-        wait = self.next_event(ticks())
-        if other is not None:
-            due = other.feed(ticks())
-            if due >= 0:
-                wait = due if wait < 0 else min(wait, due)
-        return wait
-
-    def run(self, line, ticks, buf, offset=1, other=None):
-        """The loop: a pass, then `line.wait(ms)` sleeps until input or the next deadline;
-        it returns False when the line is over (a simulated one), and so does `run`."""
-        while line.wait(self.step(line, ticks, buf, offset, other)) is not False:
-            pass
-
     def _out(self):
         n = self._tx_len
         tx = self._tx
@@ -540,6 +511,65 @@ class Server:
             left = ticks_diff(ticks_add(self._last_msg, self.session_timeout), now)
             wait = _sooner(wait, max(0, left))
         return _sooner(wait, self.app.next_event(now))
+
+
+class Loop:
+    """The one loop that drives the core, wherever it runs (boards/common/link.py for a
+    UART, the unix board's socket, the tests' lines, the simulator): each pass sends what
+    is due, takes what `line` holds into `buf` and gives it to the core, and says how many
+    ms may pass before the next pass (-1: only input); `run` sleeps in `line.wait(ms)`
+    between passes. `line` has a UART's `any`, `readinto`, `write(buf, n)` and a `wait`;
+    `ticks()` gives ticks_ms; input is stamped `offset` ms after it (1 for ticks_ms, which
+    truncates: the bytes came in somewhere inside this tick, so a minimum gap such as tr is
+    never short; 0 for an exact clock). `other.feed(now)` (metrology, a simulated load) runs
+    every pass and says when it wants the next, -1 never.
+    Nothing is allocated per pass, and no call gets a heap frame: what the loop needs is
+    held here once, so each method has few locals (a frame over 11 words comes from the
+    heap, py/objfun.c). Its names are ones the firmware interns anyway: on a 32-bit port
+    one new name can cost a new qstr pool, 2.3 KB."""
+
+    def __init__(self, server, line, ticks, buf, offset=1, other=None):
+        self.server = server
+        self.line = line
+        self.ticks = ticks
+        self.buf = buf
+        self.offset = offset
+        self.other = other
+
+    def step(self):
+        """One pass; ms until the next one is needed (-1: only input)."""
+        server = self.server
+        line = self.line
+        n = server.poll_len(self.ticks())
+        if n:
+            line.write(server.tx_buffer(), n)  # a stream's write(buf, n): no slice of it
+        while line.any() and self._take():
+            pass
+        n = server.next_event(self.ticks())
+        if self.other is None:
+            return n
+        return _sooner(n, self.other.feed(self.ticks()))
+
+    def _take(self):
+        n = self.line.readinto(self.buf) or 0
+        if n > 0:
+            self.server.receive(self.buf, ticks_add(self.ticks(), self.offset), n)
+        return n > 0
+
+    def run(self):
+        """Passes until `line.wait` says the line is over (False: a simulated one)."""
+        while self.line.wait(self.step()) is not False:
+            pass
+
+
+def _row(state, event):
+    """Where the row for (state, event) starts in TRANSITIONS, or -1."""
+    i = 0
+    while i < len(TRANSITIONS):
+        if TRANSITIONS[i] == state and TRANSITIONS[i + 1] == event:
+            return i
+        i += 4
+    return -1
 
 
 def _sooner(a, b):

@@ -25,6 +25,7 @@ from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "boards", "common"))
 import boardmain  # noqa: E402
+from server import Loop  # noqa: E402
 
 _T0 = time.monotonic()
 
@@ -128,13 +129,14 @@ class CoreMeter(_Served):
         self.server = server
         self.line = _FedPort(self)  # (self.port is the TCP port)
         self._buf = bytearray(32)
+        self._loop = Loop(server, self.line, now_ms, self._buf)
         self.start()
 
     def _feed(self, data):
         self.line.rx += data
 
     def _service(self):
-        return self.server.step(self.line, now_ms, self._buf)
+        return self._loop.step()
 
 
 class RealTimeUART:

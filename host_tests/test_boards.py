@@ -482,19 +482,19 @@ def test_the_loop_guard_counts_a_fault_and_the_meter_carries_on(tmp_path, monkey
     fake_time = types.ModuleType("time")
     fake_time.ticks_ms, fake_time.sleep_ms = clock, lambda ms: None
     monkeypatch.setitem(sys.modules, "time", fake_time)
-    runs = []
+    waits = []
 
-    def run(self):
-        runs.append(self)
-        wait = self.service()  # the watchdog's pass
-        assert 0 <= wait <= boardmain.FEED_MS and fed
-        if len(runs) < 3:
+    def wait(self, ms):  # the real loop (Link.run, Server.run) sleeps here after each pass
+        waits.append((self, ms))
+        assert 0 <= ms <= boardmain.FEED_MS and fed  # fed before, the sleep cut to FEED_MS
+        if len(waits) < 3:
             raise RuntimeError("a board callback failed")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(link.Link, "run", run)
+    monkeypatch.setattr(link.Link, "wait", wait)
     with pytest.raises(KeyboardInterrupt):
         boardmain.main(board)
+    runs = [lnk for lnk, _ in waits]
     out = capsys.readouterr().out
     assert out.count("fault ") == 2 and "RuntimeError a board callback failed" in out
     assert runs[0] is runs[2]  # the same meter carries on

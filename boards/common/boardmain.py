@@ -101,14 +101,13 @@ def watchdog(lnk, timeout_ms):
     import machine
 
     wdt = machine.WDT(timeout=timeout_ms)
-    service = lnk.service
+    wait = lnk.wait
 
-    def fed():
+    def fed(ms):
         wdt.feed()
-        wait = service()
-        return FEED_MS if wait < 0 or wait > FEED_MS else wait
+        return wait(FEED_MS if ms < 0 or ms > FEED_MS else ms)
 
-    lnk.service = fed  # Link.run() calls it: link.py stays as every board shares it
+    lnk.wait = fed  # the loop (server.Loop) sleeps in it after every pass: link.py stays as every board shares it
     return wdt
 
 

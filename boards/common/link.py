@@ -1,7 +1,7 @@
 """The line between a board's UART and the VTC07 core: shared by every hardware board.
 
-`Link` makes a `machine.UART` the line the core's one loop drives (`Server.step` and
-`Server.run` in firmware/server.py, which every place that runs the core uses: these
+`Link` makes a `machine.UART` the line the core's one loop drives (`Loop` in
+firmware/server.py, which every place that runs the core uses: these
 boards, the unix board's socket, the tests' lines, the simulator in
 tools/harness/simline.py).
 
@@ -19,6 +19,7 @@ objects; `run()` is the board's loop: between passes it sleeps in select.poll on
 with the core's next deadline as timeout. A board with metrology
 (boards/common/metrology.py) has it fed from the same loop, at least every FEED_MS.
 """
+from server import Loop
 from ticks import ticks_add, ticks_diff
 
 BITS_PER_CHAR = 10  # start + 7 data + parity + stop, or start + 8 data + stop
@@ -74,7 +75,7 @@ class EchoFilter:
 
 
 class Link:
-    """A board's UART as the line the core's loop (`Server.step`, `Server.run`) drives:
+    """A board's UART as the line the core's loop (`server.Loop`) drives:
     its front end between the two."""
 
     def __init__(self, uart, server, baud, clock, sleep_ms, half_duplex=False, echo=False,
@@ -93,6 +94,7 @@ class Link:
         self.sleep_ms = sleep_ms
         self._rx = bytearray(RX_CHUNK)
         self._poller = None
+        self._loop = Loop(server, self, clock, self._rx, 1, metrology)
         if tx_enable is not None:
             tx_enable.value(1 - tx_active)  # listen
 
@@ -151,8 +153,8 @@ class Link:
 
     def service(self):
         """One pass of the core's loop over this UART (the tests drive it pass by pass)."""
-        return self.server.step(self, self.clock, self._rx, 1, self.metrology)
+        return self._loop.step()
 
     def run(self):
         """The board's loop: it never returns (a board's fault guard wraps it)."""
-        self.server.run(self, self.clock, self._rx, 1, self.metrology)
+        self._loop.run()

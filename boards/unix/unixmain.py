@@ -95,7 +95,7 @@ def listen_free_port():
 
 
 class SocketLine:
-    """The unix board's UART for the core's loop (Server.run): one TCP connection at a
+    """The unix board's UART for the core's loop (server.Loop): one TCP connection at a
     time, as one serial port.
 
     A new connection is a new HHU plugged in: it replaces the old one, and the core forgets
@@ -216,8 +216,10 @@ class SocketLine:
 
 
 def serve(line, server):
-    """Run the meter on the line: the core's one loop (Server.run) over a SocketLine."""
-    server.run(line, time.ticks_ms, bytearray(64), 1, line)
+    """Run the meter on the line: the core's one loop (server.Loop) over a SocketLine."""
+    from server import Loop
+
+    Loop(server, line, time.ticks_ms, bytearray(64), 1, line).run()
 
 
 def send(conn, buf, end):

@@ -197,8 +197,8 @@ CHAR_MS = 4  # a character's time at 2400 Bd, rounded up
 
 
 def board_request(link, wire, data):
-    """One request through the board loop, a character per wake, and its answer (and, for
-    a token, the work the answer held back) out."""
+    """One request through the board loop, a character per wake, and its answer out, then
+    the passes due at once (for a token, the work the answer held back)."""
     wire.data = data
     wire.pos = 0
     sent = wire.sent
@@ -209,6 +209,8 @@ def board_request(link, wire, data):
     wait = link.service()
     while wire.sent == sent:
         wire.t += wait if wait > 0 else 1
+        wait = link.service()
+    while wait == 0:  # the work the answer held back (a token) runs in the loop's next pass
         wait = link.service()
 
 

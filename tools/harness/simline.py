@@ -1,4 +1,4 @@
-"""The line simulator: the core driven by its one loop (`Server.run`) on a simulated clock
+"""The line simulator: the core driven by its one loop (`server.Loop`) on a simulated clock
 (host side, CPython or MicroPython).
 
 The core is sans-IO, so hours of line time run in seconds: the clock jumps to the core's
@@ -14,6 +14,7 @@ try:
     from vtc07 import tracefile  # noqa: E402
 except ImportError:  # MicroPython: firmwarepath put tools/vtc07 on the path
     import tracefile  # noqa: E402
+from server import Loop
 from ticks import ticks_add
 
 SILENCE_MS = 5000  # longer than any wait the core may ask for before it answers
@@ -107,7 +108,7 @@ class SimLine:
         """Let the core's timers run until `t` (what it says meanwhile is not heard)."""
         port = self.port
         port.until, port.stop_on_write = t, False
-        self.server.run(port, self.clock, self._buf, 0)  # offset 0: the clock is exact
+        Loop(self.server, port, self.clock, self._buf, 0).run()  # offset 0: the clock is exact
         self.clock.now = max(self.clock.now, t)
 
     def exchange(self, data, gap_ms=0):
@@ -118,7 +119,7 @@ class SimLine:
         port.send_at(self.clock.now, data)
         port.last = None
         port.until, port.stop_on_write = self.clock.now + SILENCE_MS, True
-        self.server.run(port, self.clock, self._buf, 0)
+        Loop(self.server, port, self.clock, self._buf, 0).run()
         last, port.last, port._data, port._at = port.last, None, b"", 0  # nothing kept alive
         return None if last is None else last[1]
 
@@ -191,7 +192,7 @@ class SimSerial:
         line = self.line
         port = line.port
         port.until, port.stop_on_write = until, stop_on_write
-        line.server.run(port, line.clock, line._buf, 0)
+        Loop(line.server, port, line.clock, line._buf, 0).run()
         for _, data in port.heard:
             self.rx += self.to_hhu(data) if self.to_hhu else data
         del port.heard[:]
