@@ -78,7 +78,7 @@ class Kit:
     def silence(self, what, wait_s=None):
         got = self.line.receive(self.silence_s if wait_s is None else wait_s)
         if got is not None:
-            lo, hi = got.interval(self.line.wake_s(), self.line.char_s)
+            lo, hi = got.interval(self.line.char_s)
             self.line.collect(TURNAROUND_S)
             raise Finding("%s: answered %s after %.0f ms, where the profile wants silence"
                           % (what, escape(got.chars), hi * 1000))
@@ -264,7 +264,7 @@ def _recovery_nak(kit, what):
     if got.chars != [P.NAK]:
         raise Finding("%s: answered %s, expected NAK" % (what, escape(got.chars)))
     kit.recovery.append((got, what))
-    lo, hi = [x * 1000 for x in got.interval(kit.line.wake_s(), kit.line.char_s)]
+    lo, hi = [x * 1000 for x in got.interval(kit.line.char_s)]
     verdict = judge(lo, hi, least=P.RECOVERY_WAIT, most=P.RECOVERY_WAIT + P.TR_MAX)
     if verdict == FAIL:
         raise Finding("%s: NAK after %s, outside %d..%d ms (the %d ms recovery wait of line silence, "
@@ -554,11 +554,10 @@ def clause_lockout(kit, run, leave_locked, rng, wait_max_s):
 def tr_figures(kit):
     """Every answer the tr applies to: (lo ms, hi ms, Answer)."""
     out = []
-    wake = kit.line.wake_s()
     for a in kit.line.answers:
         if a.request is None or a.request.wants != "answer" or a.kind not in ("answer", "late"):
             continue
-        lo, hi = a.interval(wake, kit.line.char_s)
+        lo, hi = a.interval(kit.line.char_s)
         out.append((lo * 1000, hi * 1000, a))
     return out
 

@@ -6,10 +6,11 @@ never shorten an interval:
   characters' time on the line (10 bits each at the baud rate on a UART; none on a TCP
   socket or a pty, which carry bytes at once); it ended at the latest when the write (and
   flush) returned;
-- an answer's first character cannot have arrived after the host saw it. On a TCP socket
-  the kernel stamps its arrival (SO_TIMESTAMPNS), so the host's scheduling adds nothing;
-  elsewhere it arrived at most the host's wake-up latency before it was seen, which the
-  kit measures during the run (sleep overshoots, and reads that time out late).
+- an answer's first character cannot have arrived after the host saw it, nor before the
+  last moment the kit found the port empty. On a TCP socket the kernel stamps its arrival
+  (SO_TIMESTAMPNS), so the host's scheduling adds nothing; elsewhere the kit polls the port
+  (densely near each limit: tr min, tr max, the recovery wait), and a host that is late to
+  poll only widens that answer's [lo, hi].
 So every interval is known as [lo, hi]: hi is the figure reported, hi - lo its uncertainty.
 
 The line takes any pyserial-like port (write, flush, read with `timeout`) and a clock
@@ -120,19 +121,18 @@ class Request:
 class Answer:
     """Characters that came from the meter as one message, and when the first arrived."""
 
-    def __init__(self, chars, seen, exact, request, kind):
+    def __init__(self, chars, lo, seen, exact, request, kind):
         self.chars = chars
-        self.seen = seen  # arrival of the first character (upper bound)
-        self.exact = exact  # the arrival time is the kernel's, not the host's wake-up
+        self.lo = lo  # the first character had not arrived before this
+        self.seen = seen  # ... and had arrived by this
+        self.exact = exact  # the kernel stamped its arrival
         self.request = request  # the request it followed (None before the first)
         self.kind = kind  # "answer", "late", "duplicate", "unrequested"
-        self.latency = 0.0  # host wake-up allowance, set when judged
 
-    def interval(self, wake_s, char_s):
-        """(lo, hi) seconds from the request's last character to this answer's first."""
-        start_hi = self.seen - char_s  # the first character began one character before it was whole
-        start_lo = start_hi - (0.0 if self.exact else wake_s)
-        return start_lo - self.request.end_hi, start_hi - self.request.end_lo
+    def interval(self, char_s):
+        """(lo, hi) seconds from the request's last character to this answer's first
+        (which began one character time before it was whole)."""
+        return self.lo - char_s - self.request.end_hi, self.seen - char_s - self.request.end_lo
 
 
 def message_complete(chars):
@@ -151,6 +151,12 @@ class Line:
     records the traffic (trace events, log lines)."""
 
     GAP_S = profile.TA / 1000  # a pause this long ends an answer the kit is reading
+    POLL_S = 0.0001  # polling step near a limit (ports without kernel arrival stamps)
+    COARSE_S = 0.01  # polling step elsewhere
+    DENSE_S = 0.03  # "near a limit": this close to one
+    TIGHT_BEFORE_S = 0.0005  # "at a limit": from this long before it ...
+    TIGHT_AFTER_S = 0.003  # ... to this long after it, the port is watched without a pause
+    LIMITS_MS = (profile.TR_MIN, profile.TR_MAX, profile.RECOVERY_WAIT, profile.RECOVERY_WAIT + profile.TR_MAX)
 
     def __init__(self, port, clock=None, soft=True, char_s=0.0, log=None):
         self.port = port
@@ -172,7 +178,8 @@ class Line:
         return int(round((t - self.t0) * 1000))
 
     def calibrate(self, n=20, step_s=0.002):
-        """Measure the host's wake-up latency: how late a short sleep returns."""
+        """Measure the host's wake-up latency (how late a short sleep returns), for the
+        report: it says how loaded the host was; the verdicts use each answer's own bounds."""
         for _ in range(n):
             t = self.clock.now()
             self.clock.sleep(step_s)
@@ -232,52 +239,71 @@ class Line:
 
     # --- receiving ----------------------------------------------------------------------
 
-    def _read(self, wait_s):
-        """One byte and its arrival (hi, exact): (b"", None, False) after wait_s."""
+    def _read(self, wait_s, limits=()):
+        """One byte and its arrival as (data, lo, hi, exact); (b"", None, None, False) after
+        wait_s. The arrival lies in [lo, hi]: hi is when the host saw it (or the kernel's
+        stamp, exact), lo the last moment the port was known to be empty. Near a time in
+        `limits` (clock times) the port is polled densely, so [lo, hi] is narrow where a
+        verdict depends on it."""
+        now = self.clock.now()
+        deadline = now + max(wait_s, 0)
         if self._stamped:
             data, at = self.port.read_stamped(max(wait_s, 0))
             if not data:
-                return b"", None, False
+                return b"", None, None, False
             if at is None:
-                return data, self.clock.now(), False
-            return data, at, True
-        deadline = self.clock.now() + max(wait_s, 0)
-        try:
-            self.port.timeout = max(wait_s, 0)
-            data = self.port.read(1)
-        except Exception as e:  # serial.SerialException, OSError
-            raise LineError("the line failed while receiving: %s" % e)
-        now = self.clock.now()
-        if not data:
-            if wait_s > 0:
-                self.wake.append(max(0.0, now - deadline))
-            return b"", None, False
-        return data, now, False
+                at = self.clock.now()
+                return data, now, at, False
+            return data, at, at, True
+        empty_at = now
+        while True:
+            t_check = self.clock.now()
+            try:
+                waiting = self.port.in_waiting
+            except Exception as e:  # serial.SerialException, OSError
+                raise LineError("the line failed while receiving: %s" % e)
+            if waiting:
+                data = self.port.read(1)
+                if data:
+                    return data, empty_at, self.clock.now(), False
+            empty_at = t_check
+            if t_check >= deadline:
+                return b"", None, None, False
+            if any(-self.TIGHT_BEFORE_S <= t_check - t <= self.TIGHT_AFTER_S for t in limits):
+                step = 0.0  # at a limit: look without pausing
+            elif any(abs(t_check - t) <= self.DENSE_S for t in limits):
+                ahead = [t - self.TIGHT_BEFORE_S - t_check for t in limits if t - self.TIGHT_BEFORE_S > t_check]
+                step = min([self.POLL_S] + ahead)
+            else:
+                ahead = [t - self.DENSE_S - t_check for t in limits if t - self.DENSE_S > t_check]
+                step = min([self.COARSE_S] + ahead)
+            self.clock.sleep(max(0.0, min(step, deadline - t_check)))
 
-    def _message(self, first_s):
-        """One message as it comes: (chars, seen, exact) or None if nothing within first_s."""
-        data, seen, exact = self._read(first_s)
+    def _message(self, first_s, limits=()):
+        """One message as it comes: (chars, lo, hi, exact) or None if nothing within first_s."""
+        data, lo, hi, exact = self._read(first_s, limits)
         if not data:
             return None
         chars = tracefile.from_line(data, self.soft)
         while not message_complete(chars):
-            data, _, _ = self._read(self.GAP_S)
-            if not data:
+            more = self._read(self.GAP_S)[0]
+            if not more:
                 break
-            chars.extend(tracefile.from_line(data, self.soft))
-        self.events.append(("<", self.ms(seen), chars))
-        self.log("%8d < %s" % (self.ms(seen), tracefile.escape(chars)))
-        return chars, seen, exact
+            chars.extend(tracefile.from_line(more, self.soft))
+        self.events.append(("<", self.ms(hi), chars))
+        self.log("%8d < %s" % (self.ms(hi), tracefile.escape(chars)))
+        return chars, lo, hi, exact
 
     def receive(self, wait_s):
         """The answer to the last request, or None if nothing came within `wait_s` of its end."""
         req = self._last
         left = req.end_hi + wait_s - self.clock.now()
-        got = self._message(left)
+        limits = [req.end_lo + ms / 1000 for ms in self.LIMITS_MS] + [req.end_hi + ms / 1000 for ms in self.LIMITS_MS]
+        got = self._message(left, limits)
         if got is None:
             return None
         kind = "answer" if not req.answers else self._classify(got[0])
-        answer = Answer(got[0], got[1], got[2], req, kind)
+        answer = Answer(got[0], got[1], got[2], got[3], req, kind)
         req.answers.append(answer)
         self.answers.append(answer)
         return answer
@@ -301,7 +327,7 @@ class Line:
             if got is None:
                 return
             req = self._last
-            answer = Answer(got[0], got[1], got[2], req, self._classify(got[0]))
+            answer = Answer(got[0], got[1], got[2], got[3], req, self._classify(got[0]))
             if req is not None:
                 req.answers.append(answer)
             self.answers.append(answer)

@@ -40,7 +40,7 @@ def timing(kit):
         return None
     figures = C.tr_figures(kit)
     wake = kit.line.wake_s()
-    rec = [a.interval(wake, kit.line.char_s) for a, _ in kit.recovery]
+    rec = [a.interval(kit.line.char_s) for a, _ in kit.recovery]
     return {
         "tr_ms": _stats([hi for _, hi, _ in figures]),
         "tr_uncertainty_ms": _stats([hi - lo for lo, hi, _ in figures]),
