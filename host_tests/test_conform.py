@@ -214,3 +214,95 @@ def test_the_kits_tokens_are_what_it_says():
     for _ in range(100):
         assert t.load(conform.random_class0_token(rng)) and t.token_class == 0
     assert t.load(conform.bad_class1_token()) and t.token_class == 1 and not t.crc_ok()
+
+
+def test_the_kits_profile_agrees_with_the_firmwares_tables():
+    """The kit's numbers are its own (written from the profile), so a wrong constant in
+    firmware/tables.py cannot move the judge; here the two are checked against each other."""
+    import tables
+    from vtc07.conform import profile
+    shared = [name for name in dir(profile) if name.isupper() and hasattr(tables, name)]
+    assert len(shared) > 35, shared
+    for name in shared:
+        assert getattr(profile, name) == getattr(tables, name), name
+    source = open(os.path.join(ROOT, "tools/vtc07/conform/profile.py")).read()
+    assert "import tables" not in source and "from tables" not in source
+    for module in ("line", "checks", "clauses", "runner", "reports", "command"):
+        text = open(os.path.join(ROOT, "tools/vtc07/conform/%s.py" % module)).read()
+        assert "from tables" not in text and "import tables" not in text, module
+
+
+def test_a_verdict_needs_the_whole_interval_on_one_side():
+    from vtc07.conform.checks import judge
+    assert judge(200.1, 201.0, 200, 1500) == "PASS"
+    assert judge(199.0, 199.9, 200, 1500) == "FAIL"  # even its upper bound is under tr min
+    assert judge(199.5, 200.5, 200, 1500) == "INCONCLUSIVE"
+    assert judge(1500.5, 1700, 200, 1500) == "FAIL"
+    assert judge(1499, 1501, 200, 1500) == "INCONCLUSIVE"
+
+
+class _SimLine:
+    """A pyserial-like port on a virtual clock: the meter answers `answer_ms` after each
+    request, or what `script` says; lets the line layer run without real time."""
+
+    def __init__(self, clock, answers):
+        self.clock = clock
+        self.answers = list(answers)  # (ms after the write, bytes)
+        self.queue = []  # (arrival, byte)
+        self.timeout = 0
+
+    def write(self, data):
+        if self.answers:
+            ms, reply = self.answers.pop(0)
+            self.queue += [(self.clock.t + ms / 1000, bytes([b])) for b in reply]
+        return len(data)
+
+    def flush(self):
+        pass
+
+    @property
+    def in_waiting(self):
+        return sum(1 for at, _ in self.queue if at <= self.clock.t)
+
+    def read(self, n=1):
+        if self.queue and self.queue[0][0] <= self.clock.t:
+            return self.queue.pop(0)[1]
+        return b""
+
+    def close(self):
+        pass
+
+
+class _Clock:
+    def __init__(self):
+        self.t = 100.0
+
+    def now(self):
+        return self.t
+
+    def sleep(self, s):
+        self.t += max(s, 0.000001)
+
+
+def test_the_line_runs_on_an_injected_clock_and_port():
+    """Virtual time: an answer 200.2 ms after the request is timed within a poll step and
+    passes tr min; one at 1700 ms (after the kit stopped waiting at 1600) is kept and
+    classified late; a second copy of an answer is a duplicate."""
+    from vtc07.conform.line import Line
+    from vtc07 import tracefile
+    clock = _Clock()
+    ack = tracefile.to_line([0x06])
+    port = _SimLine(clock, [(200.2, ack), (1700, ack), (300, ack + ack)])
+    line = Line(port, clock)
+    line.send([0x01], "first")
+    a = line.receive(3.0)
+    lo, hi = [x * 1000 for x in a.interval(0)]
+    assert 200.0 <= lo <= 200.2 <= hi < 200.3, (lo, hi)
+    line.send([0x01], "second")
+    assert line.receive(1.6) is None
+    line.collect(0.5)
+    assert [x.kind for x in line.answers] == ["answer", "late"]
+    line.send([0x01], "third")
+    assert line.receive(3.0).kind == "answer"
+    line.collect(0.3)
+    assert line.answers[-1].kind == "duplicate"
