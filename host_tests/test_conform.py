@@ -19,6 +19,7 @@ from noisyline import NoisyLine, drop
 from storage import MemoryStore
 from tokens import Token
 from unixboard import free_port
+import zoo
 
 FIRST_VECTOR = "2371-6100-5011-8319-4197"  # accepted once by the unix board's default key
 METER_NUMBER = "600727000000000009"
@@ -306,3 +307,17 @@ def test_the_line_runs_on_an_injected_clock_and_port():
     assert line.receive(3.0).kind == "answer"
     line.collect(0.3)
     assert line.answers[-1].kind == "duplicate"
+
+
+@pytest.mark.parametrize("name", sorted(zoo.ZOO))
+def test_the_zoo_of_wrong_meters(name, micropython, tmp_path):
+    """Each meter built wrong on purpose is caught in its clause and nowhere else: every
+    other case passes or says why it cannot decide (INCONCLUSIVE naming the finding, or
+    because its precondition was not reached)."""
+    clause, (status, report) = zoo.judge_meter(name, micropython, tmp_path / "state")
+    assert status == 1, report
+    assert zoo.failed_clauses(report) == [clause], [(c["id"], c["finding"]) for c in report["cases"]
+                                                   if c["status"] == "fail"]
+    for case in report["cases"]:
+        if case["status"] == "inconclusive":
+            assert case["finding"].startswith("after the finding in ") or "did not reach" in case["finding"], case

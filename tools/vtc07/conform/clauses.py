@@ -372,6 +372,7 @@ def clause_ta(kit, run):
         lo, hi = [g * 1000 for g in gaps[0]]
         got = kit.answer()
         if got is None or got.chars == [P.NAK]:
+            kit.line.requests[-1].wants = "case"  # its answer is this case's finding, not tr's
             said = "no answer" if got is None else "NAK"
             if judge(lo, hi, most=P.TA) == FAIL or hi > P.TA:
                 raise Inconclusive("%s: %s, but the gap as the line saw it was %s, not surely under ta"
@@ -388,8 +389,9 @@ def clause_ta(kit, run):
         gap_lo = kit.clock.now() - kit.line.requests[-1].end_hi
         what = "a whole ReadCommand 0000 after the dropped half"
         answer = kit.ask(request, what)
-        if answer is None:
-            raise Finding("%s: no answer (the half was not dropped after ta?)" % what)
+        if answer is None or answer == [P.NAK]:
+            kit.line.requests[-1].wants = "case"
+            raise Finding("%s: %s (the half was not dropped after ta?)" % (what, "NAK" if answer else "no answer"))
         check_data(answer, P.REG_PROTOCOL_VERSION, what)
         case.finding = "gap at least %.0f ms" % (gap_lo * 1000)
 

@@ -114,7 +114,9 @@ class Request:
         self.chars = chars
         self.end_lo = t_before + len(chars) * char_s
         self.end_hi = max(t_after, self.end_lo)
-        self.wants = wants  # "answer", "silence" or "nak" (what the profile wants)
+        # what the profile wants: "answer" (judged by tr), "silence", "nak" (judged by the recovery
+        # wait), "case" (the case judges its answer itself)
+        self.wants = wants
         self.answers = []
 
 

@@ -79,12 +79,14 @@ class Run:
         case = Case(self._clause, cid, title)
         clock = self.kit.clock
         start = clock.now()
+        settled = False  # the meter answered whole: no need to start over
         try:
             yield case
         except LineFault as e:
             if e.kind == "missing" and self.state_finding:
                 case.status, case.finding = INCONCLUSIVE, self._after(self.state_finding, str(e))
             else:
+                settled = e.kind in ("form", "register")
                 self.line_faults.setdefault(e.kind, []).append((cid, str(e)))
                 case.status, case.finding = INCONCLUSIVE, self._after("answers.%s" % e.kind, str(e))
                 self.state_finding = self.state_finding or "answers.%s" % e.kind
@@ -107,7 +109,7 @@ class Run:
         except (ValueError, IndexError) as e:  # an answer the checks above did not foresee
             case.status, case.finding = INCONCLUSIVE, "an answer the kit cannot read: %s" % e
         case.seconds = clock.now() - start
-        if case.status in (FAIL, INCONCLUSIVE):
+        if case.status in (FAIL, INCONCLUSIVE) and not settled:
             self.kit.resync()
         self.cases.append(case)
         self.progress(case)
