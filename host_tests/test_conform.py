@@ -2,6 +2,7 @@
 (the unix board over TCP and a pty, the hardware boards' glue on fake UARTs in real time),
 fails with a clear finding against a meter built wrong (tr = 100 ms) or a line that
 corrupts answers, and keeps its exit statuses (0 pass, 1 fail, 2 usage, 3 no meter)."""
+import contextlib
 import json
 import os
 import subprocess
@@ -321,3 +322,87 @@ def test_the_zoo_of_wrong_meters(name, micropython, tmp_path):
     for case in report["cases"]:
         if case["status"] == "inconclusive":
             assert case["finding"].startswith("after the finding in ") or "did not reach" in case["finding"], case
+
+
+def test_setup_errors_are_exit_3_before_anything_is_counted(unix_board, capsys, tmp_path):
+    """A report path that cannot be written, a meter at another speed, a used --token: exit
+    3 with what to change, no case run (and no lockout caused by the kit)."""
+    board = unix_board()
+    status, out, err = kit(capsys, "--port", url(board.port), "--junit", "/nonexistent/x.xml")
+    assert status == 3 and "--junit /nonexistent/x.xml is not writable" in err and "section" not in out
+    status, out, err = kit(capsys, "--port", url(board.port), "--baud", "9600")
+    assert status == 3 and "give --baud 2400" in err and "section" not in out, err
+    status, out, _ = kit(capsys, "--port", url(board.port), "--token", FIRST_VECTOR, "--only", "execution")
+    assert status == 0, out
+    status, out, err = kit(capsys, "--port", url(board.port), "--token", FIRST_VECTOR)
+    assert status == 3 and "tokenStatus 10 (Used)" in err and "section" not in out, err
+
+
+def test_the_evidence_package_and_the_trace(unix_board, capsys, tmp_path):
+    """--report DIR: verdicts in three formats, the log, the traffic as a trace `vtc07 replay`
+    plays back, identity, host, options and a SHA-256 manifest that matches."""
+    import hashlib
+    board = unix_board()
+    report_dir = tmp_path / "evidence"
+    trace = tmp_path / "run.trace"
+    status, out, err = kit(capsys, "--port", url(board.port), "--only", "signon,read", "--report", str(report_dir),
+                           "--trace", str(trace))
+    assert status == 0, out
+    names = sorted(p.name for p in report_dir.iterdir())
+    assert names == ["MANIFEST.sha256", "host.json", "junit.xml", "log.txt", "meter.json", "options.json",
+                     "report.json", "report.txt", "traffic.trace"]
+    for line in (report_dir / "MANIFEST.sha256").read_text().splitlines():
+        digest, name = line.split("  ")
+        assert hashlib.sha256((report_dir / name).read_bytes()).hexdigest() == digest
+    meter = json.loads((report_dir / "meter.json").read_text())
+    assert meter["id_response"] == "/STS3MPY-VTC07" and meter["registers"]["TableID"] == "8001"
+    assert json.loads((report_dir / "report.json").read_text())["options"]["only"] == "signon,read"
+    assert trace.read_text() == (report_dir / "traffic.trace").read_text()
+    status, out, err = kit(capsys, "--port", url(board.port), "--only", "signon,read", "--certify")
+    assert status == 2 and "--certify runs every clause: leave out --only" in err
+    capsys.readouterr()
+    # the recorded traffic plays back against the meter (a fresh session: it starts with a Break)
+    status = vtc07.main(["--port", url(board.port), "replay", str(trace), "--tolerance", "100"])
+    out, err = capsys.readouterr()
+    assert status == 0, out + err
+
+
+def _burn():
+    while True:
+        pass
+
+
+@contextlib.contextmanager
+def _cores_busy():
+    import multiprocessing
+    procs = [multiprocessing.get_context("fork").Process(target=_burn, daemon=True)
+             for _ in range(os.cpu_count() or 2)]
+    for p in procs:
+        p.start()
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.terminate()
+            p.join()
+
+
+def test_the_correct_meter_passes_with_every_core_busy(micropython, unix_board, tmp_path, capsys):
+    """No false verdict under load: over TCP (kernel arrival stamps) and over a pty (the
+    port watched at each limit) the correct meter gets no FAIL and no INCONCLUSIVE."""
+    board = unix_board()
+    only = "signon,read,errors,nak,repeat,break,ta"
+    with _cores_busy():
+        status, out, _ = kit(capsys, "--port", url(board.port), "--only", only, "--json")
+        report = json.loads(out)
+        assert status == 0, [(c["id"], c["finding"]) for c in report["cases"] if c["status"] in ("fail", "inconclusive")]
+        proc = subprocess.Popen([micropython, ROOT + "/boards/unix/main.py", "--pty", "--state", str(tmp_path / "p")],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            path = proc.stdout.readline().strip()
+            status, out, _ = kit(capsys, "--port", path, "--only", only, "--json")
+        finally:
+            proc.kill()
+            proc.wait()
+    report = json.loads(out)
+    assert status == 0, [(c["id"], c["finding"]) for c in report["cases"] if c["status"] in ("fail", "inconclusive")]
