@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from vtc07 import conform
+from vtc07.conform import tokenlist
 import meter as meter_build
 from vtc07 import cli as vtc07
 from conftest import ROOT
@@ -411,3 +412,25 @@ def test_the_correct_meter_passes_with_every_core_busy(micropython, unix_board, 
     for case in report["cases"]:
         if case["status"] == "inconclusive":
             assert case["id"] == "tr.every-answer" and "host's uncertainty" in case["finding"], case
+
+
+@pytest.mark.parametrize("name", sorted(tokenlist.shipped()))
+def test_the_shipped_token_lists_pass_against_the_unix_board(name, unix_board, capsys):
+    """STS token conformance through the port: each shipped list of STS 531-1 vectors,
+    against the unix board configured with the list's test keys (its `@ meter` flags)."""
+    flags, items = tokenlist.load(tokenlist.shipped()[name])
+    board = unix_board(*flags.split())
+    status, out, _ = kit(capsys, "--port", url(board.port), "--only", "tokens", "--tokens", name, "--json")
+    report = json.loads(out)
+    assert status == 0, [(c["id"], c["finding"]) for c in report["cases"] if c["status"] != "pass"]
+    vectors = [c for c in report["cases"] if c["clause"] == "tokens"]
+    assert len(vectors) == len([i for i in items if not isinstance(i, tuple)]) >= 2
+
+
+def test_a_token_list_names_its_mistakes(tmp_path, capsys):
+    bad = tmp_path / "bad.txt"
+    for text, words in (("a 1234 1\n", "is not a token"), ("a 23716100501183194197 OK\n", "neither a tokenStatus"),
+                        ("a 23716100501183194197 1 8001~1\n", "is not REG=V"), ("@ board x\n", "unknown setting")):
+        bad.write_text(text)
+        status, _, err = kit(capsys, "--port", url(free_port()), "--tokens", str(bad))
+        assert status == 2 and words in err and "bad.txt line 1" in err, err

@@ -13,6 +13,7 @@ import sys
 
 from . import profile as P
 from . import reports
+from . import tokenlist
 from .clauses import Kit
 from .line import Line, LineError, RealClock, StampedSocket
 from .runner import CLAUSES, SECTIONS, NoMeter, run_all
@@ -40,6 +41,9 @@ def add_parser(sub):
                    help="every clause including the slow ones; refuses --only, --no-tokens, --leave-locked")
     c.add_argument("--no-tokens", action="store_true",
                    help="enter no token: skip TokenLockout and token execution (the meter is not locked)")
+    c.add_argument("--tokens", metavar="FILE", action="append", default=[],
+                   help="a token list to enter (docs/conformance.md), or a shipped list's name: "
+                   + ", ".join(tokenlist.shipped()))
     c.add_argument("--token", metavar="DIGITS", help="a token the meter accepts (20 digits), entered during setup")
     c.add_argument("--leave-locked", action="store_true", help="do not wait for the lockout to run out")
     c.add_argument("--slow", action="store_true", help="also the 120 s session timeout (about 4 minutes)")
@@ -103,6 +107,13 @@ def _usage(args, err):
             hhu.token_number(args.token)
         except ValueError as e:
             return "--token: %s" % e
+    for path in args.tokens:
+        try:
+            tokenlist.load(tokenlist.shipped().get(path, path))
+        except OSError as e:
+            return "--tokens %s: %s" % (path, e.strerror)
+        except ValueError as e:
+            return "--tokens: %s" % e
     if not 0 <= args.slack <= 1000:
         return "--slack is 0..1000 ms"
     if args.baud not in P.BAUDS + (600,):
@@ -117,6 +128,15 @@ def _usage(args, err):
         if partial:
             return "--certify runs every clause: leave out %s" % ", ".join(partial)
     return None
+
+
+def _token_lists(args):
+    out = []
+    for path in args.tokens:
+        path = tokenlist.shipped().get(path, path)
+        flags, items = tokenlist.load(path)
+        out.append((os.path.basename(path).rsplit(".", 1)[0], flags, items))
+    return out
 
 
 def _writable(args):
@@ -230,7 +250,7 @@ def _run(args, out, err, clock, port, only, token, started_at, started, text, lo
         try:
             cases = run_all(kit, only, tokens=not args.no_tokens, token=token, slow=args.slow or args.certify,
                             leave_locked=args.leave_locked, progress=progress, address_given=args.address,
-                            lockout_wait_s=args.lockout_wait)
+                            lockout_wait_s=args.lockout_wait, token_lists=_token_lists(args))
         finally:
             line.close()
     except (NoMeter, LineError) as e:

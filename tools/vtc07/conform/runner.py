@@ -15,6 +15,7 @@ import random
 
 from . import clauses as C
 from . import profile as P
+from . import tokenlist
 from .checks import (
     FAIL, INAPPLICABLE, INCONCLUSIVE, PASS, SKIP, Finding, Inapplicable, Inconclusive, LineFault,
     Skipped, TokenTimeout, check_id_response, escape, first_parity_error,
@@ -32,6 +33,7 @@ CLAUSES = (
     ("repeat", "4", "Repeats on the client's NAK; 3 NAKs in a row -> Idle"),
     ("break", "4", "BreakCommand -> Idle"),
     ("ta", "5", "ta: the gap inside a message"),
+    ("tokens", "STS", "STS tokens through the port (--tokens): tokenStatus and register effects per vector"),
     ("execution", "5", "Token execution (6.7.3): ACK within tr, TokenStatus 16 while busy"),
     ("lockout", "8", "TokenLockout (6.6.7)"),
     ("answers", "3-4", "Every answer a whole message, for the register asked, and only those asked"),
@@ -191,7 +193,7 @@ def check_token(kit, token):
 
 
 def run_all(kit, only=(), tokens=True, token=None, slow=False, leave_locked=False, progress=lambda case: None,
-            address_given="", lockout_wait_s=60, rng=None):
+            address_given="", lockout_wait_s=60, rng=None, token_lists=()):
     """Setup (NoMeter before anything is counted), then every chosen clause."""
     run = Run(kit, only, progress, address_given)
     kit.ident = contact(kit, address_given)
@@ -210,6 +212,10 @@ def run_all(kit, only=(), tokens=True, token=None, slow=False, leave_locked=Fals
             fn(kit, run)
     if run.clause("session"):
         C.clause_session(kit, run, slow)
+    if token_lists and (run.clause("tokens") or "tokens" not in only):
+        run.clause("tokens")
+        for name, flags, items in token_lists:
+            tokenlist.clause_tokens(kit, run, name, flags, items)
     if run.clause("execution"):
         with run("execution.accepted", "a token the operator gives (--token) is accepted") as case:
             if token is None:
