@@ -29,6 +29,9 @@ from . import profile
 from .. import tracefile
 
 _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux
+_SO_TIMESTAMPING = getattr(socket, "SO_TIMESTAMPING", 37)
+# SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY
+_TX_STAMPS = (1 << 1) | (1 << 4) | (1 << 11)
 
 
 class RealClock:
@@ -53,34 +56,70 @@ class StampedSocket:
             self.stamped = True
         except OSError:
             self.stamped = False
+        try:  # the kernel's time stamp of each write leaving for the meter
+            self._s.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPING, _TX_STAMPS)
+            self._tx = True
+        except OSError:
+            self._tx = False
+        self.last_sent_at = None  # the kernel's time the last write left (monotonic), or None
         self._s.setblocking(False)
         self.is_open = True
         self.timeout = 0
         self.name = "socket://%s:%d" % (host, port)
 
     def write(self, data):
+        self.last_sent_at = None
         self._s.setblocking(True)
         try:
             self._s.sendall(data)
         finally:
             self._s.setblocking(False)
+        if self._tx:
+            deadline = time.monotonic() + 0.05
+            while self.last_sent_at is None and time.monotonic() < deadline:
+                if not self._tx_stamp():
+                    time.sleep(0.0001)
         return len(data)
+
+    def _tx_stamp(self):
+        """Take the error queue's transmit time stamps; True if one was there."""
+        found = False
+        while True:
+            try:
+                _, anc, _, _ = self._s.recvmsg(0, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                return found
+            except OSError:
+                return found
+            for level, kind, raw in anc:
+                if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPING and len(raw) >= 16:
+                    sec, ns = struct.unpack("qq", raw[:16])
+                    if sec or ns:
+                        self.last_sent_at = (sec * 10**9 + ns - (time.time_ns() - time.monotonic_ns())) / 1e9
+                        found = True
 
     def flush(self):
         pass
 
     def read_stamped(self, wait_s):
         """One byte as it arrived: (b"x", arrival) or (b"", None) after `wait_s`."""
-        if wait_s > 0:
-            ready, _, _ = select.select([self._s], [], [], wait_s)
-            if not ready:
-                return b"", None
-        try:
-            data, anc, _, _ = self._s.recvmsg(1, socket.CMSG_SPACE(16))
-        except BlockingIOError:
-            return b"", None
-        except OSError as e:
-            raise LineError("the line failed while receiving: %s" % e)
+        deadline = time.monotonic() + max(wait_s, 0)
+        while True:
+            left = deadline - time.monotonic()
+            if left > 0:
+                ready, _, _ = select.select([self._s], [], [], left)
+                if not ready:
+                    return b"", None
+            try:
+                data, anc, _, _ = self._s.recvmsg(1, socket.CMSG_SPACE(16))
+                break
+            except BlockingIOError:  # woken by a transmit stamp, not data
+                if self._tx:
+                    self._tx_stamp()
+                if left <= 0:
+                    return b"", None
+            except OSError as e:
+                raise LineError("the line failed while receiving: %s" % e)
         if not data:
             raise LineError("the meter closed the connection")
         for level, kind, raw in anc:
@@ -207,6 +246,9 @@ class Line:
         except Exception as e:  # serial.SerialException
             raise LineError("the line failed while sending: %s" % e)
         t_after = self.clock.now()
+        sent = getattr(self.port, "last_sent_at", None)
+        if sent is not None and self.char_s == 0 and t_before <= sent <= t_after:
+            t_before = t_after = sent  # the kernel's own time the request left
         req = Request(what, chars, t_before, t_after, self.char_s, wants)
         self.requests.append(req)
         self._last = req
