@@ -85,7 +85,8 @@ class Run:
         try:
             yield case
         except LineFault as e:
-            if e.kind == "missing" and self.state_finding:
+            if e.kind == "missing" and self.state_finding and not self.state_finding.startswith("answers."):
+                # the meter may have left the session after that finding: not a lost answer
                 case.status, case.finding = INCONCLUSIVE, self._after(self.state_finding, str(e))
             else:
                 settled = e.kind in ("form", "register")
