@@ -205,7 +205,7 @@ def currency_field(value):
             best = (error, (sign << 19) | (e << 14) | m)
         if error == 0:
             break
-    return best[1]
+    return best[1]  # type: ignore[index]  # range(32) is never empty: best is set
 
 
 def digits(number):
