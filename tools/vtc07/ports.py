@@ -2,7 +2,10 @@
 the adapters known to mishandle 7E1, the VTC07 line's framing (docs/hhu.md)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+if TYPE_CHECKING:
+    from .cli import Report
 
 # (VID, PID) -> what goes wrong in 7E1, and what to do about it
 KNOWN_7E1 = {
@@ -33,7 +36,7 @@ def describe(port: Any) -> dict[str, Any]:
             "warning": warning(port)}
 
 
-def run(rep: Any, comports: Optional[Callable[[], Any]] = None) -> int:
+def run(rep: Report, comports: Optional[Callable[[], Any]] = None) -> int:
     if comports is None:
         from serial.tools import list_ports
 

@@ -20,10 +20,13 @@ import datetime
 import json
 import sys
 import time
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from . import hhu
 from .options import ranged, seconds
+
+if TYPE_CHECKING:
+    from .cli import Report
 
 FIELDS = ("CreditElectricity", "TotalEnergyConsumed", "Power", "SwitchState", "SwitchReason")
 
@@ -86,7 +89,7 @@ def _take_line_back(meter: hhu.Hhu, args: argparse.Namespace, error: BaseExcepti
             error, lost = e, True
 
 
-def run(meter: hhu.Hhu, args: argparse.Namespace, rep: Any) -> int:
+def run(meter: hhu.Hhu, args: argparse.Namespace, rep: Report) -> int:
     missing = [name for name in FIELDS if name.lower() not in hhu.by_name()]
     if missing:
         raise ValueError("this firmware has no %s register" % ", ".join(missing))
