@@ -298,7 +298,8 @@ def token_number(text: str) -> int:
 class Hhu:
     def __init__(self, url: Optional[str], baud: int = 2400, parity: str = "soft", address: str = "",
                  trace: Optional[str] = None, port: Any = None, echo: bool = False,
-                 first_s: float = FIRST_CHAR_S, verbose: int = 0, log: Optional[Callable[[str], object]] = None) -> None:
+                 first_s: float = FIRST_CHAR_S, verbose: int = 0,
+                 log: Optional[Callable[[str], object]] = None) -> None:
         """`trace`: a file path; the session is recorded there in the trace format.
         `echo`: the adapter echoes every byte sent (half-duplex current loop, RS-485): the
         echo is read back after each send and must be what was sent. `first_s`: how long

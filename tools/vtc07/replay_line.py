@@ -83,7 +83,8 @@ def replay(meter: Any, trace: tracefile.Trace, tolerance_ms: float = 50) -> list
                 for c in tracefile.from_line(data, meter.soft):
                     received.append((at, c))
 
-    expected: list[tuple[int, list[int], list[int], float]] = []  # (trace ms, chars, request it answers, when it is due here)
+    # (trace ms, chars, request it answers, when it is due here)
+    expected: list[tuple[int, list[int], list[int], float]] = []
     want = 0  # server characters the trace has so far
     anchor: tuple[int, float] = (0, 0.0)  # (trace ms, local ms) of the last line that happened here
     request: list[int] = []
