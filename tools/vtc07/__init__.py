@@ -15,17 +15,20 @@ only inside this package, as vtc07._firmware.tables and so on, and a firmware na
 imported from a module of this package (the firmware's own, or vtc07's: `from tables
 import ...`) is resolved there by the import hook below.
 """
+from __future__ import annotations
+
 import builtins
 import importlib
 import importlib.machinery
 import os
 import sys
 import types
+from typing import Mapping, Optional, Sequence
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _firmware_dirs():
+def _firmware_dirs() -> list[str]:
     packaged = os.path.join(_HERE, "_firmware")
     if os.path.isdir(packaged):  # an installed wheel
         return [packaged, os.path.join(_HERE, "_cpython")]
@@ -33,7 +36,7 @@ def _firmware_dirs():
     return [os.path.join(root, "firmware"), os.path.join(root, "cpython")]
 
 
-def _version():
+def _version() -> str:
     """The firmware's version (VERSION in firmware/server.py, the SoftwareVersion register),
     read from its source: the meter and its host tools are released together."""
     with open(os.path.join(_firmware_dirs()[0], "server.py")) as f:
@@ -46,7 +49,7 @@ def _version():
 __version__ = _version()
 
 # top-level firmware name -> its module inside this package ("tables" -> "vtc07._firmware.tables")
-_SHARED = {}
+_SHARED: dict[str, str] = {}
 for _pkg, _dir in zip((__name__ + "._firmware", __name__ + "._cpython"), _firmware_dirs()):
     _module = types.ModuleType(_pkg, "the firmware's modules as the host shares them")
     _module.__path__ = [_dir]
@@ -57,7 +60,8 @@ for _pkg, _dir in zip((__name__ + "._firmware", __name__ + "._cpython"), _firmwa
             _SHARED.setdefault(_file[:-3], _pkg + "." + _file[:-3])
 
 
-def _import(name, globals=None, locals=None, fromlist=(), level=0):
+def _import(name: str, globals: Optional[Mapping[str, object]] = None, locals: Optional[Mapping[str, object]] = None,
+            fromlist: Sequence[str] = (), level: int = 0) -> types.ModuleType:
     """__import__ for the modules of this package: a firmware name is the package's copy."""
     if level == 0 and name in _SHARED:
         return importlib.import_module(_SHARED[name])
@@ -71,8 +75,8 @@ class _Loader(importlib.machinery.SourceFileLoader):
     """Runs a module of this package with _import as its __import__ (its `import` statements
     and __import__ calls, at load time and later inside its functions)."""
 
-    def exec_module(self, module):
-        module.__builtins__ = _BUILTINS
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__builtins__ = _BUILTINS  # type: ignore[attr-defined]  # a module object takes any attribute
         super().exec_module(module)
 
 
@@ -80,7 +84,8 @@ class _Finder:
     """Finds vtc07's submodules (the firmware's among them) and loads them with _Loader."""
 
     @staticmethod
-    def find_spec(fullname, path=None, target=None):
+    def find_spec(fullname: str, path: Optional[Sequence[str]] = None,
+                  target: Optional[types.ModuleType] = None) -> Optional[importlib.machinery.ModuleSpec]:
         if not fullname.startswith(__name__ + ".") or path is None:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
@@ -89,7 +94,7 @@ class _Finder:
         return spec
 
     @staticmethod
-    def invalidate_caches():
+    def invalidate_caches() -> None:
         pass
 
 

@@ -24,14 +24,23 @@ HHU failed (line, timeout, garbled answers), 2 bad usage, 3 the meter refused (e
 message, token rejected, replay differs), 130 interrupted (Ctrl-C). `conform` has its own
 (docs/conformance.md).
 """
+from __future__ import annotations
+
 import argparse
 import json
 import os
 import sys
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Sequence, TypeVar
 
 from . import __version__
 from . import options
 from .hhu import HhuError, MeterRefused
+
+if TYPE_CHECKING:  # hhu is imported when a command needs it: `import vtc07.cli` stays light
+    from .hhu import Hhu, Register
+
+Out = Callable[[str], object]  # where a report's text goes (print)
+RunT = TypeVar("RunT", bound=Callable[..., int])
 
 DEFAULT_PORT = "socket://127.0.0.1:7001"
 ACCEPTED = (1, 2, 3)  # Accept, 1stKCT, 2ndKCT
@@ -41,34 +50,34 @@ class Report:
     """What a command reports: text lines as it goes, or one JSON object at the end
     (`--json`). Progress goes to stderr, and only on a terminal; so does colour (stdout)."""
 
-    def __init__(self, out, as_json):
+    def __init__(self, out: Out, as_json: bool) -> None:
         self.out = out
         self.json = as_json
-        self.data = {}
+        self.data: dict[str, Any] = {}
         self._progress = sys.stderr.isatty() and not as_json
         self._colour = (out is print and not as_json and sys.stdout.isatty() and "NO_COLOR" not in os.environ
                         and os.environ.get("TERM") != "dumb")
         self.done = False  # finish() prints nothing more but an error (watch prints as it goes)
 
-    def line(self, text):
+    def line(self, text: str) -> None:
         if not self.json:
             self.out(text)
 
-    def good(self, text, ok=True):
+    def good(self, text: str, ok: bool = True) -> str:
         """`text` in green (ok) or red, on a terminal only."""
         return "\x1b[%dm%s\x1b[0m" % (32 if ok else 31, text) if self._colour else text
 
-    def progress(self, text=""):
+    def progress(self, text: str = "") -> None:
         if self._progress:
             sys.stderr.write("\r\x1b[K" + text)
             sys.stderr.flush()
 
-    def note(self, text):
+    def note(self, text: str) -> None:
         """A remark about the line (stderr, and the JSON report's "notes")."""
         self.data.setdefault("notes", []).append(text)
         print("vtc07: note: " + text, file=sys.stderr)
 
-    def finish(self):
+    def finish(self) -> None:
         self.progress()
         if self.json and not self.done:
             self.out(json.dumps(self.data, indent=1))
@@ -84,14 +93,17 @@ class Command:
     for one without (`line` False); `setup(parser)` adds its arguments; `check(args)`
     checks them before the port is opened (ValueError: exit 2)."""
 
-    def __init__(self, name, help, run, setup=None, line=True, leave_idle=True, check=None, description=None,
-                 parser=None, own=False):
+    def __init__(self, name: str, help: str, run: Callable[..., int],
+                 setup: Optional[Callable[[argparse.ArgumentParser], None]] = None, line: bool = True,
+                 leave_idle: bool = True, check: Optional[Callable[[argparse.Namespace], object]] = None,
+                 description: Optional[str] = None, parser: Optional[Callable[[Any], argparse.ArgumentParser]] = None,
+                 own: bool = False) -> None:
         self.name, self.help, self.run, self.setup = name, help, run, setup
         self.line, self.leave_idle, self.check, self.description = line, leave_idle, check, description
         self.own = own  # its own report and exit statuses: run(args, out) -> status (conform)
         self._parser = parser
 
-    def parser(self, sub, common):
+    def parser(self, sub: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
         if self._parser:
             return self._parser(sub)
         p = sub.add_parser(self.name, parents=[common] if self.line else [], help=self.help,
@@ -103,23 +115,23 @@ class Command:
         return p
 
 
-COMMANDS = {}
+COMMANDS: dict[str, Command] = {}
 
 
-def register(command):
+def register(command: Command) -> Command:
     COMMANDS[command.name] = command
     return command
 
 
-def command(name, help, **kw):
+def command(name: str, help: str, **kw: Any) -> Callable[[RunT], RunT]:
     """Decorator: `run` registered as the command `name`."""
-    def add(run):
+    def add(run: RunT) -> RunT:
         register(Command(name, help, run, **kw))
         return run
     return add
 
 
-def _import_commands():
+def _import_commands() -> None:
     """The commands kept in modules of their own: their modules are loaded here, so that
     `import vtc07.cli` stays light (hhu builds its register table when first asked)."""
     from . import conform, generate, watch
@@ -134,7 +146,7 @@ def _import_commands():
 
 # --- line commands ------------------------------------------------------------------------
 
-def sign_on(meter, rep):
+def sign_on(meter: Hhu, rep: Report) -> str:
     from . import hhu
 
     rep.progress("signing on (up to %.0f s) ..." % meter.first_s)
@@ -146,16 +158,16 @@ def sign_on(meter, rep):
             rep.note(note)
 
 
-def _register(reg, value, meaning):
+def _register(reg: Register, value: str, meaning: str) -> dict[str, str]:
     return {"id": "%04X" % reg.rid, "name": reg.name, "value": value, "meaning": meaning}
 
 
-def _line(reg, value, meaning):
+def _line(reg: Register, value: str, meaning: str) -> str:
     return "%04X %-32s %-20s %s" % (reg.rid, reg.name, value, meaning)
 
 
 @command("id", "sign on, show the identification")
-def cmd_id(meter, args, rep):
+def cmd_id(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
     from tables import BAUD_CHARS
 
     ident = sign_on(meter, rep)
@@ -167,15 +179,15 @@ def cmd_id(meter, args, rep):
     return 0
 
 
-def _read_all(meter, regs, rep):
+def _read_all(meter: Hhu, regs: Sequence[Register], rep: Report) -> int:
     """Read `regs` and report each; the status: 3 for an ERRnn, 1 for a value the HHU cannot
     read (the rest is read and shown all the same)."""
     from . import hhu
 
     status = 0
     rep.data["registers"] = []
-    values = {}
-    bad = []
+    values: dict[str, str] = {}
+    bad: list[str] = []
     for reg in regs:
         value = meter.read(reg)
         values[reg.name] = value
@@ -194,12 +206,12 @@ def _read_all(meter, regs, rep):
     return status
 
 
-def _setup_read(p):
+def _setup_read(p: argparse.ArgumentParser) -> None:
     p.add_argument("registers", nargs="+", metavar="REG",
                    help="a register's 4-digit ID (8001) or name (CreditElectricity, any case)")
 
 
-def _check_registers(args):
+def _check_registers(args: argparse.Namespace) -> None:
     from . import hhu
 
     for name in args.registers:
@@ -207,7 +219,7 @@ def _check_registers(args):
 
 
 @command("read", "read registers", setup=_setup_read, check=_check_registers)
-def cmd_read(meter, args, rep):
+def cmd_read(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
     from . import hhu
 
     regs = [hhu.lookup(name) for name in args.registers]
@@ -216,7 +228,7 @@ def cmd_read(meter, args, rep):
 
 
 @command("dump", "every readable register")
-def cmd_dump(meter, args, rep):
+def cmd_dump(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
     from . import hhu
 
     sign_on(meter, rep)
@@ -224,12 +236,12 @@ def cmd_dump(meter, args, rep):
     return _read_all(meter, [reg for reg in hhu.registers() if reg.readable], rep)
 
 
-def _setup_write(p):
+def _setup_write(p: argparse.ArgumentParser) -> None:
     p.add_argument("register", metavar="REG", help="the register's 4-digit ID or name")
     p.add_argument("value", metavar="VALUE", help="its new value, as the register's format writes it")
 
 
-def _check_write(args):
+def _check_write(args: argparse.Namespace) -> None:
     from . import hhu
 
     reg = hhu.lookup(args.register)
@@ -240,7 +252,7 @@ def _check_write(args):
 
 
 @command("write", "write a register", setup=_setup_write, check=_check_write)
-def cmd_write(meter, args, rep):
+def cmd_write(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
     from . import hhu
 
     reg = hhu.lookup(args.register)
@@ -261,7 +273,7 @@ KCT_REFUSED = ("a key change half (subclass %s) entered earlier is waiting in th
                "other half, give --force (docs/hhu.md)")
 
 
-def split_tokens(words):
+def split_tokens(words: Sequence[str]) -> list[int]:
     """One token, or several in a row (a key change set): 20 digits each."""
     from . import hhu
 
@@ -272,7 +284,7 @@ def split_tokens(words):
     return [hhu.token_number(text)]
 
 
-def _setup_token(p):
+def _setup_token(p: argparse.ArgumentParser) -> None:
     p.add_argument("digits", nargs="+", metavar="DIGITS",
                    help="a 20-digit token (dashes and spaces allowed), or a key change set's tokens in a row")
     p.add_argument("--force", action="store_true",
@@ -281,7 +293,7 @@ def _setup_token(p):
 
 @command("token", "enter tokens (a key change set may be given whole)", setup=_setup_token,
          check=lambda args: split_tokens(args.digits))
-def cmd_token(meter, args, rep):
+def cmd_token(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
     from . import hhu, vending
     from tables import CLASS_MANAGEMENT, TOKEN_CLASS_SHIFT
 
@@ -319,19 +331,19 @@ def cmd_token(meter, args, rep):
 
 
 @command("break", "send BreakCommand", leave_idle=False)
-def cmd_break(meter, args, rep):
+def cmd_break(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
     meter.brk()
     rep.data["sent"] = "BreakCommand"
     return 0
 
 
-def _setup_replay(p):
+def _setup_replay(p: argparse.ArgumentParser) -> None:
     p.add_argument("traces", nargs="+", metavar="TRACE", help="a trace file (docs/traces.md)")
     p.add_argument("--tolerance", type=options.ranged(0, 10**6), default=50, metavar="MS",
                    help="ms a response may be off (default %(default)s)")
 
 
-def _check_replay(args):
+def _check_replay(args: argparse.Namespace) -> None:
     from . import tracefile
 
     for path in args.traces:
@@ -344,7 +356,7 @@ def _check_replay(args):
 
 
 @command("replay", "replay traces against the meter", setup=_setup_replay, check=_check_replay, leave_idle=False)
-def cmd_replay(meter, args, rep):
+def cmd_replay(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
     from . import replay_line
 
     worst = 0
@@ -362,7 +374,7 @@ def cmd_replay(meter, args, rep):
     return worst
 
 
-def raw_message(text):
+def raw_message(text: str) -> list[int]:
     """Characters for a message in trace notation: sent as written if it starts as a
     message does (<SOH>, /, <ACK>, <NAK>, a raw {hh}), else made a command: SOH, the
     text, ETX and its BCC (`R1<STX>7FFF()`)."""
@@ -389,12 +401,12 @@ def raw_message(text):
     return list(tracefile.command(bytes(chars)))
 
 
-def _setup_raw(p):
+def _setup_raw(p: argparse.ArgumentParser) -> None:
     p.add_argument("messages", nargs="+", metavar="MESSAGE", help="a message in the trace notation")
     p.add_argument("--no-sign-on", action="store_true", help="do not sign on first")
 
 
-def _check_raw(args):
+def _check_raw(args: argparse.Namespace) -> None:
     for text in args.messages:
         raw_message(text)
 
@@ -403,7 +415,7 @@ def _check_raw(args):
          description="Send messages as written in the trace notation (docs/traces.md) and show "
          "what comes back, with no checks: a message not starting with <SOH>, /, <ACK> or <NAK> "
          "becomes a command (SOH, it, ETX, BCC). Example: vtc07 raw 'R1<STX>7FFF()' (ERR01).")
-def cmd_raw(meter, args, rep):
+def cmd_raw(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
     """Requests the HHU would refuse (an unknown register, a wrong value), to see the meter's
     ERRnn; the answers are shown as they came, garbled ones too."""
     from . import hhu, tracefile
@@ -431,20 +443,20 @@ def cmd_raw(meter, args, rep):
 # --- commands without a line -------------------------------------------------------------
 
 @command("ports", "list the serial ports (USB VID:PID; warns of adapters known bad at 7E1)", line=False)
-def cmd_ports(args, rep):
+def cmd_ports(args: argparse.Namespace, rep: Report) -> int:
     from . import ports
 
     return ports.run(rep)
 
 
-def _setup_completion(p):
+def _setup_completion(p: argparse.ArgumentParser) -> None:
     p.add_argument("shell", nargs="?", choices=("bash", "zsh"), default="bash", help="the shell (default bash)")
 
 
 @command("completion", "print a shell completion script", line=False, setup=_setup_completion,
          description='Print a completion script for bash or zsh. Load it with eval "$(vtc07 completion bash)" '
          "in ~/.bashrc (zsh: eval \"$(vtc07 completion zsh)\" in ~/.zshrc).")
-def cmd_completion(args, rep):
+def cmd_completion(args: argparse.Namespace, rep: Report) -> int:
     from . import completion
 
     rep.data["script"] = completion.script(parser(), args.shell)
@@ -461,12 +473,12 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     """A usage error is one line and exit status 2, as every other bad argument."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         where = self.prog[len("vtc07"):].strip()
         raise UsageError("%s%s (see %s -h)" % (where + ": " if where else "", message, self.prog))
 
 
-def _line_options(p, keep, defaults):
+def _line_options(p: argparse.ArgumentParser, keep: Optional[str], defaults: dict[str, Any]) -> None:
     d = lambda value: keep if keep else value  # noqa: E731
     p.add_argument("-p", "--port", type=options.port, default=d(defaults["port"]), metavar="URL",
                    help="pyserial URL or device (default: $VTC07_PORT, vtc07.toml, or %s)" % DEFAULT_PORT)
@@ -489,11 +501,11 @@ def _line_options(p, keep, defaults):
     p.add_argument("--json", action="store_true", default=d(False), help="report as JSON on stdout")
 
 
-def line_defaults():
+def line_defaults() -> dict[str, Any]:
     """The line options' defaults: built in, then vtc07.toml, then $VTC07_PORT."""
     from .hhu import FIRST_CHAR_S
 
-    defaults = {"port": DEFAULT_PORT, "baud": 2400, "parity": "soft", "address": "", "echo": False,
+    defaults: dict[str, Any] = {"port": DEFAULT_PORT, "baud": 2400, "parity": "soft", "address": "", "echo": False,
                 "timeout": FIRST_CHAR_S}
     path = options.config_path()
     if path:
@@ -503,7 +515,7 @@ def line_defaults():
     return defaults
 
 
-def parser(defaults=None):
+def parser(defaults: Optional[dict[str, Any]] = None) -> Parser:
     if not COMMANDS.get("generate"):
         _import_commands()
     defaults = defaults or line_defaults()
@@ -523,7 +535,7 @@ ORDER = ("id", "read", "dump", "write", "token", "break", "raw", "ports", "confo
          "completion")
 
 
-def _check_trace(args):
+def _check_trace(args: argparse.Namespace) -> None:
     if getattr(args, "trace", None):
         try:
             open(args.trace, "a").close()
@@ -531,7 +543,7 @@ def _check_trace(args):
             raise ValueError("--trace %s: %s" % (args.trace, e.strerror))
 
 
-def _usage(message, argv, out):
+def _usage(message: object, argv: list[str], out: Out) -> int:
     message = str(message)
     print("vtc07: %s" % message, file=sys.stderr)
     if "--json" in argv:
@@ -539,7 +551,7 @@ def _usage(message, argv, out):
     return 2
 
 
-def main(argv=None, out=print):
+def main(argv: Optional[Sequence[str]] = None, out: Out = print) -> int:
     from . import hhu
 
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -596,7 +608,7 @@ def main(argv=None, out=print):
         rep.finish()
 
 
-def main_exit():
+def main_exit() -> NoReturn:
     try:
         status = main()
         sys.stdout.flush()

@@ -1,12 +1,15 @@
 """`vtc07 completion bash|zsh`: a shell completion script made from the command's own
 parser (commands, their options, choices, and register names for read and write), so it
 cannot drift from the options."""
+from __future__ import annotations
+
 import argparse
 
 
-def _words(parser):
+def _words(parser: argparse.ArgumentParser) -> tuple[list[str], dict[str, argparse.ArgumentParser]]:
     """The option strings and choices of `parser`'s own arguments; its subcommands."""
-    opts, subs = [], {}
+    opts: list[str] = []
+    subs: dict[str, argparse.ArgumentParser] = {}
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             subs.update(action.choices)
@@ -17,7 +20,7 @@ def _words(parser):
     return opts, subs
 
 
-def script(parser, shell="bash"):
+def script(parser: argparse.ArgumentParser, shell: str = "bash") -> str:
     from . import hhu
 
     top, commands = _words(parser)

@@ -3,19 +3,25 @@ operator types: the command's options turned into vending.py's fields and keys.
 
     vtc07 generate [key options] KIND [KIND's options]      (options before or after KIND)
 """
+from __future__ import annotations
+
 import argparse
 import datetime
 import sys
 from decimal import Decimal, InvalidOperation, ROUND_FLOOR
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from . import vending
 from .options import meter_number, ranged
+
+if TYPE_CHECKING:
+    from .cli import Report
 
 DEFAULT_VENDING_KEYS = {"02": "ABABABABABABABAB", "04": "ABABABABABABABAB949494949494949401234567"}
 VENDING_KEY_DIGITS = {"02": 16, "04": 40}
 
 
-def _hex(text, what, digits=None):
+def _hex(text: str, what: str, digits: Optional[int] = None) -> int:
     """A key or bit field given in hex: its value; `digits`: the exact length it must have."""
     try:
         value = int(text, 16)
@@ -26,11 +32,11 @@ def _hex(text, what, digits=None):
     return value
 
 
-def _dkga(args):
+def _dkga(args: argparse.Namespace) -> str:
     return args.dkga or ("04" if args.algorithm == "misty1" else "02")
 
 
-def _derive(args, vending_key, key_type, sgc, ti, krn):
+def _derive(args: argparse.Namespace, vending_key: int, key_type: int, sgc: int, ti: int, krn: int) -> int:
     """A decoder key by DKGA02 or DKGA04 (sts-edition3.md section 2) from the arguments."""
     if _dkga(args) == "02":
         if args.algorithm == "misty1":
@@ -39,24 +45,24 @@ def _derive(args, vending_key, key_type, sgc, ti, krn):
     return vending.dkga04(vending_key, args.meter_number, key_type, sgc, ti, krn, args.base_date, args.algorithm)
 
 
-def _vending_key(args, text=None, option="--vending-key"):
+def _vending_key(args: argparse.Namespace, text: Optional[str] = None, option: str = "--vending-key") -> int:
     dkga = _dkga(args)
     if not text:
         return _hex(DEFAULT_VENDING_KEYS[dkga], option)
     return _hex(text, "%s (DKGA%s)" % (option, dkga), VENDING_KEY_DIGITS[dkga])
 
 
-def _decoder_key(args, text, option):
+def _decoder_key(args: argparse.Namespace, text: str, option: str) -> int:
     return _hex(text, "%s (%s)" % (option, args.algorithm), vending.KEY_BITS[args.algorithm] // 4)
 
 
-def _key(args):
+def _key(args: argparse.Namespace) -> int:
     if args.dk:
         return _decoder_key(args, args.dk, "--dk")
     return _derive(args, _vending_key(args, args.vending_key), args.key_type, args.sgc, args.ti, args.krn)
 
 
-def _tid(args):
+def _tid(args: argparse.Namespace) -> int:
     if args.tid is not None:
         return args.tid
     if args.issued == "now":
@@ -75,11 +81,11 @@ def _tid(args):
     return tid
 
 
-def _tenths_text(n, unit):
+def _tenths_text(n: int, unit: str) -> str:
     return "%s%d.%d %s" % ("-" if n < 0 else "", abs(n) // 10, abs(n) % 10, unit)
 
 
-def credit_field(amount, subclass):
+def credit_field(amount: str, subclass: int) -> int:
     """The Amount field for --amount, one rule for every amount (docs/hhu.md): an amount the
     field cannot carry exactly (1.25, 1700.5) is carried as the largest one below it (a
     vending system gives no more than was paid for) and stderr says so. Currency (subclass 4-7)
@@ -109,7 +115,7 @@ def credit_field(amount, subclass):
     return field
 
 
-def run(args, rep):
+def run(args: argparse.Namespace, rep: Report) -> int:
     rnd = vending.random_rnd() if args.rnd is None else args.rnd
     kind = args.kind
     if kind == "test":
@@ -154,14 +160,14 @@ def run(args, rep):
     return _print_tokens(rep, [number])
 
 
-def _print_tokens(rep, numbers):
+def _print_tokens(rep: Report, numbers: Sequence[int]) -> int:
     rep.data["tokens"] = [vending.group(n) for n in numbers]
     for number in numbers:
         rep.line(vending.group(number))
     return 0
 
 
-def _options(g, keep):
+def _options(g: argparse.ArgumentParser, keep: Optional[str]) -> None:
     """generate's options; `keep` (SUPPRESS) on the copies after KIND, so that a value given
     before KIND is not overwritten by the default."""
     d = lambda value: keep if keep else value  # noqa: E731
@@ -190,7 +196,7 @@ def _options(g, keep):
     g.add_argument("--json", action="store_true", default=d(False), help="print the tokens as JSON")
 
 
-def setup(g):
+def setup(g: argparse.ArgumentParser) -> None:
     """generate's parser `g`: its options and its kinds."""
     _options(g, None)
     common = argparse.ArgumentParser(add_help=False)

@@ -12,8 +12,11 @@ it may pass ta. A garbled response is answered with NAK so the meter repeats it,
 3 times; a NAK from the meter makes the client send its request again, at most 3 times.
 Every failure is an `HhuError` whose text says what happened in plain words.
 """
+from __future__ import annotations
+
 import datetime
 import time
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import serial
 
@@ -124,7 +127,7 @@ NAMES.update((r[0], r[1]) for r in catalogue.ROWS)
 class Register:
     """A register as the HHU knows it: the firmware's row for it, and its name."""
 
-    def __init__(self, table, rid, name):
+    def __init__(self, table: Any, rid: int, name: str) -> None:
         at = table.find(rid)
         self.rid = rid
         self.name = name
@@ -135,11 +138,11 @@ class Register:
         self._table = table
         self._at = at
 
-    def value_length_ok(self, n):
+    def value_length_ok(self, n: int) -> bool:
         return self._table.value_length_ok(self._at, n)
 
 
-def _register_table():
+def _register_table() -> list[Register]:
     """The registers our firmware has, from the firmware itself (one source of truth)."""
     import sys
 
@@ -153,10 +156,10 @@ def _register_table():
     return [Register(table, rid, NAMES[rid]) for rid in table.ids()]
 
 
-_TABLE = {}  # built when first asked (a default meter is built to read it): importing hhu stays light
+_TABLE: dict[str, Any] = {}  # built when first asked (a default meter is built to read it): importing hhu stays light
 
 
-def registers():
+def registers() -> list[Register]:
     """Every register the firmware has, as `Register`s, in ID order."""
     if not _TABLE:
         regs = _register_table()
@@ -164,25 +167,25 @@ def registers():
     return _TABLE["REGISTERS"]
 
 
-def by_id():
+def by_id() -> dict[int, Register]:
     registers()
     return _TABLE["BY_ID"]
 
 
-def by_name():
+def by_name() -> dict[str, Register]:
     """The registers by lower-case name."""
     registers()
     return _TABLE["BY_NAME"]
 
 
-def __getattr__(name):  # hhu.REGISTERS, hhu.BY_ID, hhu.BY_NAME, as before, built when first used
+def __getattr__(name: str) -> Any:  # hhu.REGISTERS, hhu.BY_ID, hhu.BY_NAME, as before, built when first used
     if name in ("REGISTERS", "BY_ID", "BY_NAME"):
         registers()
         return _TABLE[name]
     raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 
-def lookup(name):
+def lookup(name: str) -> Register:
     """A register by 4-hex-digit ID or by name (any case)."""
     reg = by_name().get(name.lower())
     if reg is None and len(name) == 4:
@@ -196,7 +199,7 @@ def lookup(name):
     return reg
 
 
-def describe(reg, value):
+def describe(reg: Register, value: str) -> str:
     """What a register's value means, in words and units ("" when the value says it all); a
     value that does not fit the register's format is said to be so (never an exception)."""
     try:
@@ -205,7 +208,7 @@ def describe(reg, value):
         return "not a value this register has: a garbled answer or a meter built wrong"
 
 
-def _describe(reg, value):
+def _describe(reg: Register, value: str) -> str:
     name = reg.name
     if value.startswith("ERR"):
         return ERRORS.get(int(value[3:]), "unknown error")
@@ -237,7 +240,7 @@ def _describe(reg, value):
 NO_SWITCH = "closed: no load switch acts here (credit exhausted would open one)"
 
 
-def no_switch(values):
+def no_switch(values: dict[str, str]) -> bool:
     """A meter without a load switch (the unix board without --load-w) says "credit
     exhausted" in ServerStatus while SwitchState reads 0 closed: True when the registers
     read so far (values by name) show exactly that."""
@@ -245,7 +248,7 @@ def no_switch(values):
     return len(status) == 8 and status[-5] == "1" and state == "0"
 
 
-def format_words(reg):
+def format_words(reg: Register) -> str:
     """What a register's values are, in words ("exactly 10 decimal digits")."""
     kind = {FMT_H: "hex digits", FMT_D: "decimal digits", FMT_B: "binary digits", FMT_A: "printable characters"}[reg.fmt]
     return ("1 to %d %s" if reg.fmt == FMT_A else "exactly %d %s") % (reg.width, kind)
@@ -261,7 +264,7 @@ CHANGES = {
 }
 
 
-def change_words(name, before, after):
+def change_words(name: str, before: str, after: str) -> str:
     """A register's change over a token, in words."""
     if name in TENTHS and before.isdigit() and after.isdigit():
         unit = TENTHS[name]
@@ -273,11 +276,11 @@ def change_words(name, before, after):
     return "%s: %s -> %s" % (name, words(before), words(after))
 
 
-def tenths(n, unit):
+def tenths(n: int, unit: str) -> str:
     return "%s%d.%d %s" % ("-" if n < 0 else "", abs(n) // 10, abs(n) % 10, unit)
 
 
-def token_number(text):
+def token_number(text: str) -> int:
     """20 digits (dashes and spaces allowed) -> the 66-bit TokenData, or HhuError."""
     number = digits_to_number(text.encode())
     if number < 0:
@@ -293,8 +296,10 @@ def token_number(text):
 
 
 class Hhu:
-    def __init__(self, url, baud=2400, parity="soft", address="", trace=None, port=None, echo=False,
-                 first_s=FIRST_CHAR_S, verbose=0, log=None):
+    def __init__(self, url: Optional[str], baud: int = 2400, parity: str = "soft", address: str = "",
+                 trace: Optional[str] = None, port: Any = None, echo: bool = False,
+                 first_s: float = FIRST_CHAR_S, verbose: int = 0,
+                 log: Optional[Callable[[str], object]] = None) -> None:
         """`trace`: a file path; the session is recorded there in the trace format.
         `echo`: the adapter echoes every byte sent (half-duplex current loop, RS-485): the
         echo is read back after each send and must be what was sent. `first_s`: how long
@@ -306,7 +311,7 @@ class Hhu:
         self.first_s = first_s
         self.verbose = verbose if log else 0
         self._logline = log
-        self._trace = [] if trace else None
+        self._trace: Optional[list[str]] = [] if trace else None
         self._trace_path = trace
         if port is None:
             try:
@@ -324,60 +329,61 @@ class Hhu:
         self.port = port
         # the clock: the host's, or the port's own where it keeps one (the line simulator,
         # tools/harness/simline.py: its time is virtual, so the HHU's waits are too)
-        self.clock = port if hasattr(port, "monotonic") else time
+        self.clock: Any = port if hasattr(port, "monotonic") else time
         self._t0 = self.clock.monotonic()
         self.repeats = 0  # NAKs sent or requests sent again, over the session
         # the clock's time when the last send had left the port, and when the first byte of
         # the last answer arrived (None: silent): the conformance kit measures tr with them
-        self.sent_at = self.first_at = None
-        self._sent = []  # the characters of the last send: an answer that is them is an echo
+        self.sent_at: Optional[float] = None
+        self.first_at: Optional[float] = None
+        self._sent: list[int] = []  # the characters of the last send: an answer that is them is an echo
         # --parity uart: received bytes with bit 7 set, and those of them whose bit 7 is the
         # even parity of the other seven (an adapter passing the parity bit through)
         self.bit7 = self.bit7_parity = 0
-        self._notes = []
-        self._noted = set()
+        self._notes: list[str] = []
+        self._noted: set[str] = set()
 
     # --- the line -------------------------------------------------------------------
 
-    def close(self):
+    def close(self) -> None:
         try:
             self.port.close()
         finally:
             if self._trace is not None:
-                with open(self._trace_path, "w") as f:
+                with open(self._trace_path, "w") as f:  # type: ignore[arg-type]  # set whenever _trace is
                     f.write("# recorded by the HHU (vtc07 --trace)\n")
                     f.write("\n".join(self._trace) + "\n")
 
-    def __enter__(self):
+    def __enter__(self) -> Hhu:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _ms(self):
+    def _ms(self) -> int:
         return int((self.clock.monotonic() - self._t0) * 1000)
 
-    def _log(self, kind, ms, chars):
+    def _log(self, kind: str, ms: int, chars: list[int]) -> None:
         if self._trace is not None and chars:
             self._trace.append("%s %d %s" % (kind, ms, tracefile.escape(chars)))
         if self.verbose and chars:
             self._wire(kind, tracefile.escape(chars))
 
-    def _wire(self, kind, text):
+    def _wire(self, kind: str, text: str) -> None:
         stamp = datetime.datetime.now().strftime("%H:%M:%S.%f")[:-3]
-        self._logline("%s %s %s" % (stamp, kind, text))
+        self._logline("%s %s %s" % (stamp, kind, text))  # type: ignore[misc]  # verbose is 0 without a log
 
-    def _note(self, key, text):
+    def _note(self, key: str, text: str) -> None:
         if key not in self._noted:
             self._noted.add(key)
             self._notes.append(text)
 
-    def take_notes(self):
+    def take_notes(self) -> list[str]:
         """What the HHU noticed about the line since last asked (a leaking parity bit)."""
         notes, self._notes = self._notes, []
         return notes
 
-    def send(self, body):
+    def send(self, body: Union[bytes, Iterable[int]]) -> None:
         """Send characters (7-bit ints or bytes) as they are."""
         chars = list(body)
         self._log(">", self._ms(), chars)
@@ -395,7 +401,7 @@ class Hhu:
         if self.echo:
             self._take_echo(data)
 
-    def _take_echo(self, data):
+    def _take_echo(self, data: bytes) -> None:
         """Read back the echo of `data` and check it (--echo)."""
         echo = bytearray()
         deadline = self.clock.monotonic() + self.first_s
@@ -423,12 +429,12 @@ class Hhu:
             raise HhuError("the echo differs from what was sent (sent %s, echoed %s): a collision on the line, "
                            "or an adapter that does not echo (leave out --echo)" % (data.hex(" "), echo.hex(" ")))
 
-    def receive(self, complete, first_s=None):
+    def receive(self, complete: Callable[[list[int]], bool], first_s: Optional[float] = None) -> Optional[list[int]]:
         """One answer as it comes, without repeats: its characters (RAW-flagged where the
         parity is wrong) until `complete(chars)`, or None if nothing starts within `first_s`."""
         return self._receive(complete, first_s)
 
-    def _decode(self, data):
+    def _decode(self, data: bytes) -> list[int]:
         if self.soft:
             return tracefile.from_line(data, True)
         # a 7E1 port: its data is 7 bits; bit 7 is what some adapters leak (the parity bit:
@@ -449,11 +455,11 @@ class Hhu:
                            "taken as 7-bit data" % self.bit7)
         return out
 
-    def _receive(self, complete, first_s=None):
+    def _receive(self, complete: Callable[[list[int]], bool], first_s: Optional[float] = None) -> Optional[list[int]]:
         """Characters until `complete(chars)` says the message is whole. Returns (chars,
         clean): clean is False if a character had a parity error. None if silent."""
-        chars = []
-        start_ms = None
+        chars: list[int] = []
+        start_ms: Optional[int] = None
         self.first_at = None
         deadline = self.clock.monotonic() + (self.first_s if first_s is None else first_s)
         while True:
@@ -480,14 +486,14 @@ class Hhu:
         self._log("<", start_ms or self._ms(), chars)
         return chars if chars else None
 
-    def _not_an_echo(self, chars):
+    def _not_an_echo(self, chars: list[int]) -> None:
         if not self.echo and chars == self._sent:
             raise HhuError("what came back is what the HHU sent: the line echoes (a half-duplex current-loop "
                            "or RS-485 adapter?); give --echo")
 
     # --- messages -------------------------------------------------------------------
 
-    def sign_on(self):
+    def sign_on(self) -> str:
         """IDRequest; returns the IDResponse text (without CR LF)."""
         request = "/?%s!\r\n" % self.address
         for _ in range(REPEATS_MAX + 1):
@@ -501,12 +507,12 @@ class Hhu:
                 return bytes(chars[:-2]).decode()
             self.repeats += 1  # garbled: sign on again (an IDResponse is not repeated on NAK)
         raise HhuError("the meter's identification came garbled %d times: %s"
-                       % (REPEATS_MAX + 1, tracefile.escape(chars)))
+                       % (REPEATS_MAX + 1, tracefile.escape(chars)))  # type: ignore[arg-type]  # None raised above
 
-    def brk(self):
+    def brk(self) -> None:
         self.send(tracefile.command(b"B0"))
 
-    def _exchange(self, request):
+    def _exchange(self, request: bytes) -> list[int]:
         """Send a command, return the response chars: ACK, or STX ... ETX BCC checked."""
         self.send(request)
         naks_sent = 0
@@ -536,19 +542,19 @@ class Hhu:
             self.repeats += 1
             self.send(bytes([NAK]))
 
-    def read(self, reg):
+    def read(self, reg: Register) -> str:
         """The register's value as text ("ERRnn" for an error data message)."""
         chars = self._exchange(tracefile.read_request(reg.rid))
         return self._value(chars, reg)
 
-    def write(self, reg, value):
+    def write(self, reg: Register, value: Union[str, bytes]) -> Optional[str]:
         """None when the meter ACKs, else the "ERRnn" it answered."""
         chars = self._exchange(tracefile.write_request(reg.rid, value))
         if chars == [ACK]:
             return None
         return self._value(chars, reg)
 
-    def _value(self, chars, reg):
+    def _value(self, chars: list[int], reg: Register) -> str:
         text = bytes(chars[1:-2]).decode("ascii", "replace")  # rid(value)
         expected = "%04X(" % reg.rid
         if chars == [ACK] or not text.startswith(expected) or not text.endswith(")"):
@@ -558,7 +564,8 @@ class Hhu:
 
     # --- token entry ----------------------------------------------------------------
 
-    def enter_token(self, number, registers=CREDITS, progress=None):
+    def enter_token(self, number: int, registers: Sequence[str] = CREDITS,
+                    progress: Optional[Callable[[float], object]] = None) -> tuple[int, dict[str, str], dict[str, str]]:
         """Write the token and wait for its result: (tokenStatus, values before, after);
         the values are {name: value text} of those of `registers` (names) the meter has.
         `progress(seconds)` is called while the meter is busy with the token."""
@@ -594,7 +601,7 @@ class Hhu:
         return status, before, after
 
 
-def _reason(e):
+def _reason(e: BaseException) -> str:
     text = str(e)
     if "Connection refused" in text or "Errno 111" in text:
         return "connection refused (is the meter running on that port?)"
@@ -603,32 +610,32 @@ def _reason(e):
     return text
 
 
-def id_response_complete(chars):
+def id_response_complete(chars: Sequence[int]) -> bool:
     """An IDResponse is whole at its LF (7-bit characters: a list or bytes)."""
     return len(chars) > 0 and chars[-1] == LF
 
 
-def message_complete(chars):
+def message_complete(chars: Sequence[int]) -> bool:
     """An ACK, a NAK, or a message whole at its BCC (7-bit characters: a list or bytes)."""
     if not chars:
         return False
     return chars[0] in (ACK, NAK) or (len(chars) >= 2 and chars[-2] == ETX)
 
 
-def _clean(chars):
+def _clean(chars: list[int]) -> bool:
     for c in chars:
         if c & tracefile.RAW:
             return False
     return True
 
 
-def _bcc_ok(chars):
+def _bcc_ok(chars: list[int]) -> bool:
     if chars[0] != STX or len(chars) < 3 or chars[-2] != ETX:
         return False
     return bcc(chars, 1, len(chars) - 1) == chars[-1]
 
 
-def value_ok(reg, value):
+def value_ok(reg: Register, value: str) -> bool:
     """A value the register's format and width accept (checked before it is sent), by the
     firmware's own format checks."""
     data = value.encode("latin-1", "replace")

@@ -14,16 +14,19 @@ Its keys are the line options' defaults:
 
 $VTC07_PORT overrides the file's port, an option given on the command line both.
 """
+from __future__ import annotations
+
 import argparse
 import math
 import os
+from typing import Any, Callable, NoReturn, Optional, Union
 
 from tables import ADDRESS_MAX
 
 
-def ranged(lo, hi, what="a number"):
+def ranged(lo: int, hi: int, what: str = "a number") -> Callable[[str], int]:
     """argparse type: a whole number in lo..hi."""
-    def check(text):
+    def check(text: str) -> int:
         try:
             value = int(text, 10)
         except ValueError:
@@ -35,9 +38,9 @@ def ranged(lo, hi, what="a number"):
     return check
 
 
-def seconds(lo, hi):
+def seconds(lo: float, hi: float) -> Callable[[str], float]:
     """argparse type: a finite number of seconds in lo..hi (inf and nan are not)."""
-    def check(text):
+    def check(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
@@ -49,13 +52,13 @@ def seconds(lo, hi):
     return check
 
 
-def meter_number(text):
+def meter_number(text: str) -> str:
     if not (text.isdigit() and len(text) in (17, 18)):
         raise argparse.ArgumentTypeError("a meter number is 17 or 18 digits, not %r" % text)
     return text
 
 
-def port(text):
+def port(text: str) -> str:
     """A pyserial URL or device; a socket URL must name a host and a port 1..65535 (pyserial's
     own messages for those leak its internals)."""
     for scheme in ("socket://", "rfc2217://"):
@@ -69,7 +72,7 @@ def port(text):
     return text
 
 
-def address(text):
+def address(text: str) -> str:
     """The IDRequest's address: what a meter can have (profile section 2)."""
     if len(text) > ADDRESS_MAX or not all(c.isascii() and c.isalnum() for c in text):
         raise argparse.ArgumentTypeError("%r: an address is up to %d characters 0-9 A-Z a-z" % (text, ADDRESS_MAX))
@@ -77,7 +80,7 @@ def address(text):
 
 
 # the configuration file's keys: what each takes, as the option's type checks it
-CONFIG_KEYS = {
+CONFIG_KEYS: dict[str, tuple[Union[type, tuple[type, ...]], Callable[[Any], Any]]] = {
     "port": (str, port),
     "baud": (int, ranged(1, 10**7)),
     "parity": (str, lambda v: v if v in ("soft", "uart") else _bad("soft or uart")),
@@ -87,11 +90,11 @@ CONFIG_KEYS = {
 }
 
 
-def _bad(what):
+def _bad(what: str) -> NoReturn:
     raise argparse.ArgumentTypeError("must be " + what)
 
 
-def config_path():
+def config_path() -> Optional[str]:
     """The configuration file that applies, or None."""
     if os.environ.get("VTC07_CONFIG"):
         return os.environ["VTC07_CONFIG"]
@@ -102,12 +105,12 @@ def config_path():
     return None
 
 
-def load_config(path):
+def load_config(path: str) -> dict[str, Any]:
     """The checked settings of a vtc07.toml; ValueError naming the file and the key."""
     try:
         import tomllib
     except ImportError:  # Python < 3.11
-        import tomli as tomllib
+        import tomli as tomllib  # type: ignore[no-redef]
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -115,7 +118,7 @@ def load_config(path):
         raise ValueError("%s: %s" % (path, e.strerror))
     except tomllib.TOMLDecodeError as e:
         raise ValueError("%s: %s" % (path, e))
-    settings = {}
+    settings: dict[str, Any] = {}
     for key, value in data.items():
         if key not in CONFIG_KEYS:
             raise ValueError("%s: unknown key %r (keys: %s)" % (path, key, ", ".join(CONFIG_KEYS)))

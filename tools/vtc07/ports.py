@@ -1,5 +1,11 @@
 """`vtc07 ports`: the serial ports, with the USB VID:PID of each adapter, and a warning for
 the adapters known to mishandle 7E1, the VTC07 line's framing (docs/hhu.md)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+if TYPE_CHECKING:
+    from .cli import Report
 
 # (VID, PID) -> what goes wrong in 7E1, and what to do about it
 KNOWN_7E1 = {
@@ -13,7 +19,7 @@ KNOWN_7E1 = {
 KNOWN_NAMES = {"ttyCH9344USB": KNOWN_7E1[(0x1A86, 0xE018)]}
 
 
-def warning(port):
+def warning(port: Any) -> Optional[str]:
     """What is known to go wrong with this port's adapter in 7E1, or None."""
     if port.vid is not None and (port.vid, port.pid) in KNOWN_7E1:
         return KNOWN_7E1[(port.vid, port.pid)]
@@ -23,14 +29,14 @@ def warning(port):
     return None
 
 
-def describe(port):
+def describe(port: Any) -> dict[str, Any]:
     """One port as the JSON report has it (device, description, hwid as pyserial gives them)."""
     usb = "%04X:%04X" % (port.vid, port.pid) if port.vid is not None else None
     return {"device": port.device, "description": port.description, "hwid": port.hwid, "usb": usb,
             "warning": warning(port)}
 
 
-def run(rep, comports=None):
+def run(rep: Report, comports: Optional[Callable[[], Any]] = None) -> int:
     if comports is None:
         from serial.tools import list_ports
 

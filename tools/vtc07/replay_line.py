@@ -9,6 +9,9 @@ Settings in the trace (`@ key value`) are not sent anywhere: start the meter wit
 matching flags (`board_flags`). Replay-only settings (`start`, `lockout`) cannot be set
 on a running meter, so such traces are for `replay_core.py`.
 """
+from __future__ import annotations
+
+from typing import Any, Optional
 
 from . import tracefile
 from tables import ACK, NAK, SOH, STX
@@ -16,7 +19,7 @@ from tables import ACK, NAK, SOH, STX
 REPLAY_ONLY = ("start", "lockout")
 
 
-def board_flags(trace):
+def board_flags(trace: tracefile.Trace) -> list[str]:
     """The unix board's flags for a trace's settings."""
     flags = []
     for key, value in trace.settings.items():
@@ -26,7 +29,7 @@ def board_flags(trace):
     return flags
 
 
-def message_name(chars):
+def message_name(chars: list[int]) -> str:
     if not chars:
         return "nothing"
     first = chars[0] & 0x7F
@@ -44,14 +47,14 @@ def message_name(chars):
     return "characters"
 
 
-def side_by_side(label, chars, width=16):
+def side_by_side(label: str, chars: list[int], width: int = 16) -> str:
     """One message as `label name hex... ascii`; `width`: bytes the hex column holds."""
     hexes = " ".join("%02X" % (c & 0xFF) for c in chars)
     text = "".join(chr(c) if 0x20 <= c <= 0x7E else "." for c in chars)
     return "  %-9s %-19s %-*s %s" % (label, message_name(chars), 3 * width - 1, hexes, text)
 
 
-def replay(meter, trace, tolerance_ms=50):
+def replay(meter: Any, trace: tracefile.Trace, tolerance_ms: float = 50) -> list[str]:
     """Run `trace` against the meter behind `meter` (an hhu.Hhu). Returns the first
     difference as lines of text; an empty list means the meter did what the trace says.
 
@@ -61,12 +64,12 @@ def replay(meter, trace, tolerance_ms=50):
     port = meter.port
     clock = meter.clock  # the host's, or a simulated line's (virtual time)
     t0 = clock.monotonic()
-    received = []  # (ms, char)
+    received: list[tuple[float, int]] = []  # (ms, char)
 
-    def now():
+    def now() -> float:
         return (clock.monotonic() - t0) * 1000
 
-    def listen(until_ms, want=None):
+    def listen(until_ms: float, want: Optional[int] = None) -> None:
         """Take what arrives until `until_ms`, or until `want` characters are in."""
         while want is None or len(received) < want:
             left = until_ms - now()
@@ -80,10 +83,11 @@ def replay(meter, trace, tolerance_ms=50):
                 for c in tracefile.from_line(data, meter.soft):
                     received.append((at, c))
 
-    expected = []  # (trace ms, chars, request it answers, when it is due here)
+    # (trace ms, chars, request it answers, when it is due here)
+    expected: list[tuple[int, list[int], list[int], float]] = []
     want = 0  # server characters the trace has so far
-    anchor = (0, 0.0)  # (trace ms, local ms) of the last line that happened here
-    request = []
+    anchor: tuple[int, float] = (0, 0.0)  # (trace ms, local ms) of the last line that happened here
+    request: list[int] = []
     for kind, ms, chars in trace.events:
         if kind == ">":
             if expected:  # the trace's last answer must be in first
@@ -104,7 +108,8 @@ def replay(meter, trace, tolerance_ms=50):
     return _compare(expected, received, tolerance_ms)
 
 
-def _compare(expected, received, tolerance_ms):
+def _compare(expected: list[tuple[int, list[int], list[int], float]], received: list[tuple[float, int]],
+             tolerance_ms: float) -> list[str]:
     i = 0
     for ms, chars, request, due in expected:
         got = received[i:i + len(chars)]
@@ -125,5 +130,5 @@ def _compare(expected, received, tolerance_ms):
     return []
 
 
-def replay_file(meter, path, tolerance_ms=50):
+def replay_file(meter: Any, path: str, tolerance_ms: float = 50) -> list[str]:
     return replay(meter, tracefile.load(path), tolerance_ms)

@@ -12,24 +12,27 @@ Bytes: a printable character stands for itself; <SOH> <STX> <ETX> <ACK> <NAK> <C
 and <hh> (two hex digits) for other 7-bit characters, "<" itself is <3C>. These are
 characters: the line adds even parity in bit 7. {hh} is a raw line byte, sent exactly as
 written (a parity error, a set 8th bit).
+
+Its type hints are plain builtins, evaluated by CPython at definition time (3.9 takes
+list[int]) and ignored by MicroPython, which has no __future__ or typing to import.
 """
 
 NAMES = {0x01: "SOH", 0x02: "STX", 0x03: "ETX", 0x06: "ACK", 0x15: "NAK", 0x0D: "CR", 0x0A: "LF"}
-_CODES = {}
+_CODES: "dict[str, int]" = {}
 for _k in NAMES:
     _CODES[NAMES[_k]] = _k
 
 RAW = 0x100  # flag in a decoded character: send the low byte as it is
 
 
-def _parity_byte(c):
+def _parity_byte(c: int) -> int:
     p = c ^ (c >> 4)
     p ^= p >> 2
     p ^= p >> 1
     return c | 0x80 if p & 1 else c
 
 
-def command(body):
+def command(body: bytes) -> bytes:
     """A client command as bytes: SOH body ETX and its BCC (for tests and benchmarks)."""
     bcc = 0x03
     for c in body:
@@ -37,19 +40,19 @@ def command(body):
     return b"\x01" + bytes(body) + b"\x03" + bytes([bcc & 0x7F])
 
 
-def read_request(rid):
+def read_request(rid: int) -> bytes:
     """ReadCommand for register `rid` (an int): SOH R1 STX id ( ) ETX BCC."""
     return command(b"R1\x02" + ("%04X" % rid).encode() + b"()")
 
 
-def write_request(rid, value):
+def write_request(rid: int, value: "str | bytes") -> bytes:
     """WriteCommand of `value` (text or bytes) to register `rid` (an int)."""
     if isinstance(value, str):
         value = value.encode()
     return command(b"W1\x02" + ("%04X" % rid).encode() + b"(" + value + b")")
 
 
-def to_line(chars, soft_parity=True):
+def to_line(chars: "list[int]", soft_parity: bool = True) -> bytes:
     """Line bytes for decoded characters (ints, RAW-flagged or 7-bit)."""
     out = bytearray()
     for c in chars:
@@ -60,7 +63,7 @@ def to_line(chars, soft_parity=True):
     return bytes(out)
 
 
-def from_line(data, soft_parity=True):
+def from_line(data: bytes, soft_parity: bool = True) -> "list[int]":
     """Decoded characters for line bytes: 7-bit where the parity is right, else RAW."""
     out = []
     for b in data:
@@ -72,7 +75,7 @@ def from_line(data, soft_parity=True):
     return out
 
 
-def escape(chars):
+def escape(chars: "list[int]") -> str:
     parts = []
     for c in chars:
         if c & RAW:
@@ -86,7 +89,7 @@ def escape(chars):
     return "".join(parts)
 
 
-def unescape(text):
+def unescape(text: str) -> "list[int]":
     chars = []
     i = 0
     n = len(text)
@@ -114,12 +117,12 @@ def unescape(text):
 class Trace:
     """A parsed trace: settings, and events (kind, ms, chars) with kind in "><=" ."""
 
-    def __init__(self):
-        self.settings = {}
-        self.events = []
-        self.comments = []
+    def __init__(self) -> None:
+        self.settings: "dict[str, str]" = {}
+        self.events: "list[tuple[str, int, list[int]]]" = []
+        self.comments: "list[str]" = []
 
-    def lines(self, with_header=True):
+    def lines(self, with_header: bool = True) -> "list[str]":
         out = []
         if with_header:
             for c in self.comments:
@@ -134,7 +137,7 @@ class Trace:
         return out
 
 
-def parse(text):
+def parse(text: str) -> Trace:
     trace = Trace()
     for number, line in enumerate(text.split("\n"), 1):
         line = line.rstrip("\r")
@@ -161,6 +164,6 @@ def parse(text):
     return trace
 
 
-def load(path):
+def load(path: str) -> Trace:
     with open(path) as f:
         return parse(f.read())

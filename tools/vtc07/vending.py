@@ -5,10 +5,13 @@ For tests and demos: it makes the tokens a vending system would issue, and repro
 vectors of ../shared/spec/sts-tokens.md and sts-edition3.md. Plain Python integers; DES
 from pycryptodome, MISTY1 from tools/misty1ref.py, HMAC-SHA256 from the standard library.
 """
+from __future__ import annotations
+
 import datetime
 import hashlib
 import hmac
 import os
+from typing import Callable, Optional
 
 from Crypto.Cipher import DES
 
@@ -24,11 +27,11 @@ BASE_DATES = {1993: datetime.datetime(1993, 1, 1), 2014: datetime.datetime(2014,
               2035: datetime.datetime(2035, 1, 1)}
 
 
-def _rotl(k, n):
+def _rotl(k: int, n: int) -> int:
     return ((k << n) | (k >> (64 - n))) & M64
 
 
-def sta_encrypt(block, dk):
+def sta_encrypt(block: int, dk: int) -> int:
     k = _rotl(~dk & M64, 64 - 12)  # rotate right by 12
     for _ in range(16):
         out = 0
@@ -42,15 +45,15 @@ def sta_encrypt(block, dk):
     return block
 
 
-def des_encrypt(block, dk):
+def des_encrypt(block: int, dk: int) -> int:
     return int.from_bytes(DES.new(dk.to_bytes(8, "big"), DES.MODE_ECB).encrypt(block.to_bytes(8, "big")), "big")
 
 
-def des_decrypt(block, dk):
+def des_decrypt(block: int, dk: int) -> int:
     return int.from_bytes(DES.new(dk.to_bytes(8, "big"), DES.MODE_ECB).decrypt(block.to_bytes(8, "big")), "big")
 
 
-def check_key_data(meter_number, key_type, sgc, ti, krn):
+def check_key_data(meter_number: str, key_type: int, sgc: int, ti: int, krn: int) -> None:
     """The key data's fields within their digits (ValueError), so that no derivation
     quietly makes the key of another meter."""
     if not (meter_number.isdigit() and len(meter_number) in (17, 18)):
@@ -61,7 +64,7 @@ def check_key_data(meter_number, key_type, sgc, ti, krn):
     check_field("KRN", krn, 0, 15)
 
 
-def dkga02(vending_key, meter_number, key_type, sgc, ti, krn):
+def dkga02(vending_key: int, meter_number: str, key_type: int, sgc: int, ti: int, krn: int) -> int:
     """Decoder key for an 18-digit meter number (6-digit IIN) or 4-digit IIN number (17)."""
     check_key_data(meter_number, key_type, sgc, ti, krn)
     if len(meter_number) == 18:
@@ -72,7 +75,8 @@ def dkga02(vending_key, meter_number, key_type, sgc, ti, krn):
     return des_encrypt(x, vending_key) ^ x ^ vending_key
 
 
-def dkga04(vending_key, meter_number, key_type, sgc, ti, krn, base_date, algorithm):
+def dkga04(vending_key: int, meter_number: str, key_type: int, sgc: int, ti: int, krn: int, base_date: int,
+           algorithm: str) -> int:
     """Decoder key from a 160-bit vending key (sts-edition3.md section 2): HMAC-SHA256 over
     the key data, its first 8 bytes for EA07, 16 for EA11, read big-endian."""
     check_key_data(meter_number, key_type, sgc, ti, krn)
@@ -82,7 +86,7 @@ def dkga04(vending_key, meter_number, key_type, sgc, ti, krn, base_date, algorit
         raise ValueError("a DKGA04 vending key is 160 bits (40 hex digits)")
     bits = 128 if algorithm == "misty1" else 64
 
-    def field(text):
+    def field(text: str) -> bytes:
         return bytes((len(text),)) + text.encode()
 
     data = (b"\x04" + field("04") + field("%02d" % (base_date % 100)) + field("11" if bits == 128 else "07")
@@ -92,26 +96,26 @@ def dkga04(vending_key, meter_number, key_type, sgc, ti, krn, base_date, algorit
     return int.from_bytes(mac[:bits // 8], "big")
 
 
-def misty1_encrypt(block, dk):
+def misty1_encrypt(block: int, dk: int) -> int:
     return misty1ref.Misty1(dk.to_bytes(16, "big")).encrypt(block)
 
 
-def misty1_decrypt(block, dk):
+def misty1_decrypt(block: int, dk: int) -> int:
     return misty1ref.Misty1(dk.to_bytes(16, "big")).decrypt(block)
 
 
-def with_crc(token_class, first48, currency=False):
+def with_crc(token_class: int, first48: int, currency: bool = False) -> int:
     """The block with its CRC; `currency`: CRC_C (one more byte, 01, under the CRC)."""
     data = ((token_class << 48) | first48).to_bytes(7, "big")
     crc = crc16(data + bytes((CRC_C_BYTE,)) if currency else data)
     return (first48 << 16) | ((crc & 0xFF) << 8) | (crc >> 8)
 
 
-def tid_minutes(issued, base_year=1993):
+def tid_minutes(issued: datetime.datetime, base_year: int = 1993) -> int:
     return int((issued - BASE_DATES[base_year]).total_seconds() // 60)
 
 
-def check_field(name, value, lo, hi):
+def check_field(name: str, value: int, lo: int, hi: int) -> int:
     """A token field out of its range would spill into its neighbours and make another
     token than asked: refuse it (ValueError)."""
     if not lo <= value <= hi:
@@ -119,13 +123,13 @@ def check_field(name, value, lo, hi):
     return value
 
 
-def amount_value(field):
+def amount_value(field: int) -> int:
     """What an Amount field (exponent:2 | mantissa:14) carries, in the unit's tenths."""
     e, m = field >> 14, field & 0x3FFF
     return sum(2**14 * 10 ** (i - 1) for i in range(1, e + 1)) + m * 10**e
 
 
-def amount_field_at_most(value):
+def amount_field_at_most(value: int) -> int:  # type: ignore[return]  # e = 0 always returns
     """The encoding of the largest amount the field carries that is not over `value` (a
     vending system gives no more than was paid for); ValueError above the largest."""
     if value < 0 or value > amount_value(0xFFFF):
@@ -136,7 +140,7 @@ def amount_field_at_most(value):
             return (e << 14) | min((value - offset) // 10**e, 0x3FFF)
 
 
-def amount_field(value):
+def amount_field(value: int) -> int:
     """Smallest-exponent (exponent:2 | mantissa:14) encoding of `value`, exact or ValueError."""
     for e in range(4):
         offset = sum(2**14 * 10 ** (i - 1) for i in range(1, e + 1))
@@ -146,14 +150,14 @@ def amount_field(value):
     raise ValueError("amount %d cannot be encoded" % value)
 
 
-def transpose(token_class, encrypted):
+def transpose(token_class: int, encrypted: int) -> int:
     """66-bit TokenData from the class and the encrypted block."""
     high = ((encrypted >> 28) & 1) << 65 | ((encrypted >> 27) & 1) << 64
     low = encrypted & ~(3 << 27) & M64 | token_class << 27
     return high | low
 
 
-def token(token_class, subclass, rnd, tid, value, dk, algorithm="sta"):
+def token(token_class: int, subclass: int, rnd: int, tid: int, value: int, dk: int, algorithm: str = "sta") -> int:
     """Token number for the common layout subclass:4 | RND:4 | TID:24 | value:16 | CRC."""
     check_field("subclass", subclass, 0, 15)
     check_field("RND", rnd, 0, 15)
@@ -163,17 +167,17 @@ def token(token_class, subclass, rnd, tid, value, dk, algorithm="sta"):
     return encode(token_class, with_crc(token_class, first48), dk, algorithm)
 
 
-def encode(token_class, block, dk, algorithm="sta"):
+def encode(token_class: int, block: int, dk: int, algorithm: str = "sta") -> int:
     if token_class != 1:
         block = ENCRYPT[algorithm](block, dk)
     return transpose(token_class, block)
 
 
-ENCRYPT = {"sta": sta_encrypt, "des": des_encrypt, "misty1": misty1_encrypt}
+ENCRYPT: dict[str, Callable[[int, int], int]] = {"sta": sta_encrypt, "des": des_encrypt, "misty1": misty1_encrypt}
 KEY_BITS = {"sta": 64, "des": 64, "misty1": 128}
 
 
-def currency_token(subclass, tid, amount20, dk, algorithm="sta"):
+def currency_token(subclass: int, tid: int, amount20: int, dk: int, algorithm: str = "sta") -> int:
     """Class 0 currency token (subclass 4-7): the 20-bit amount's top 4 bits where RND is,
     its low 16 the Amount field, and CRC_C (sts-edition3.md section 4)."""
     if not 4 <= subclass <= 7 or not 0 <= amount20 < 1 << 20:
@@ -182,20 +186,20 @@ def currency_token(subclass, tid, amount20, dk, algorithm="sta"):
     return encode(0, with_crc(0, first48, currency=True), dk, algorithm)
 
 
-def currency_value(amount20):
+def currency_value(amount20: int) -> int:
     """Signed value of a 20-bit currency amount, in 0.00001 units."""
     e = (amount20 >> 14) & 31
     value = (amount20 & 0x3FFF) * 10**e + sum(2**14 * 10 ** (i - 1) for i in range(1, e + 1))
     return -value if amount20 >> 19 else value
 
 
-def currency_field(value):
+def currency_field(value: int) -> int:
     """20-bit amount for `value` (0.00001 units, signed): exact with the smallest exponent
     where it can be, else the nearest value the encoding carries (1.00000 travels as
     1.00004 in STS 531-1's vector: 100000 lies between two codes)."""
     sign = 1 if value < 0 else 0
     value = abs(value)
-    best = None
+    best: Optional[tuple[int, int]] = None
     for e in range(32):
         offset = sum(2**14 * 10 ** (i - 1) for i in range(1, e + 1))
         m = (value - offset + 10**e // 2) // 10**e  # nearest mantissa at this exponent
@@ -205,14 +209,14 @@ def currency_field(value):
             best = (error, (sign << 19) | (e << 14) | m)
         if error == 0:
             break
-    return best[1]
+    return best[1]  # type: ignore[index]  # range(32) is never empty: best is set
 
 
-def digits(number):
+def digits(number: int) -> str:
     return "%020d" % number
 
 
-def class1_token(subclass, control, mfr_code):
+def class1_token(subclass: int, control: int, mfr_code: int) -> int:
     check_field("subclass", subclass, 0, 1)
     check_field("control", control, 0, (1 << (36 if subclass == 0 else 28)) - 1)
     check_field("manufacturer code", mfr_code, 0, 0xFF if subclass == 0 else 0xFFFF)
@@ -223,7 +227,8 @@ def class1_token(subclass, control, mfr_code):
     return transpose(1, with_crc(1, first48))
 
 
-def key_change_tokens(new_key, ken, krn, ro, kt, ti, dk, algorithm="sta", sgc=None):
+def key_change_tokens(new_key: int, ken: int, krn: int, ro: int, kt: int, ti: int, dk: int, algorithm: str = "sta",
+                      sgc: Optional[int] = None) -> tuple[int, ...]:
     """The key change set, in subclass order, that moves a meter from decoder key `dk` to
     `new_key` (sts-edition3.md section 3): for a 64-bit key Set1st and Set2ndSectionDecoderKey,
     and with `sgc` the 3rd section carrying it (3KCT set in the 1st); for a 128-bit key (an
@@ -251,10 +256,10 @@ def key_change_tokens(new_key, ken, krn, ro, kt, ti, dk, algorithm="sta", sgc=No
         (SC_KCT2 << 44) | ((ken & 15) << 40) | (ti << 32) | second_half,
     ]
     if wide:
-        blocks.append((SC_KCT3 << 44) | ((sgc & 0xFFF) << 32) | nk[1])
-        blocks.append((SC_KCT4 << 44) | ((sgc >> 12) << 32) | nk[2])
+        blocks.append((SC_KCT3 << 44) | ((sgc & 0xFFF) << 32) | nk[1])  # type: ignore[operator]  # wide: sgc given
+        blocks.append((SC_KCT4 << 44) | ((sgc >> 12) << 32) | nk[2])  # type: ignore[operator]
     elif three:
-        blocks.append((SC_KCT3 << 44) | (sgc << 20))
+        blocks.append((SC_KCT3 << 44) | (sgc << 20))  # type: ignore[operator]  # three: sgc given
     return tuple(encode(2, with_crc(2, b), dk, algorithm) for b in blocks)
 
 
@@ -266,7 +271,7 @@ MANAGEMENT = {"mpl": SC_MPL, "clear-credit": SC_CLEAR_CREDIT, "tariff-rate": SC_
               "clear-tamper": SC_CLEAR_TAMPER, "mppul": SC_MPPUL, "water-factor": SC_WATER_FACTOR}
 
 
-def credit_field(subclass, amount):
+def credit_field(subclass: int, amount: str) -> int:
     """Amount field for `amount` (a decimal string) in the subclass's unit: tenths for
     subclasses 0-3, 0.00001 for currency (4-7: the 20-bit signed amount, see currency_field).
     ValueError if it is not a whole number of units (or negative outside currency)."""
@@ -283,7 +288,7 @@ def credit_field(subclass, amount):
     return currency_field(int(scaled)) if currency else amount_field(int(scaled))
 
 
-def management_field(subclass, value):
+def management_field(subclass: int, value: int) -> int:
     """16-bit value field of a class 2 token: watts in the Amount encoding for MPL and
     MPPUL, the raw value otherwise (ClearCredit: register 0-3 or 0xFFFF for all)."""
     if subclass in (SC_MPL, SC_MPPUL):
@@ -293,11 +298,11 @@ def management_field(subclass, value):
     return value
 
 
-def group(number):
+def group(number: int) -> str:
     """20 digits in groups of 4, as printed on a receipt."""
     d = digits(number)
     return "-".join(d[i:i + 4] for i in range(0, 20, 4))
 
 
-def random_rnd():
+def random_rnd() -> int:
     return os.urandom(1)[0] & 15

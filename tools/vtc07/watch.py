@@ -13,18 +13,25 @@ session timeout) watch signs on again; when the line is lost (another HHU took t
 simulated meter's line to enter a token) it says so on stderr, waits --resume seconds
 (default 10) for the other HHU to finish, and takes the line back.
 """
+from __future__ import annotations
+
+import argparse
 import datetime
 import json
 import sys
 import time
+from typing import TYPE_CHECKING, Optional
 
 from . import hhu
 from .options import ranged, seconds
 
+if TYPE_CHECKING:
+    from .cli import Report
+
 FIELDS = ("CreditElectricity", "TotalEnergyConsumed", "Power", "SwitchState", "SwitchReason")
 
 
-def setup(w):
+def setup(w: argparse.ArgumentParser) -> None:
     w.add_argument("--interval", type=seconds(0.01, 86400), default=1.0, metavar="S",
                    help="seconds between samples (default 1)")
     w.add_argument("--count", type=ranged(0, 10**9), default=0, metavar="N",
@@ -34,9 +41,9 @@ def setup(w):
                    "(default 10)")
 
 
-def sample_line(values):
+def sample_line(values: dict[str, str]) -> str:
     """One sample as words: the registers' values by name -> a line."""
-    def number(name):
+    def number(name: str) -> Optional[int]:
         v = values[name]
         return int(v) if v.isdigit() else None
 
@@ -52,11 +59,11 @@ def sample_line(values):
     return "  ".join(parts)
 
 
-def _say(text):
+def _say(text: str) -> None:
     print("\nvtc07 watch: " + text if sys.stdout.isatty() else "vtc07 watch: " + text, file=sys.stderr)
 
 
-def _take_line_back(meter, args, error):
+def _take_line_back(meter: hhu.Hhu, args: argparse.Namespace, error: BaseException) -> None:
     """After a failed read: sign on again, on the same line or (lost) a reopened one. Tries
     until it works (Ctrl-C ends it)."""
     lost = "the line failed" in str(error)
@@ -82,7 +89,7 @@ def _take_line_back(meter, args, error):
             error, lost = e, True
 
 
-def run(meter, args, rep):
+def run(meter: hhu.Hhu, args: argparse.Namespace, rep: Report) -> int:
     missing = [name for name in FIELDS if name.lower() not in hhu.by_name()]
     if missing:
         raise ValueError("this firmware has no %s register" % ", ".join(missing))
