@@ -1,9 +1,10 @@
-"""The unix board's start-up (boards/unix/unixmain.py's main calls `start` once): options,
-the state directory's lock, the meter built and its line opened.
+"""The unix board's start-up (boards/unix/unixmain.py's main calls `start` once): the
+options (boards/unix/options.py) and the state directory's lock (lock.py), each dropped as
+soon as it is done with, then the meter built and its line opened.
 
-A module of its own, as lock.py and config are: unixmain.main drops it from sys.modules
-once the meter listens, so its bytecode goes back to the heap and only the loop's code
-(unixmain: SocketLine, serve) stays (docs/boards.md, "Start-up heap").
+A module of its own: unixmain.main drops it from sys.modules once the meter listens, so
+its bytecode goes back to the heap and only the loop's code (unixmain: SocketLine, serve)
+stays (docs/boards.md, "Start-up heap").
 """
 import gc
 import os
@@ -12,64 +13,6 @@ import sys
 import time
 
 from unixmain import release
-
-# the board's own keys; every other key is the meter's (firmware/config.py)
-BOARD_KEYS = ("tcp", "pty", "state", "lib", "heap_log", "test_tr", "config", "reset_storage", "load_w", "vending_key")
-
-
-def _number(options, key, start, end):
-    value = options.get(key, str(start))
-    if not value.isdigit() or not start <= int(value) <= end:
-        raise ValueError("config key %r must be a number from %d to %d, not %r" % (key, start, end, value))
-    return int(value)
-
-
-def parse_args(argv):
-    options = {"state": "state"}
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if not arg.startswith("--"):
-            raise ValueError("%r is not an option (--key value)" % arg)
-        key = arg[2:].replace("-", "_")
-        if key in ("pty", "reset_storage"):
-            options[key] = "1"
-            i += 1
-            continue
-        if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
-            raise ValueError(arg + " needs a value")
-        options[key] = argv[i + 1]
-        i += 2
-    if "config" in options:
-        try:
-            with open(options["config"]) as f:
-                config = __import__("config").parse_config(f.read())
-        except OSError:
-            raise ValueError("cannot read " + options["config"])
-        config.update(options)
-        options = config
-    if "vending_key" in options:  # options["dk"] from it, as a manufactured meter gets its key
-        __import__("dkga").derive(options)
-    # first: an unknown key is named, whatever else is wrong; main() drops the module again
-    __import__("config").check(options, BOARD_KEYS)
-    if ("tcp" in options) == ("pty" in options):
-        raise ValueError("give exactly one of --tcp and --pty")
-    if "tcp" in options:
-        if options["tcp"].isdigit():  # a port alone: on this machine only
-            options["tcp"] = "127.0.0.1:" + options["tcp"]
-        host, _, port = options["tcp"].rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("config key 'tcp' must be HOST:PORT, not %r" % options["tcp"])
-    _number(options, "heap_log", 0, 86400000)
-    if "test_tr" in options:
-        _number(options, "test_tr", 1, 1500)  # up to the profile's largest tr (TR_MAX)
-    if "load_w" in options:  # W, or LOW-HIGH: boards/unix/load.py
-        low, _, high = options["load_w"].partition("-")
-        if not low or (_ and not high):  # "-5", "5-": not W nor LOW-HIGH, named as given
-            low = options["load_w"]
-        # watts up to what the Power register shows (tables.POWER_MAX_W)
-        _number({"load_w": high or low}, "load_w", _number({"load_w": low}, "load_w", 0, 999999), 999999)
-    return options
 
 
 def listen(host, port):
@@ -92,29 +35,20 @@ def listen_free_port():
     raise OSError("no free loopback port")
 
 
-def is_new(state):
-    """A new meter's state directory: not there yet, or holding nothing of a meter (no
-    record, no lock directory). Looked at before the lock makes the directory."""
-    try:
-        for name in os.listdir(state):
-            if name.startswith("meter") or name.startswith("stub"):
-                return False
-    except OSError as e:
-        return e.args[0] == 2  # ENOENT: the board makes it now
-    return True
-
-
-
 def start(argv, board_dir, held):
     """The meter built from `argv` and listening: (server, listener, load), or the exit
     status after a one-line error on stderr. held[0] is this meter's lock entry once it
     is taken (unixmain.release gives it back)."""
     try:
+        parse = __import__("options")  # boards/unix/options.py: wanted once, as config is
         try:
-            options = parse_args(argv)
+            options = parse.parse_args(argv)
+            new = parse.is_new(options["state"])
+            keys = parse.BOARD_KEYS  # the meter's build wants them
         finally:
             sys.modules.pop("config", None)  # wanted once: a meter does not keep it
-        new = is_new(options["state"])
+            sys.modules.pop("options", None)
+            parse = None
         import lock  # boards/unix/lock.py: wanted once, then its 1.9 kB go back to the heap
 
         held[0], problem = lock.lock(options["state"])  # before anything reads the records
@@ -136,7 +70,7 @@ def start(argv, board_dir, held):
         gc.collect()  # each module's loading garbage, before the build's larger objects
         # a meter that cannot hold its directory writes nothing, not even a new record
         store = FileStore(options["state"], new and not problem)
-        server = meter.build(options, store, time.ticks_ms(), BOARD_KEYS, True)
+        server = meter.build(options, store, time.ticks_ms(), keys, True)
         if problem:
             print("error: %s: token entry refused" % problem, file=sys.stderr)
             if not server.app.refusing:
@@ -144,7 +78,7 @@ def start(argv, board_dir, held):
         elif "reset_storage" in options:
             import recovery
 
-            server, moved = recovery.reset_storage(store, server, options, time.ticks_ms(), BOARD_KEYS)
+            server, moved = recovery.reset_storage(store, server, options, time.ticks_ms(), keys)
             print("reset storage:", "nothing to reset, the record is valid" if moved is None
                   else ", ".join(moved) or "nothing was left to move: a new record")
         load = None
