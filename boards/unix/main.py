@@ -41,7 +41,7 @@ import sys
 
 _board = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."
 # --lib DIR: the firmware from DIR (e.g. build/firmware, compiled .mpy as a board runs it,
-# this board's unixmain and lock in DIR/unix); else the sources
+# this board's unixmain, startup, options and lock in DIR/unix); else the sources
 _lib = sys.argv[sys.argv.index("--lib") + 1] if "--lib" in sys.argv[:-1] else _board + "/../../firmware"
 if "--rom" in sys.argv[:-1]:  # boards/unix/rom.py mounts the image at /rom
     import rom  # noqa: F401
