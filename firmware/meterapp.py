@@ -114,7 +114,7 @@ class MeterApplication(Application):
         self.keychange = None
         # firmware/consumption.py's Consumption, which a board with metrology makes
         # (docs/porting.md): a meter that only takes tokens does not carry it
-        self.meter = None
+        self.consumption = None
         super().__init__(store, now, lockout)
         self.load(now)
         self.token_status = self.last[0]
@@ -235,13 +235,13 @@ class MeterApplication(Application):
         return bits
 
     def save(self, now):
-        m = self.meter  # it keeps billing what a failed save takes back (consumption.py)
+        m = self.consumption  # it keeps billing what a failed save takes back (consumption.py)
         return m.save(now) if m else Application.save(self, now)
 
     def deadline(self, now):
         if self.busy:
             return 0  # no processing time of its own: the engine works at once
-        wait = self.meter.deadline(now) if self.meter else -1
+        wait = self.consumption.deadline(now) if self.consumption else -1
         if self.keychange:  # a waiting set's window
             left = self.keychange.deadline(now)
             if left >= 0:  # -1: no set waiting, nothing to take into account
@@ -260,14 +260,14 @@ class MeterApplication(Application):
                 status = self.finish(status, now)
             except Exception:  # out of memory: nothing of the token stays (application.py)
                 return self._undo(seq)
-            if self.meter:
-                self.meter.step(now)  # credit bought closes the switch at once
+            if self.consumption:
+                self.consumption.step(now)  # credit bought closes the switch at once
             return status
         if self.keychange and self.keychange.deadline(now) == 0:
             self.keychange.clear()  # the window closed: the waiting set is forgotten
             self.save(now)
-        if self.meter:
-            self.meter.step(now)
+        if self.consumption:
+            self.consumption.step(now)
         return -1
 
     # --- token execution, in the order of sts-tokens.md section 4 ----------------------
@@ -442,7 +442,7 @@ class MeterApplication(Application):
 
     def metrology(self, k):
         """SwitchState, SwitchReason, Power, PhaseUnbalance (k 0-3): 0 without metrology."""
-        return self.meter.values[k] if self.meter else 0
+        return self.consumption.values[k] if self.consumption else 0
 
     def read_register(self, rid):
         """The value of companion register `rid`: its row's source in the catalogue (an
