@@ -108,7 +108,6 @@ class MeterApplication(Application):
         if self._factory[5] not in BASE_DATES:
             raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
-        self.tid_store = TidStore()
         # firmware/keychange.py's KeyChange, made when a key change section first comes (or
         # the record holds a waiting set): a meter that never sees one does not carry it
         self.keychange = None
@@ -116,6 +115,9 @@ class MeterApplication(Application):
         # (docs/porting.md): a meter that only takes tokens does not carry it
         self.consumption = None
         super().__init__(store, now, lockout)
+        # the TIDs live where pack_state puts them: after the lockout's part and the head
+        rec = self._record
+        self.tid_store = TidStore(rec, len(rec) - self.STATE_SIZE + _HEAD_SIZE)
         self.load(now)
         self.token_status = self.last[0]
         if self.keychange:
@@ -204,6 +206,7 @@ class MeterApplication(Application):
         return True
 
     def pack_state(self, rec, pos):
+        # rec is the record's buffer, which holds the TIDs (tidstore.py)
         c = self.credit
         last = self.last
         struct.pack_into(_HEAD, rec, pos, c[0], c[1], c[2], c[3], self.balance,
@@ -213,7 +216,7 @@ class MeterApplication(Application):
                          self.sgc, self.base_date, self.tid_store.count)
         if self.keychange:  # else the slice stays as packed: zeros, no set waiting
             self.keychange.pack_into(rec, pos + _KC_AT)
-        n = self.tid_store.pack_into(rec, pos + _HEAD_SIZE)
+        n = pos + _HEAD_SIZE + 3 * self.tid_store.count  # the TIDs are there already (tidstore.py)
         u = self.usage
         for i in range(8):
             v = u[i]

@@ -4,17 +4,21 @@ accepted class 0 and 2 tokens, so that no token is applied twice.
 It keeps at least the last TID_STORE_MIN TIDs, ascending; when one more is taken the
 oldest goes, and from then on a token older than the oldest kept is Old, since the meter
 can no longer tell whether it was used. A TID is 24 bits, kept as 3 bytes, as the meter's
-record stores them (meterapp.py): a bytearray is a third of a list of ints on a 64-bit
-port and holds no int objects. Its room is taken once, when the meter starts: a buffer
-growing in mid-life needs a contiguous block that a small, fragmented heap may no longer
-have.
+record stores them (meterapp.py), and where it stores them: they live in the record's
+buffer (application.py), so a save copies nothing and the meter keeps no second buffer for
+them (about 170 B on a 32-bit port). That room is taken once, when the meter starts: a
+buffer growing in mid-life needs a contiguous block that a small, fragmented heap may no
+longer have.
 """
 from tables import TID_STORE_MIN, TS_OLD, TS_USED
 
 
 class TidStore:
-    def __init__(self):
-        self._b = bytearray(3 * (TID_STORE_MIN + 1))  # one over: the newest comes in first
+    def __init__(self, record, at):
+        # record[at:] holds 3 * (TID_STORE_MIN + 1) bytes at least: one over, as the newest
+        # comes in first (over the start of what the record packs after the TIDs, which a
+        # save writes again)
+        self._b = memoryview(record)[at:]
         self.count = 0
 
     def tid(self, i):
@@ -48,13 +52,6 @@ class TidStore:
         else:  # one over: the oldest goes
             for k in range(3 * TID_STORE_MIN):
                 b[k] = b[k + 3]
-
-    def pack_into(self, rec, n):
-        """Write the TIDs into rec[n:], 3 bytes each; return where they end."""
-        b = self._b
-        for k in range(3 * self.count):
-            rec[n + k] = b[k]
-        return n + 3 * self.count
 
     def unpack_from(self, data, pos, count):
         """Take `count` (at most TID_STORE_MIN, checked by the caller) TIDs from data[pos:]."""
