@@ -72,12 +72,14 @@ class Application:
     # largest size of the application's own part of the record; the stub has none, so it
     # saves only when its lockout changes, not after every token
     STATE_SIZE = 0
+    exec_ms = 0
     faults = 0  # LoopFaults: the board loop's guard counts (and stores) what it caught
 
     def __init__(self, store, now=0, lockout=None, exec_ms=0):
         self.store = store
         self.lockout = lockout or TokenLockout(now)
-        self.exec_ms = exec_ms
+        if exec_ms:  # else the class's: the token engine has no processing time of its own
+            self.exec_ms = exec_ms
         self.busy = False
         self.token_status = TS_RESERVED  # no token entered yet
         self.fault = STORE_OK  # StorageFault reason (tables STORE_*)

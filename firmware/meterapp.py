@@ -89,6 +89,12 @@ class MeterApplication(Application):
     # consumption (read still: it is a version 4 record with nothing consumed)
     VERSION = 4
     STATE_SIZE = _HEAD_SIZE + 3 * TID_STORE_MIN + _TAIL_SIZE
+    # firmware/keychange.py's KeyChange, made when a key change section first comes (or
+    # the record holds a waiting set), and firmware/consumption.py's Consumption, which a
+    # board with metrology makes (docs/porting.md): a meter that never needs one carries
+    # neither, not even as an attribute (its dict: 38 entries take 47 slots, 37 take 37)
+    keychange = None
+    consumption = None
 
     def __init__(self, store, config, now=0, lockout=None):
         # as its 18 digits: a long int on a 32-bit port, made once, not per read
@@ -108,12 +114,6 @@ class MeterApplication(Application):
         if self._factory[5] not in BASE_DATES:
             raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
-        # firmware/keychange.py's KeyChange, made when a key change section first comes (or
-        # the record holds a waiting set): a meter that never sees one does not carry it
-        self.keychange = None
-        # firmware/consumption.py's Consumption, which a board with metrology makes
-        # (docs/porting.md): a meter that only takes tokens does not carry it
-        self.consumption = None
         super().__init__(store, now, lockout)
         # the TIDs live where pack_state puts them: after the lockout's part and the head
         rec = self._record
