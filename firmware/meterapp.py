@@ -17,7 +17,7 @@ import struct
 
 from micropython import const
 
-from application import Application
+from application import LOCK_SIZE, Application
 from catalogue import AT_LEAST_0, CALL, COMPACT, PLACES, SOURCES, WHOLE
 from keychange import SIZE  # the build folds it in: keychange itself is imported when needed
 from tables import (
@@ -63,7 +63,6 @@ from tables import (
     TS_RANGE,
     TS_USED,
 )
-from tidstore import TidStore
 from tokens import Token, amount_value, bits_from_bytes
 
 METER_NUMBER = "600727000000000009"  # the unix board's identity (sts-tokens.md vectors)
@@ -81,6 +80,7 @@ _HEAD = ">4qQIHHIBBBBQIB16sBBBBIH%dxB" % SIZE
 _TAIL_SIZE = const(36)
 _KC_AT = struct.calcsize(_HEAD) - 1 - SIZE
 _HEAD_SIZE = struct.calcsize(_HEAD)
+_TIDS_AT = LOCK_SIZE + _HEAD_SIZE  # in the record's buffer, where the TID store lives
 
 
 class MeterApplication(Application):
@@ -115,9 +115,6 @@ class MeterApplication(Application):
             raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
         super().__init__(store, now, lockout)
-        # the TIDs live where pack_state puts them: after the lockout's part and the head
-        rec = self._record
-        self.tid_store = TidStore(rec, len(rec) - self.STATE_SIZE + _HEAD_SIZE)
         self.load(now)
         self.token_status = self.last[0]
         if self.keychange:
@@ -139,7 +136,7 @@ class MeterApplication(Application):
         self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date, self.sgc = self._factory
         if self.keychange:
             self.keychange.clear()
-        self.tid_store.count = 0
+        self._record[_TIDS_AT - 1] = 0  # no TIDs
         self._new_cipher()
 
     def new_key(self, dk, key_type, krn, ken, ti, sgc, rollover):
@@ -193,7 +190,9 @@ class MeterApplication(Application):
             self._new_cipher()
         if data[pos + _KC_AT + SIZE - 1]:  # the latest section's subclass: a set is waiting
             self._keychange().unpack_from(data, pos + _KC_AT)
-        self.tid_store.unpack_from(data, pos + _HEAD_SIZE, count)
+        rec = self._record
+        for k in range(3 * count + 1):  # their count, then the TIDs (the TID store)
+            rec[_TIDS_AT - 1 + k] = data[pos + _HEAD_SIZE - 1 + k]
         self.token_status = self.last[0]
         if data[0] > 3:
             u = self.usage
@@ -213,10 +212,10 @@ class MeterApplication(Application):
                          self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper,
                          last[0], last[1], last[2], last[3], last[4],
                          self.key_changed, self.dk, self.key_type, self.krn, self.ken, self.ti,
-                         self.sgc, self.base_date, self.tid_store.count)
+                         self.sgc, self.base_date, rec[_TIDS_AT - 1])
         if self.keychange:  # else the slice stays as packed: zeros, no set waiting
             self.keychange.pack_into(rec, pos + _KC_AT)
-        n = pos + _HEAD_SIZE + 3 * self.tid_store.count  # the TIDs are there already (tidstore.py)
+        n = _TIDS_AT + 3 * rec[_TIDS_AT - 1]  # the TIDs are there already (the TID store)
         u = self.usage
         for i in range(8):
             v = u[i]
@@ -313,13 +312,13 @@ class MeterApplication(Application):
             return TS_KEY_EXPIRED
         if t.token_class == CLASS_CREDIT and self.key_type == KT_DDTK:
             return TS_DDTK
-        status = self.tid_store.check(tid)  # Used, Old
+        status = self.used(tid)  # Used, Old (its own method: a loop here is a heap frame)
         if status:
             return status
         status = self._take(t, subclass, currency)  # the value taken, or -tokenStatus
         if status < 0:
             return -status
-        self.tid_store.remember(tid)
+        self.remember(tid)
         self._last(subclass, status, tid)
         return TS_ACCEPT
 
@@ -422,14 +421,57 @@ class MeterApplication(Application):
         self._last(subclass, 0)  # no TID: LastTID stays that of class 0/2
         return TS_ACCEPT
 
+    # --- the TID store (IEC 62055-41; sts-tokens.md section 4) ---------------------------
+    # The TIDs of the accepted class 0 and 2 tokens, so that no token is applied twice: at
+    # least the last TID_STORE_MIN, ascending, 3 bytes each, where the record stores them
+    # (record[_TIDS_AT:], their count the byte before): a save copies nothing and the meter
+    # keeps no second buffer or object for them. When one more is taken the oldest goes,
+    # and from then on a token older than the oldest kept is Old.
+
+    def tid(self, i):
+        """The i-th TID kept, ascending."""
+        b = self._record
+        p = _TIDS_AT + 3 * i
+        return b[p] << 16 | b[p + 1] << 8 | b[p + 2]
+
+    def used(self, tid):
+        """0 when a token of this TID may be applied, else its tokenStatus (Used, Old)."""
+        count = self._record[_TIDS_AT - 1]
+        for i in range(count):
+            if self.tid(i) == tid:
+                return TS_USED
+        if count >= TID_STORE_MIN and tid < self.tid(0):
+            return TS_OLD  # older than the oldest kept: the meter cannot tell it was unused
+        return 0
+
+    def remember(self, tid):
+        """Take the TID of a token just applied (one over at first: the newest comes in
+        first, over the start of what the record packs after the TIDs, which a save writes
+        again)."""
+        b = self._record  # few locals: more would make this a heap frame per token
+        i = b[_TIDS_AT - 1]
+        while i > 0 and self.tid(i - 1) > tid:
+            i -= 1
+        for k in range(_TIDS_AT + 3 * b[_TIDS_AT - 1] - 1, _TIDS_AT + 3 * i - 1, -1):  # the later ones up by one
+            b[k + 3] = b[k]
+        i = _TIDS_AT + 3 * i
+        b[i] = tid >> 16
+        b[i + 1] = (tid >> 8) & 0xFF
+        b[i + 2] = tid & 0xFF
+        if b[_TIDS_AT - 1] < TID_STORE_MIN:
+            b[_TIDS_AT - 1] += 1
+        else:  # one over: the oldest goes
+            for k in range(_TIDS_AT, _TIDS_AT + 3 * TID_STORE_MIN):
+                b[k] = b[k + 3]
+
     @property
     def tids(self):
         """The TID store, oldest first (a copy, for host tools and tests)."""
-        return [self.tid_store.tid(i) for i in range(self.tid_store.count)]
+        return [self.tid(i) for i in range(self._record[_TIDS_AT - 1])]
 
     def forget_tids(self):
         """Empty the TID store (a rollover key change; the benchmark's repeated token)."""
-        self.tid_store.count = 0
+        self._record[_TIDS_AT - 1] = 0
 
     # --- companion RegisterTable 8001 (profile section 7; firmware/catalogue.py) --------
 
