@@ -293,41 +293,38 @@ class Server:
     def _fire(self, event, now):
         """The one way the line machine moves: find the row for (state, event), take its
         next state, run its action. No row: the event is ignored."""
-        # few locals: with more, each message took a frame from the heap (11 words at most)
-        i = 0
-        while i < len(TRANSITIONS) and (TRANSITIONS[i] != self.state or TRANSITIONS[i + 1] != event):
-            i += 4
-        if i >= len(TRANSITIONS):
-            return
-        self.state = TRANSITIONS[i + 2]
-        event = TRANSITIONS[i + 3]  # the row's action
-        if event == A_IDENT:
-            self._last_msg = now
-            self._naks = 0
-            self._respond(put_id_response(self._tx, self.manufacturer, self.baud_char, self.ident), now)
-        elif event == A_READ:
-            self._naks = 0
-            i = parse_number(self._rx.buf, 4, 8, FMT_H)
-            self._read(i, now)
-        elif event == A_WRITE:
-            self._naks = 0
-            i = parse_number(self._rx.buf, 4, 8, FMT_H)
-            self._write(i, self._rx.n - 2, now)
-        elif event == A_NAK:
-            self._tx[0] = NAK
-            self._respond(1, now)
-            self._naks += 1
-            if self._naks >= NAKS_MAX:  # the NAK still goes out, then the session ends
-                self._fire(E_THIRD_NAK, now)
-        elif event == A_REPEAT:
-            if self._tx_len and self._repeats < REPEATS_MAX:
-                self._repeats += 1
-                self._pending = True
-                self._due = ticks_add(now, self.tr)
-        elif event == A_FORGET:
-            self._pending = False
-            self._tx_len = 0
-            self._naks = 0
+        t = TRANSITIONS
+        state = self.state
+        for i in range(0, len(t), 4):
+            if t[i] == state and t[i + 1] == event:
+                self.state = t[i + 2]
+                action = t[i + 3]
+                if action == A_IDENT:
+                    self._last_msg = now
+                    self._naks = 0
+                    self._respond(put_id_response(self._tx, self.manufacturer, self.baud_char, self.ident), now)
+                elif action == A_READ:
+                    self._naks = 0
+                    self._read(parse_number(self._rx.buf, 4, 8, FMT_H), now)
+                elif action == A_WRITE:
+                    self._naks = 0
+                    self._write(parse_number(self._rx.buf, 4, 8, FMT_H), self._rx.n - 2, now)
+                elif action == A_NAK:
+                    self._tx[0] = NAK
+                    self._respond(1, now)
+                    self._naks += 1
+                    if self._naks >= NAKS_MAX:  # the NAK still goes out, then the session ends
+                        self._fire(E_THIRD_NAK, now)
+                elif action == A_REPEAT:
+                    if self._tx_len and self._repeats < REPEATS_MAX:
+                        self._repeats += 1
+                        self._pending = True
+                        self._due = ticks_add(now, self.tr)
+                elif action == A_FORGET:
+                    self._pending = False
+                    self._tx_len = 0
+                    self._naks = 0
+                return
 
     def _command(self):
         """A SOH message with a good BCC, classified: E_READ, E_WRITE, E_BREAK or E_BAD
