@@ -24,7 +24,6 @@ module('sta.py', base_path='firmware')  # noqa: F821
 module('storage.py', base_path='firmware')  # noqa: F821
 module('tables.py', base_path='firmware')  # noqa: F821
 module('ticks.py', base_path='firmware')  # noqa: F821
-module('tidstore.py', base_path='firmware')  # noqa: F821
 module('tokens.py', base_path='firmware')  # noqa: F821
 module('boardmain.py', base_path='boards/common')  # noqa: F821
 module('link.py', base_path='boards/common')  # noqa: F821

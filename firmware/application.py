@@ -53,7 +53,7 @@ from tables import (
 )
 from ticks import ticks_add, ticks_diff
 
-_LOCK_SIZE = const(7)  # record version:1, lockout count:2, lockout ms remaining:4
+LOCK_SIZE = const(7)  # record version:1, lockout count:2, lockout ms remaining:4
 
 
 def token_class(token):
@@ -72,12 +72,14 @@ class Application:
     # largest size of the application's own part of the record; the stub has none, so it
     # saves only when its lockout changes, not after every token
     STATE_SIZE = 0
+    exec_ms = 0
     faults = 0  # LoopFaults: the board loop's guard counts (and stores) what it caught
 
     def __init__(self, store, now=0, lockout=None, exec_ms=0):
         self.store = store
         self.lockout = lockout or TokenLockout(now)
-        self.exec_ms = exec_ms
+        if exec_ms:  # else the class's: the token engine has no processing time of its own
+            self.exec_ms = exec_ms
         self.busy = False
         self.token_status = TS_RESERVED  # no token entered yet
         self.fault = STORE_OK  # StorageFault reason (tables STORE_*)
@@ -85,7 +87,7 @@ class Application:
         self._due = 0
         self._number = 0  # the token submitted (a subclass may keep what it made of it)
         self._token_class = 0
-        self._record = bytearray(_LOCK_SIZE + self.STATE_SIZE)
+        self._record = bytearray(LOCK_SIZE + self.STATE_SIZE)
 
     # --- the record ---------------------------------------------------------------------
 
@@ -124,8 +126,8 @@ class Application:
         if type(data) is int:
             self._refuse(data)
             return None
-        if data is not None and (len(data) < _LOCK_SIZE or data[0] > self.VERSION
-                                 or not self.unpack_state(data, _LOCK_SIZE)):
+        if data is not None and (len(data) < LOCK_SIZE or data[0] > self.VERSION
+                                 or not self.unpack_state(data, LOCK_SIZE)):
             self.reset_state()
             self._refuse(STORE_FORMAT)
             return None
@@ -152,7 +154,7 @@ class Application:
         rec[2] = count & 0xFF
         for i in range(4):
             rec[3 + i] = (left >> (24 - 8 * i)) & 0xFF
-        end = self.pack_state(rec, _LOCK_SIZE)
+        end = self.pack_state(rec, LOCK_SIZE)
         before = store.seq.get(self.RECORD)
         before = before[0] if before else -1
         try:

@@ -42,7 +42,7 @@ class Consumption:
         self._since = 0  # when the first of them was billed
         self._dirty = False  # any increment (a remainder too) since the last save
         self._snap = [0] * 8  # consumed and remainders before a save, to bill again after a failed one
-        app.meter = self
+        app.consumption = self
         self._decide()  # the relay is told at once where it must be
 
     def _decide(self):

@@ -17,7 +17,7 @@ import struct
 
 from micropython import const
 
-from application import Application
+from application import LOCK_SIZE, Application
 from catalogue import AT_LEAST_0, CALL, COMPACT, PLACES, SOURCES, WHOLE
 from keychange import SIZE  # the build folds it in: keychange itself is imported when needed
 from tables import (
@@ -63,7 +63,6 @@ from tables import (
     TS_RANGE,
     TS_USED,
 )
-from tidstore import TidStore
 from tokens import Token, amount_value, bits_from_bytes
 
 METER_NUMBER = "600727000000000009"  # the unix board's identity (sts-tokens.md vectors)
@@ -81,6 +80,7 @@ _HEAD = ">4qQIHHIBBBBQIB16sBBBBIH%dxB" % SIZE
 _TAIL_SIZE = const(36)
 _KC_AT = struct.calcsize(_HEAD) - 1 - SIZE
 _HEAD_SIZE = struct.calcsize(_HEAD)
+_TIDS_AT = LOCK_SIZE + _HEAD_SIZE  # in the record's buffer, where the TID store lives
 
 
 class MeterApplication(Application):
@@ -89,6 +89,12 @@ class MeterApplication(Application):
     # consumption (read still: it is a version 4 record with nothing consumed)
     VERSION = 4
     STATE_SIZE = _HEAD_SIZE + 3 * TID_STORE_MIN + _TAIL_SIZE
+    # firmware/keychange.py's KeyChange, made when a key change section first comes (or
+    # the record holds a waiting set), and firmware/consumption.py's Consumption, which a
+    # board with metrology makes (docs/porting.md): a meter that never needs one carries
+    # neither, not even as an attribute (its dict: 38 entries take 47 slots, 37 take 37)
+    keychange = None
+    consumption = None
 
     def __init__(self, store, config, now=0, lockout=None):
         # as its 18 digits: a long int on a 32-bit port, made once, not per read
@@ -108,13 +114,6 @@ class MeterApplication(Application):
         if self._factory[5] not in BASE_DATES:
             raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
-        self.tid_store = TidStore()
-        # firmware/keychange.py's KeyChange, made when a key change section first comes (or
-        # the record holds a waiting set): a meter that never sees one does not carry it
-        self.keychange = None
-        # firmware/consumption.py's Consumption, which a board with metrology makes
-        # (docs/porting.md): a meter that only takes tokens does not carry it
-        self.meter = None
         super().__init__(store, now, lockout)
         self.load(now)
         self.token_status = self.last[0]
@@ -137,7 +136,7 @@ class MeterApplication(Application):
         self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date, self.sgc = self._factory
         if self.keychange:
             self.keychange.clear()
-        self.tid_store.count = 0
+        self._record[_TIDS_AT - 1] = 0  # no TIDs
         self._new_cipher()
 
     def new_key(self, dk, key_type, krn, ken, ti, sgc, rollover):
@@ -191,7 +190,9 @@ class MeterApplication(Application):
             self._new_cipher()
         if data[pos + _KC_AT + SIZE - 1]:  # the latest section's subclass: a set is waiting
             self._keychange().unpack_from(data, pos + _KC_AT)
-        self.tid_store.unpack_from(data, pos + _HEAD_SIZE, count)
+        rec = self._record
+        for k in range(3 * count + 1):  # their count, then the TIDs (the TID store)
+            rec[_TIDS_AT - 1 + k] = data[pos + _HEAD_SIZE - 1 + k]
         self.token_status = self.last[0]
         if data[0] > 3:
             u = self.usage
@@ -204,16 +205,17 @@ class MeterApplication(Application):
         return True
 
     def pack_state(self, rec, pos):
+        # rec is the record's buffer, which holds the TIDs (tidstore.py)
         c = self.credit
         last = self.last
         struct.pack_into(_HEAD, rec, pos, c[0], c[1], c[2], c[3], self.balance,
                          self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper,
                          last[0], last[1], last[2], last[3], last[4],
                          self.key_changed, self.dk, self.key_type, self.krn, self.ken, self.ti,
-                         self.sgc, self.base_date, self.tid_store.count)
+                         self.sgc, self.base_date, rec[_TIDS_AT - 1])
         if self.keychange:  # else the slice stays as packed: zeros, no set waiting
             self.keychange.pack_into(rec, pos + _KC_AT)
-        n = self.tid_store.pack_into(rec, pos + _HEAD_SIZE)
+        n = _TIDS_AT + 3 * rec[_TIDS_AT - 1]  # the TIDs are there already (the TID store)
         u = self.usage
         for i in range(8):
             v = u[i]
@@ -235,13 +237,13 @@ class MeterApplication(Application):
         return bits
 
     def save(self, now):
-        m = self.meter  # it keeps billing what a failed save takes back (consumption.py)
+        m = self.consumption  # it keeps billing what a failed save takes back (consumption.py)
         return m.save(now) if m else Application.save(self, now)
 
     def deadline(self, now):
         if self.busy:
             return 0  # no processing time of its own: the engine works at once
-        wait = self.meter.deadline(now) if self.meter else -1
+        wait = self.consumption.deadline(now) if self.consumption else -1
         if self.keychange:  # a waiting set's window
             left = self.keychange.deadline(now)
             if left >= 0:  # -1: no set waiting, nothing to take into account
@@ -260,14 +262,14 @@ class MeterApplication(Application):
                 status = self.finish(status, now)
             except Exception:  # out of memory: nothing of the token stays (application.py)
                 return self._undo(seq)
-            if self.meter:
-                self.meter.step(now)  # credit bought closes the switch at once
+            if self.consumption:
+                self.consumption.step(now)  # credit bought closes the switch at once
             return status
         if self.keychange and self.keychange.deadline(now) == 0:
             self.keychange.clear()  # the window closed: the waiting set is forgotten
             self.save(now)
-        if self.meter:
-            self.meter.step(now)
+        if self.consumption:
+            self.consumption.step(now)
         return -1
 
     # --- token execution, in the order of sts-tokens.md section 4 ----------------------
@@ -310,13 +312,13 @@ class MeterApplication(Application):
             return TS_KEY_EXPIRED
         if t.token_class == CLASS_CREDIT and self.key_type == KT_DDTK:
             return TS_DDTK
-        status = self.tid_store.check(tid)  # Used, Old
+        status = self.used(tid)  # Used, Old (its own method: a loop here is a heap frame)
         if status:
             return status
         status = self._take(t, subclass, currency)  # the value taken, or -tokenStatus
         if status < 0:
             return -status
-        self.tid_store.remember(tid)
+        self.remember(tid)
         self._last(subclass, status, tid)
         return TS_ACCEPT
 
@@ -419,14 +421,57 @@ class MeterApplication(Application):
         self._last(subclass, 0)  # no TID: LastTID stays that of class 0/2
         return TS_ACCEPT
 
+    # --- the TID store (IEC 62055-41; sts-tokens.md section 4) ---------------------------
+    # The TIDs of the accepted class 0 and 2 tokens, so that no token is applied twice: at
+    # least the last TID_STORE_MIN, ascending, 3 bytes each, where the record stores them
+    # (record[_TIDS_AT:], their count the byte before): a save copies nothing and the meter
+    # keeps no second buffer or object for them. When one more is taken the oldest goes,
+    # and from then on a token older than the oldest kept is Old.
+
+    def tid(self, i):
+        """The i-th TID kept, ascending."""
+        b = self._record
+        p = _TIDS_AT + 3 * i
+        return b[p] << 16 | b[p + 1] << 8 | b[p + 2]
+
+    def used(self, tid):
+        """0 when a token of this TID may be applied, else its tokenStatus (Used, Old)."""
+        count = self._record[_TIDS_AT - 1]
+        for i in range(count):
+            if self.tid(i) == tid:
+                return TS_USED
+        if count >= TID_STORE_MIN and tid < self.tid(0):
+            return TS_OLD  # older than the oldest kept: the meter cannot tell it was unused
+        return 0
+
+    def remember(self, tid):
+        """Take the TID of a token just applied (one over at first: the newest comes in
+        first, over the start of what the record packs after the TIDs, which a save writes
+        again)."""
+        b = self._record  # few locals: more would make this a heap frame per token
+        i = b[_TIDS_AT - 1]
+        while i > 0 and self.tid(i - 1) > tid:
+            i -= 1
+        for k in range(_TIDS_AT + 3 * b[_TIDS_AT - 1] - 1, _TIDS_AT + 3 * i - 1, -1):  # the later ones up by one
+            b[k + 3] = b[k]
+        i = _TIDS_AT + 3 * i
+        b[i] = tid >> 16
+        b[i + 1] = (tid >> 8) & 0xFF
+        b[i + 2] = tid & 0xFF
+        if b[_TIDS_AT - 1] < TID_STORE_MIN:
+            b[_TIDS_AT - 1] += 1
+        else:  # one over: the oldest goes
+            for k in range(_TIDS_AT, _TIDS_AT + 3 * TID_STORE_MIN):
+                b[k] = b[k + 3]
+
     @property
     def tids(self):
         """The TID store, oldest first (a copy, for host tools and tests)."""
-        return [self.tid_store.tid(i) for i in range(self.tid_store.count)]
+        return [self.tid(i) for i in range(self._record[_TIDS_AT - 1])]
 
     def forget_tids(self):
         """Empty the TID store (a rollover key change; the benchmark's repeated token)."""
-        self.tid_store.count = 0
+        self._record[_TIDS_AT - 1] = 0
 
     # --- companion RegisterTable 8001 (profile section 7; firmware/catalogue.py) --------
 
@@ -442,7 +487,7 @@ class MeterApplication(Application):
 
     def metrology(self, k):
         """SwitchState, SwitchReason, Power, PhaseUnbalance (k 0-3): 0 without metrology."""
-        return self.meter.values[k] if self.meter else 0
+        return self.consumption.values[k] if self.consumption else 0
 
     def read_register(self, rid):
         """The value of companion register `rid`: its row's source in the catalogue (an

@@ -61,7 +61,7 @@ def test_timers_run_through_a_key_change_without_a_periodic_wake():
         assert wait >= 0, "the consumption save is due, yet next_event is %d" % wait
         now += wait
         server.poll(now)
-        if app.meter._unsaved == 0:
+        if app.consumption._unsaved == 0:
             break
     assert now == SAVE_MS and MeterApplication(app.store, {}).usage[0] == 1
 

@@ -139,7 +139,7 @@ def test_a_record_it_cannot_read_is_a_storage_fault_not_a_guess(app):
 
     assert run(app, credit_token()) == 1
     good = bytes(app.store.load("meter"))
-    count_at = application._LOCK_SIZE + meterapp._HEAD_SIZE - 1
+    count_at = application.LOCK_SIZE + meterapp._HEAD_SIZE - 1
     for damaged in (b"\x09" + good[1:],  # a record of format version 9
                     good[:count_at] + b"\x33" + good[count_at + 1:]):  # 51 TIDs
         store = MemoryStore()

@@ -60,7 +60,7 @@ def build(board, clock, sleep_ms):
         print(recovery.fault_line(server))
     half_duplex, echo = FRONT_ENDS[board.FRONT_END]
     metrology = board.metrology(clock()) if hasattr(board, "metrology") else None
-    if metrology is not None and hasattr(server.app, "meter"):  # the stub has no credit
+    if metrology is not None and hasattr(server.app, "consumption"):  # the stub has no credit
         metrology.attach(server.app)
     else:
         metrology = None

@@ -29,7 +29,7 @@ class PulseMetrology:
         self.window = 0  # pulses in the power window so far
         self.started = now
         self.failing = False
-        self.meter = None
+        self.consumption = None
         pulse_pin.irq(handler=self._pulse, trigger=pulse_pin.IRQ_FALLING)
         if fail_pin is not None:
             fail_pin.irq(handler=self._fail, trigger=fail_pin.IRQ_FALLING)
@@ -46,29 +46,29 @@ class PulseMetrology:
 
     def attach(self, app):
         """Connect to the meter application (server.app); the relay is set at once."""
-        self.meter = Consumption(app, self.switch)
+        self.consumption = Consumption(app, self.switch)
 
     def switch(self, closed, reason):
         self.relay_pin.value(self.relay_closed if closed else 1 - self.relay_closed)
 
     def feed(self, now):
         """Bill the pulses since the last feed; return ms until the next feed is due."""
-        meter = self.meter
-        if meter is None:
-            return FEED_MS  # not attached to a meter: the pulses wait in the counter
+        consumption = self.consumption
+        if consumption is None:
+            return FEED_MS  # not attached to a meter application: the pulses wait in the counter
         count = self.count  # one read: the interrupt may add to it at any time
         n = (count - self.taken) & _MASK
         self.taken = count
         if n:
-            meter.consume(0, n, self.per_kwh, now)
+            consumption.consume(0, n, self.per_kwh, now)
             self.window += n
         if self.failing:
             self.failing = False
-            meter.power_failing(now)
+            consumption.power_failing(now)
         dt = ticks_diff(now, self.started)
         if dt >= FEED_MS:
             # W = pulses / per_kwh kWh over dt ms = pulses * 3.6e9 / (per_kwh * dt)
-            meter.measure(self.window * 3600000000 // (self.per_kwh * dt), now)
+            consumption.measure(self.window * 3600000000 // (self.per_kwh * dt), now)
             self.window = 0
             self.started = now
             dt = 0

@@ -18,7 +18,7 @@ WMS_PER_KWH = 3600000000
 
 
 def start(app, value, now):
-    if not hasattr(app, "meter"):
+    if not hasattr(app, "consumption"):
         raise ValueError("config key 'load_w' needs the token engine (app sts), not the stub")
     low, _, high = value.partition("-")
     return Load(app, int(low), int(high or low), now)
@@ -32,7 +32,7 @@ class Load:
         self.closed = True
         self.last = now
         self.drawn = now
-        self.meter = Consumption(app, self.switch)
+        self.consumption = Consumption(app, self.switch)
 
     def switch(self, closed, reason):
         print("switch", "closed" if closed else "open", reason)
@@ -49,9 +49,9 @@ class Load:
             self.drawn = now
         w = self.watts if self.closed else 0
         # a process stalled over a second (a suspended host) bills one second, not a burst
-        self.meter.consume(0, w * min(dt, 1000), WMS_PER_KWH, now)
-        if self.meter._unsaved:
+        self.consumption.consume(0, w * min(dt, 1000), WMS_PER_KWH, now)
+        if self.consumption._unsaved:
             # every tenth billed is stored at once (a host's directory does not wear out as
             # flash does): SIGTERM, which the unix port cannot catch, leaves less unbilled
-            self.meter.power_failing(now)
-        self.meter.measure(w, now)
+            self.consumption.power_failing(now)
+        self.consumption.measure(w, now)

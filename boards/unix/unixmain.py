@@ -193,8 +193,8 @@ def main(argv, board_dir="."):
                 line.close()  # the line drops, as on a board's reset
                 time.sleep_ms(100)  # a fault that repeats at once cannot flood the console
     except KeyboardInterrupt:  # Ctrl-C: the way to stop it (make run), as a power fail
-        if getattr(server.app, "meter", None):
-            server.app.meter.power_failing(time.ticks_ms())  # what is billed, stored
+        if getattr(server.app, "consumption", None):
+            server.app.consumption.power_failing(time.ticks_ms())  # what is billed, stored
         print("stopped")
     finally:
         release(held[0])

@@ -120,7 +120,7 @@ def save_figures():
     for where, path in (("posix", root), ("lfs", "/benchlfs/state")):
         app = MeterApplication(FileStore(path), {})
         for i in range(50):
-            app.tid_store.remember(1000 + i)
+            app.remember(1000 + i)
         app.save(0)
         rounds = 200
         ops, erases, progged = dev.ops, dev.erases, dev.progged

@@ -227,7 +227,7 @@ def memory(table, work, base, model):
             with Inject(at) as inj:
                 if make is None:
                     try:
-                        app.meter.consume(0, 100 * SAVE_TENTHS, 1000, 0)
+                        app.consumption.consume(0, 100 * SAVE_TENTHS, 1000, 0)
                         escaped = False
                     except Exception as e:  # noqa: BLE001  (the guard's part)
                         with contextlib.redirect_stdout(io.StringIO()):

@@ -210,8 +210,9 @@ def board_request(link, wire, data):
     while wire.sent == sent:
         wire.t += wait if wait > 0 else 1
         wait = link.service()
-    while wait == 0:  # the work the answer held back (a token) runs in the loop's next pass
-        wait = link.service()
+    while link.server.app.busy:  # a token's work, which the loop does after the ACK
+        wire.t += 1
+        link.service()
 
 
 BOARD_ROUNDS = 20

@@ -444,12 +444,12 @@ def _consumption_setup(app):
 
 def _consume(app):
     """Enough to bill SAVE_TENTHS tenths: the consumption save runs (and is cut)."""
-    app.meter.consume(0, 100 * SAVE_TENTHS, 1000, 0)
+    app.consumption.consume(0, 100 * SAVE_TENTHS, 1000, 0)
 
 
 def _power_fail(app):
-    app.meter.consume(0, 120, 1000, 0)  # 0.12 kWh more: 1 tenth, not yet stored
-    app.meter.power_failing(0)
+    app.consumption.consume(0, 120, 1000, 0)  # 0.12 kWh more: 1 tenth, not yet stored
+    app.consumption.power_failing(0)
 
 
 def _consumption_check(before, restarted):
