@@ -556,8 +556,8 @@ class Hhu:
                 return bytes(chars[:-2]).decode()
             self.repeats += 1  # garbled: sign on again (an IDResponse is not repeated on NAK)
         raise HhuError(
-            "the meter's identification came garbled %d times: %s" % (REPEATS_MAX + 1, tracefile.escape(chars))
-        )  # type: ignore[arg-type]  # None raised above
+            "the meter's identification came garbled %d times: %s" % (REPEATS_MAX + 1, tracefile.escape(chars))  # type: ignore[arg-type]  # None raised above
+        )
 
     def brk(self) -> None:
         self.send(tracefile.command(b"B0"))
