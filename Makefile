@@ -27,7 +27,7 @@ STDLIB_STUBS := micropython-stdlib-stubs==1.29.0.post2
 # installed with npm into $(VENV)/wasm
 WASM_LOCK := tools/harness/wasm/package-lock.json
 
-.PHONY: venv compile frozen test run demo bench reliability romfs deploy package clean
+.PHONY: venv compile frozen test lint format run demo bench reliability romfs deploy package clean
 
 venv: $(VENV)/.installed
 
@@ -50,8 +50,17 @@ compile: venv
 # pytest workers (pytest-xdist); the logic tests run on virtual time, the `realtime` ones
 # (host_tests/conftest.py) hold to their timing on a busy machine
 TEST_WORKERS ?= 2
-test: compile
+test: compile lint
 	$(PY) -m pytest -n $(TEST_WORKERS) host_tests
+
+# ruff's lint and format checks (pyproject.toml); `make format` applies the formatter
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 run: venv
 	@echo "Simulated meter on 127.0.0.1:$(TCP_PORT), state in $(STATE)/ (Ctrl-C stops it)"

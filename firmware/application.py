@@ -24,11 +24,11 @@ can be read back (tried again at each token entry refused).
 `Application` is the contract and also the stub used until a token engine is plugged in:
 it answers every token with tokenStatus 8 (Function), after `exec_ms`.
 """
+
 import gc
 
-from micropython import const
-
 from lockout import TokenLockout
+from micropython import const
 from tables import (
     ERR_BUSY,
     ERR_LOCKED,
@@ -126,8 +126,9 @@ class Application:
         if type(data) is int:
             self._refuse(data)
             return None
-        if data is not None and (len(data) < LOCK_SIZE or data[0] > self.VERSION
-                                 or not self.unpack_state(data, LOCK_SIZE)):
+        if data is not None and (
+            len(data) < LOCK_SIZE or data[0] > self.VERSION or not self.unpack_state(data, LOCK_SIZE)
+        ):
             self.reset_state()
             self._refuse(STORE_FORMAT)
             return None

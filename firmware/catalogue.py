@@ -5,7 +5,8 @@ A row is (ID, name, format, width, unit, access, meaning, source). The unit "0.1
 means the value counts tenths of a kWh. Access "R" is read-only (every companion register
 is). The source binds the register to its value in the meter application
 (firmware/meterapp.py): an attribute, element k of one ("credit[0]"; a trailing "+"
-shows a value below 0 as 0), or what a method given k answers ("metrology(2)"). The value travels with its row, so a row added anywhere
+shows a value below 0 as 0), or what a method given k answers ("metrology(2)"). The value
+travels with its row, so a row added anywhere
 cannot shift another's value.
 
 The meter speaks only IDs, so the names must not reach its RAM: the firmware imports only
@@ -13,6 +14,7 @@ COMPACT (the rows as firmware/registers.py takes them: ID, format, width, access
 sources (SOURCES, PLACES), and tools/build_firmware.py writes those into meterapp for a
 board as constants, the rows left out. The HHU (tools/hhu.py) reads ROWS whole.
 """
+
 ROWS = (
     (0x8000, "MeterNumber", "D", 18, "", "R", "the meter number (IIN, DRN, check digit)", "meter_number"),
     (0x8001, "CreditElectricity", "D", 10, "0.1 kWh", "R", "credit left; 0 when exhausted", "credit[0]+"),
@@ -33,15 +35,41 @@ ROWS = (
     (0x8010, "LastTokenAmount", "D", 10, "", "R", "decoded value of the last token", "last[3]"),
     (0x8011, "TariffRate", "D", 5, "", "R", "from a SetTariffRate token", "tariff_rate"),
     (0x8012, "WaterMeterFactor", "D", 5, "", "R", "from a SetWaterMeterFactor token", "water_factor"),
-    (0x8013, "MaximumPhasePowerUnbalanceLimit", "D", 10, "W", "R", "the switch opens above it after a hold time; 0: none", "mppul"),
+    (
+        0x8013,
+        "MaximumPhasePowerUnbalanceLimit",
+        "D",
+        10,
+        "W",
+        "R",
+        "the switch opens above it after a hold time; 0: none",
+        "mppul",
+    ),
     (0x8014, "BaseDate", "D", 4, "", "R", "TID base date year", "base_date"),
     (0x8015, "EncryptionAlgorithm", "D", 2, "", "R", "7 EA07, 9 EA09, 11 EA11", "algorithm"),
-    (0x8016, "KeyChangeHalfWaiting", "D", 1, "", "R", "subclass of a waiting key change section", "key_change_waiting(0)"),
+    (
+        0x8016,
+        "KeyChangeHalfWaiting",
+        "D",
+        1,
+        "",
+        "R",
+        "subclass of a waiting key change section",
+        "key_change_waiting(0)",
+    ),
     (0x8017, "CreditCurrency", "D", 10, "0.00001", "R", "currency balance", "balance"),
     (0x8018, "StorageFault", "D", 1, "", "R", "0 ok, else the fault (docs/storage.md)", "fault"),
     (0x8019, "SwitchState", "D", 1, "", "R", "0 closed, 1 closed with low credit, 2 open", "metrology(0)"),
-    (0x801A, "SwitchReason", "D", 1, "", "R",
-     "0 none, 1 low credit, 2 credit exhausted, 3 over power, 4 phase unbalance, 5 relay fault", "metrology(1)"),
+    (
+        0x801A,
+        "SwitchReason",
+        "D",
+        1,
+        "",
+        "R",
+        "0 none, 1 low credit, 2 credit exhausted, 3 over power, 4 phase unbalance, 5 relay fault",
+        "metrology(1)",
+    ),
     (0x801B, "Power", "D", 6, "W", "R", "present power, as the metrology last measured it", "metrology(2)"),
     (0x801C, "LowCreditThreshold", "D", 10, "0.1 kWh", "R", "at or below it: the low-credit warning", "low_credit"),
     (0x801D, "WaterConsumed", "D", 10, "0.1 m3", "R", "water consumed", "usage[1]"),
@@ -56,8 +84,11 @@ def compact(rows=ROWS):
     """registers.py's rows: ID (2 bytes), format letter, width, access bits."""
     from registers import READ, WRITE
 
-    return bytes(b for r in rows for b in (r[0] >> 8, r[0] & 0xFF, ord(r[2]), r[3],
-                                           (READ if "R" in r[5] else 0) | (WRITE if "W" in r[5] else 0)))
+    return bytes(
+        b
+        for r in rows
+        for b in (r[0] >> 8, r[0] & 0xFF, ord(r[2]), r[3], (READ if "R" in r[5] else 0) | (WRITE if "W" in r[5] else 0))
+    )
 
 
 # PLACES: per row, what of its SOURCES attribute: WHOLE for the attribute itself, k for

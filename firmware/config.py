@@ -33,35 +33,34 @@ has run: the table is needed once, at start.
 The defaults are those of firmware/server.py and firmware/meterapp.py (a missing key is
 left to them; host_tests/test_config.py checks that they agree with this table).
 """
-from micropython import const
 
 from formats import ascii_ok
 from meterapp import ALGORITHMS, DEFAULT_DK
+from micropython import const
 from tables import (
     ADDRESS_MAX,
-    EXEC_MS_MAX,
-    KEY_DIGITS,
-    METER_DIGITS,
-    MFR_CODE_MAX,
-    SESSION_LEAST,
-    SGC_DIGITS,
-    TA_LEAST,
     BASE_DATES,
     BAUD_CHARS,
     EA_MISTY1,
+    EXEC_MS_MAX,
     IDENT_MAX,
     KEN_NEVER,
+    KEY_DIGITS,
     KRN_MAX,
     KRN_MIN,
     KT_DCTK,
     KT_DITK,
+    METER_DIGITS,
+    MFR_CODE_MAX,
+    SESSION_LEAST,
     SESSION_TIMEOUT,
+    SGC_DIGITS,
     TA,
+    TA_LEAST,
     TI_MAX,
     TR_MAX,
     TR_MIN,
 )
-
 
 # what a key accepts: a kind and its two arguments
 _RANGE = const(0)  # a decimal number a..b
@@ -106,8 +105,9 @@ def check(config, board_keys=()):
     names = [rule[0] for rule in rules]
     for key in sorted(config):
         if key not in names and key not in board_keys:
-            raise ValueError("config key %r is not known; valid keys: %s"
-                             % (key, ", ".join(sorted(names + list(board_keys)))))
+            raise ValueError(
+                "config key %r is not known; valid keys: %s" % (key, ", ".join(sorted(names + list(board_keys))))
+            )
     algorithm = config.get("algorithm", "sta")
     size = 2 * KEY_DIGITS if ALGORITHMS.get(algorithm) == EA_MISTY1 else KEY_DIGITS
     for key, kind, a, b in rules:
@@ -136,8 +136,9 @@ def check(config, board_keys=()):
             choices = [str(choice) for choice in a]
             if value in choices:
                 continue
-            raise ValueError("config key %r must be %s or %s, not %r"
-                             % (key, ", ".join(choices[:-1]), choices[-1], value))
+            raise ValueError(
+                "config key %r must be %s or %s, not %r" % (key, ", ".join(choices[:-1]), choices[-1], value)
+            )
         elif kind == _DIGITS:
             if digits and n == a:
                 continue
@@ -154,13 +155,13 @@ def check(config, board_keys=()):
             if n == size and all(o in b"0123456789ABCDEFabcdef" for o in codes):
                 continue
             # a decoder key is a secret: it is not repeated on a console or in a log
-            raise ValueError("config key 'dk' must be %d hex digits with algorithm %s"
-                             % (size, algorithm))
+            raise ValueError("config key 'dk' must be %d hex digits with algorithm %s" % (size, algorithm))
         else:
             if a <= n <= b and (alnum, letters, text)[kind - _ALNUM]:
                 continue
-            what = ("characters 0-9 A-Z a-z", "letters A-Z a-z",
-                    "printable characters other than ( ) / ! *")[kind - _ALNUM]
+            what = ("characters 0-9 A-Z a-z", "letters A-Z a-z", "printable characters other than ( ) / ! *")[
+                kind - _ALNUM
+            ]
             what = "%d to %d %s" % (a, b, what) if a < b else str(a) + " " + what
         raise ValueError("config key %r must be %s, not %r" % (key, what, value))
 

@@ -26,6 +26,7 @@ tokens, once SAVE_TENTHS are billed and not stored, SAVE_MS after the first of t
 at once when the board says power is failing: a power cut leaves less than SAVE_TENTHS
 (all services together) unbilled, and nothing is ever billed twice.
 """
+
 from application import Application
 from loadswitch import LoadSwitch
 from tables import LOW_CREDIT_TENTHS, POWER_MAX_W, SAVE_MS, SAVE_TENTHS, STEP_MAX_TENTHS
@@ -54,7 +55,12 @@ class Consumption:
         billed, for a wrong service, a meter constant that is not a whole number 1..2**32-1, a
         count that is not a whole number >= 0, or one that bills more than STEP_MAX_TENTHS
         at once (a negative or absurd count also sets TamperStatus: metrology is at fault)."""
-        if type(count) is not int or type(per_unit) is not int or not 0 < per_unit <= 0xFFFFFFFF or not 0 <= service < 4:
+        if (
+            type(count) is not int
+            or type(per_unit) is not int
+            or not 0 < per_unit <= 0xFFFFFFFF
+            or not 0 <= service < 4
+        ):
             return False
         app = self.app
         if count < 0:

@@ -6,13 +6,20 @@ heap objects on a 32-bit MicroPython port). The key schedule is done once per ke
 round keys of eight 6-bit values. Each S-box output bit is XORed straight into L at the
 place P sends it, so a round copies nothing.
 """
+
 from tables import DES_E, DES_IP, DES_P, DES_PC1, DES_PC2, DES_ROUNDS, DES_S, DES_SHIFTS
 
 
 def _six(bits, base, order):
     """Six bits in S-box address order: outer two (the row) first, then the middle four."""
-    return (bits[order[base]] << 5 | bits[order[base + 5]] << 4 | bits[order[base + 1]] << 3
-            | bits[order[base + 2]] << 2 | bits[order[base + 3]] << 1 | bits[order[base + 4]])
+    return (
+        bits[order[base]] << 5
+        | bits[order[base + 5]] << 4
+        | bits[order[base + 1]] << 3
+        | bits[order[base + 2]] << 2
+        | bits[order[base + 3]] << 1
+        | bits[order[base + 4]]
+    )
 
 
 def _zero_based(table):

@@ -3,6 +3,7 @@
 Values are written into and read from caller-owned buffers so that a response is built
 without intermediate strings. H, D and B are fixed width; A is 1..width characters.
 """
+
 from micropython import const
 
 FMT_H = const(0x48)  # 'H' hexadecimal digits 0-9 A-F

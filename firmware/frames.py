@@ -7,9 +7,10 @@
   says when one is complete, or broken.
 - `put_*`: build server messages into a caller-owned buffer.
 """
-from micropython import const
 
+from micropython import const
 from tables import (
+    ACK,
     ADDRESS_MAX,
     CLOSE,
     CR,
@@ -17,7 +18,6 @@ from tables import (
     ETX,
     LF,
     NAK,
-    ACK,
     REQUEST,
     RX_MAX,
     SOH,

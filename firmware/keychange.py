@@ -18,8 +18,8 @@ A meter's key length is fixed by its configuration (EA07/EA09 64 bits, EA11 128)
 section of the other kind of set is 8 (Function), so no key change moves a meter between
 EA07 and EA11.
 """
-from micropython import const
 
+from micropython import const
 from tables import (
     BASE_DATES,
     KCT_3KCT,
@@ -132,8 +132,7 @@ class KeyChange:
             sgc = _sgc(s[_S9], s[_S9 + 1], s[_S8], s[_S8 + 1])
         elif byte & KCT_3KCT:
             sgc = _sgc24(s, _S8)
-        app.new_key(bytes(key), byte & 3, byte >> 4, (s[_S3] & 15) << 4 | (s[_S4] & 15), s[_S4 + 1], sgc,
-                    byte & KCT_RO)
+        app.new_key(bytes(key), byte & 3, byte >> 4, (s[_S3] & 15) << 4 | (s[_S4] & 15), s[_S4 + 1], sgc, byte & KCT_RO)
 
 
 def _rules(sec, subclass, wide, base_date):

@@ -10,6 +10,7 @@ the switch stays closed. The board learns every change through one callback,
 registers, reads REASON_RELAY and is called again at every later decision until it takes
 it (docs/porting.md). Nothing here touches credit: a relay fault never changes a balance.
 """
+
 from tables import (
     POWER_HOLD_MS,
     REASON_CREDIT,

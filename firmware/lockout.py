@@ -11,6 +11,7 @@ expiry) renews a lock. Time with the power off does not count: a meter without a
 clock cannot know how long it was off, so after a restart the saved remaining time is
 served in full. A meter whose stored state is lost is `held`: locked with no end.
 """
+
 from tables import LOCKOUT_AFTER, LOCKOUT_FIRST_S, LOCKOUT_MAX_S
 from ticks import ticks_add, ticks_diff
 

@@ -6,6 +6,7 @@ key), what each accepts and its default are in firmware/config.py.
 A board reads the same keys from a config file (config.parse_config) and lets flags override it.
 `build` checks the config first: an unknown key or a bad value is a ValueError naming it.
 """
+
 from application import Application
 from meterapp import METER_NUMBER, MeterApplication
 from server import Server

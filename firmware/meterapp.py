@@ -13,13 +13,13 @@ key change set replaces it; from then on the stored key rules. The sets (two, th
 tokens) are firmware/keychange.py's. Currency tokens (class 0 subclasses 4-7) carry CRC_C
 instead of the token CRC and a 20-bit signed amount (sts-edition3.md section 4).
 """
-import struct
 
-from micropython import const
+import struct
 
 from application import LOCK_SIZE, Application
 from catalogue import AT_LEAST_0, CALL, COMPACT, PLACES, SOURCES, WHOLE
 from keychange import SIZE  # the build folds it in: keychange itself is imported when needed
+from micropython import const
 from tables import (
     BASE_DATES,
     CLASS_CREDIT,
@@ -31,9 +31,9 @@ from tables import (
     EA_MISTY1,
     EA_STA,
     KEN_NEVER,
-    LOW_CREDIT_TENTHS,
     KT_DDTK,
     KT_DITK,
+    LOW_CREDIT_TENTHS,
     SC_CLEAR_CREDIT,
     SC_CLEAR_TAMPER,
     SC_KCT1,
@@ -108,9 +108,15 @@ class MeterApplication(Application):
         dk = bytes.fromhex(config.get("dk", DEFAULT_DK))
         if len(dk) != (16 if self.algorithm == EA_MISTY1 else 8):
             raise ValueError("dk must be 16 hex digits (32 for misty1)")
-        self._factory = (dk, int(config.get("key_type", 2)), int(config.get("krn", 1)),
-                         int(config.get("ken", KEN_NEVER)), int(config.get("ti", 1)),
-                         int(config.get("base_date", BASE_DATES[0])), int(config.get("sgc", 123456)))
+        self._factory = (
+            dk,
+            int(config.get("key_type", 2)),
+            int(config.get("krn", 1)),
+            int(config.get("ken", KEN_NEVER)),
+            int(config.get("ti", 1)),
+            int(config.get("base_date", BASE_DATES[0])),
+            int(config.get("sgc", 123456)),
+        )
         if self._factory[5] not in BASE_DATES:
             raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
@@ -186,7 +192,7 @@ class MeterApplication(Application):
         self.key_changed = f[15]
         if self.key_changed:
             self.dk, self.key_type, self.krn, self.ken, self.ti, self.sgc, self.base_date = f[16:23]
-            self.dk = self.dk[:len(self._factory[0])]  # the key length is the meter's
+            self.dk = self.dk[: len(self._factory[0])]  # the key length is the meter's
             self._new_cipher()
         if data[pos + _KC_AT + SIZE - 1]:  # the latest section's subclass: a set is waiting
             self._keychange().unpack_from(data, pos + _KC_AT)
@@ -198,7 +204,7 @@ class MeterApplication(Application):
             u = self.usage
             for i in range(8):
                 v = 0
-                for k in range(5 if i < 4 else 4):
+                for _ in range(5 if i < 4 else 4):
                     v = v << 8 | data[end]
                     end += 1
                 u[i] = v
@@ -208,11 +214,35 @@ class MeterApplication(Application):
         # rec is the record's buffer, which holds the TIDs (tidstore.py)
         c = self.credit
         last = self.last
-        struct.pack_into(_HEAD, rec, pos, c[0], c[1], c[2], c[3], self.balance,
-                         self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper,
-                         last[0], last[1], last[2], last[3], last[4],
-                         self.key_changed, self.dk, self.key_type, self.krn, self.ken, self.ti,
-                         self.sgc, self.base_date, rec[_TIDS_AT - 1])
+        struct.pack_into(
+            _HEAD,
+            rec,
+            pos,
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            self.balance,
+            self.mpl,
+            self.tariff_rate,
+            self.water_factor,
+            self.mppul,
+            self.tamper,
+            last[0],
+            last[1],
+            last[2],
+            last[3],
+            last[4],
+            self.key_changed,
+            self.dk,
+            self.key_type,
+            self.krn,
+            self.ken,
+            self.ti,
+            self.sgc,
+            self.base_date,
+            rec[_TIDS_AT - 1],
+        )
         if self.keychange:  # else the slice stays as packed: zeros, no set waiting
             self.keychange.pack_into(rec, pos + _KC_AT)
         n = _TIDS_AT + 3 * rec[_TIDS_AT - 1]  # the TIDs are there already (the TID store)

@@ -1,6 +1,7 @@
 """The operator's way out of a storage fault, and the console's words for one: imported
 by a board only when its meter reports a storage fault or is asked to reset storage, so a
 healthy meter keeps none of this in RAM (docs/storage.md)."""
+
 import gc
 import os
 
@@ -8,11 +9,17 @@ import meter
 from storage import FILES
 
 # tables STORE_* in order
-_FAULTS = ("", "a damaged or missing copy of the record was recovered from the other",
-           "a save failed: the stored state stands", "the record cannot be read",
-           "no copy of the record is valid", "the record is of a format this firmware cannot take",
-           "a copy cannot be written: tokens are stored in the other alone",
-           "the store was in use but holds no record", "the state directory cannot be held for this meter")
+_FAULTS = (
+    "",
+    "a damaged or missing copy of the record was recovered from the other",
+    "a save failed: the stored state stands",
+    "the record cannot be read",
+    "no copy of the record is valid",
+    "the record is of a format this firmware cannot take",
+    "a copy cannot be written: tokens are stored in the other alone",
+    "the store was in use but holds no record",
+    "the state directory cannot be held for this meter",
+)
 
 
 def fault_line(server):
@@ -23,7 +30,8 @@ def fault_line(server):
     line = "storage fault %d: %s" % (app.fault, _FAULTS[app.fault])
     if app.refusing:
         line += "; token entry refused until %s (docs/storage.md)" % (
-            "the record can be read back" if app.fault == 2 else "an operator resets storage")
+            "the record can be read back" if app.fault == 2 else "an operator resets storage"
+        )
     return line
 
 

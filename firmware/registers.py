@@ -14,9 +14,9 @@ took about 75 bytes of heap each (3 KB for the 40 registers on the 64-bit unix p
 A register has no name: the meter speaks only IDs, and each name would be a string in its
 RAM; the HHU keeps the names (tools/vtc07/hhu.py).
 """
-from micropython import const
 
 from formats import FMT_A
+from micropython import const
 
 ROW = const(5)
 # a row's fields after the ID

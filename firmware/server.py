@@ -18,7 +18,6 @@ The response waiting for its time (`_pending`, `_due`, the last one kept for rep
 transmitter's, beside the line machine; the NAK count and repeat count are the machine's
 counters.
 """
-from micropython import const
 
 from formats import FMT_A, FMT_B, FMT_D, FMT_H, digit_value, parse_number, put_number, valid_ascii
 from frames import (
@@ -27,7 +26,6 @@ from frames import (
     EV_ERROR,
     EV_ID,
     EV_NAK,
-    EV_SYNTAX,
     Receiver,
     parity_ok,
     put_bytes,
@@ -35,11 +33,13 @@ from frames import (
     put_id_response,
     with_parity,
 )
+from micropython import const
 from registers import ACCESS, FORMAT, READ, WIDTH, WRITE, RegisterTable
 from tables import (
     ACK,
     BAUD_CHARS,
     BAUD_DEFAULT,
+    CLOSE,
     CMD_BREAK,
     CMD_READ,
     CMD_TYPE_BREAK,
@@ -55,7 +55,6 @@ from tables import (
     NAK,
     NAKS_MAX,
     OPEN,
-    CLOSE,
     PROTOCOL_VERSION,
     RECOVERY_WAIT,
     REG_BINARY_TOKEN_ENTRY,
@@ -87,15 +86,45 @@ _ERR = b"ERR"
 VERSION = b"0.2.0"
 # The predefined registers (clause 6.8.2; IDs below 0x100, so the high byte is 0), as
 # registers.py's rows: ID, format, width, access
-_PREDEFINED = bytes((
-    0, REG_PROTOCOL_VERSION, FMT_H, 2, READ,
-    0, REG_TABLE_ID, FMT_H, 4, READ,
-    0, REG_SERVER_STATUS, FMT_B, 8, READ,
-    0, REG_SOFTWARE_VERSION, FMT_A, 16, READ,
-    0, REG_BINARY_TOKEN_ENTRY, FMT_H, TOKEN_DIGITS_HEX, WRITE,
-    0, REG_TOKEN_STATUS, FMT_D, 2, READ,
-    0, REG_LOCKOUT_REMAINING, FMT_D, LOCKOUT_REMAINING_DIGITS, READ,
-))
+_PREDEFINED = bytes(
+    (
+        0,
+        REG_PROTOCOL_VERSION,
+        FMT_H,
+        2,
+        READ,
+        0,
+        REG_TABLE_ID,
+        FMT_H,
+        4,
+        READ,
+        0,
+        REG_SERVER_STATUS,
+        FMT_B,
+        8,
+        READ,
+        0,
+        REG_SOFTWARE_VERSION,
+        FMT_A,
+        16,
+        READ,
+        0,
+        REG_BINARY_TOKEN_ENTRY,
+        FMT_H,
+        TOKEN_DIGITS_HEX,
+        WRITE,
+        0,
+        REG_TOKEN_STATUS,
+        FMT_D,
+        2,
+        READ,
+        0,
+        REG_LOCKOUT_REMAINING,
+        FMT_D,
+        LOCKOUT_REMAINING_DIGITS,
+        READ,
+    )
+)
 
 
 # _take_digits' buffer: what it holds is taken before the call that filled it returns (the
@@ -132,25 +161,78 @@ A_NAK = const(4)  # NAK after tr (at once after the recovery wait); the third en
 A_REPEAT = const(5)  # the last response again, at most REPEATS_MAX times
 A_FORGET = const(6)  # nothing of the conversation carries over: no response, no count
 # (state, event, next state, action), 4 bytes a row; a (state, event) not here is ignored
-TRANSITIONS = bytes((
-    IDLE, E_SIGN_ON, SESSION, A_IDENT,
-    IDLE, E_REPLACED, IDLE, A_FORGET,
-    SESSION, E_SIGN_ON, SESSION, A_IDENT,
-    SESSION, E_SIGN_ON_OTHER, IDLE, A_NONE,  # a sign-on for another meter ends ours
-    SESSION, E_READ, SESSION, A_READ,
-    SESSION, E_WRITE, SESSION, A_WRITE,
-    SESSION, E_BREAK, IDLE, A_FORGET,
-    SESSION, E_BAD, SESSION, A_NAK,
-    SESSION, E_NAK, SESSION, A_REPEAT,
-    SESSION, E_ACK, SESSION, A_NONE,  # the server never waits for one
-    SESSION, E_ERROR, RECOVERING, A_NONE,
-    SESSION, E_THIRD_NAK, IDLE, A_NONE,
-    SESSION, E_TIMEOUT, IDLE, A_FORGET,
-    SESSION, E_REPLACED, IDLE, A_FORGET,
-    RECOVERING, E_QUIET, SESSION, A_NAK,
-    RECOVERING, E_TIMEOUT, IDLE, A_FORGET,
-    RECOVERING, E_REPLACED, IDLE, A_FORGET,
-))
+TRANSITIONS = bytes(
+    (
+        IDLE,
+        E_SIGN_ON,
+        SESSION,
+        A_IDENT,
+        IDLE,
+        E_REPLACED,
+        IDLE,
+        A_FORGET,
+        SESSION,
+        E_SIGN_ON,
+        SESSION,
+        A_IDENT,
+        SESSION,
+        E_SIGN_ON_OTHER,
+        IDLE,
+        A_NONE,  # a sign-on for another meter ends ours
+        SESSION,
+        E_READ,
+        SESSION,
+        A_READ,
+        SESSION,
+        E_WRITE,
+        SESSION,
+        A_WRITE,
+        SESSION,
+        E_BREAK,
+        IDLE,
+        A_FORGET,
+        SESSION,
+        E_BAD,
+        SESSION,
+        A_NAK,
+        SESSION,
+        E_NAK,
+        SESSION,
+        A_REPEAT,
+        SESSION,
+        E_ACK,
+        SESSION,
+        A_NONE,  # the server never waits for one
+        SESSION,
+        E_ERROR,
+        RECOVERING,
+        A_NONE,
+        SESSION,
+        E_THIRD_NAK,
+        IDLE,
+        A_NONE,
+        SESSION,
+        E_TIMEOUT,
+        IDLE,
+        A_FORGET,
+        SESSION,
+        E_REPLACED,
+        IDLE,
+        A_FORGET,
+        RECOVERING,
+        E_QUIET,
+        SESSION,
+        A_NAK,
+        RECOVERING,
+        E_TIMEOUT,
+        IDLE,
+        A_FORGET,
+        RECOVERING,
+        E_REPLACED,
+        IDLE,
+        A_FORGET,
+    )
+)
 
 
 def baud_char(baud):

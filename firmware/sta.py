@@ -4,6 +4,7 @@ The block is a 64-entry bit array (index = bit number) so that no 64-bit integer
 MicroPython would allocate, is touched while decrypting. The key is reduced once to the
 bit that chooses the S-box of each nibble in each round (16 x 16 bytes).
 """
+
 from tables import STA_P, STA_ROUNDS, STA_S1, STA_S2
 
 

@@ -28,11 +28,11 @@ goes to the other copy alone and `degraded` says so until both can be written ag
 `FileStore` keeps the copies as files in a directory (littlefs on boards, a plain directory
 on the unix board); `MemoryStore` keeps them in RAM (tests, boards without storage).
 """
+
 import os
 
-from micropython import const
-
 from crc import crc16
+from micropython import const
 from tables import STORE_DAMAGED, STORE_FORMAT, STORE_MISSING, STORE_UNREADABLE
 
 _ENOENT = const(2)  # POSIX errno, the same on every MicroPython port: no such file
@@ -130,7 +130,7 @@ class FileStore:
             s = raw[0] << 24 | raw[1] << 16 | raw[2] << 8 | raw[3]
             if s > seq:
                 seq = s
-                best = raw[4:n - 2]
+                best = raw[4 : n - 2]
                 index = i
         if best is None:
             if unreadable:

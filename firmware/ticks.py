@@ -2,6 +2,7 @@
 
 The core never reads a clock: callers pass `now` in. It only compares and adds ticks.
 """
+
 from micropython import const
 
 try:

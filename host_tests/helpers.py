@@ -1,14 +1,16 @@
 """Helpers the tests share (tests import these, never each other)."""
+
 import datetime as dt
 import os
 import subprocess
 
-from conftest import ROOT
-from vtc07 import vending
 import meter
 import simline
+from conftest import ROOT
 from meterapp import MeterApplication
 from storage import MemoryStore
+
+from vtc07 import vending
 
 DK = 0xE653341F9D5BF36F  # the decoder key of sts-tokens.md's vectors, the unix board's default
 OTHER_DK = 0xE94023262E9993C2
@@ -40,15 +42,30 @@ def run(app, number, now=0):
 def stored(app):
     """What a restart would find: everything but the last-result fields."""
     a = MeterApplication(app.store, {})
-    return (a.credit, a.tids, a.mpl, a.tariff_rate, a.water_factor, a.mppul, a.tamper,
-            a.key_changed, a.dk, a.key_type, a.krn, a.ken, a.ti, a.base_date,
-            bytes(a.keychange.state) if a.keychange else bytes(25))
+    return (
+        a.credit,
+        a.tids,
+        a.mpl,
+        a.tariff_rate,
+        a.water_factor,
+        a.mppul,
+        a.tamper,
+        a.key_changed,
+        a.dk,
+        a.key_type,
+        a.krn,
+        a.ken,
+        a.ti,
+        a.base_date,
+        bytes(a.keychange.state) if a.keychange else bytes(25),
+    )
 
 
 def make_romfs(board):
     """`make romfs BOARD=board`'s image (build/romfs/<board>.img), built now."""
-    result = subprocess.run(["make", "-s", "romfs", "BOARD=" + board], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        ["make", "-s", "romfs", "BOARD=" + board], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return os.path.join(ROOT, "build", "romfs", board + ".img")
 

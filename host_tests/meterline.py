@@ -13,6 +13,7 @@ drive them from the host side as a real line would (the conformance kit, `vtc07`
     with BoardMeter("esp32", tmp_path) as meter:
         Hhu("socket://127.0.0.1:%d" % meter.port, parity="uart")
 """
+
 import os
 import select
 import socket
@@ -24,8 +25,8 @@ import types
 from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "boards", "common"))
-import boardmain  # noqa: E402
-from server import Loop  # noqa: E402
+import boardmain
+from server import Loop
 
 _T0 = time.monotonic()
 
@@ -146,6 +147,7 @@ class RealTimeUART:
     a UART whose transmit buffer is full). A TCP peer's request thus reaches the board as
     slowly as on a serial line (13 characters of a ReadCommand: 54 ms at 2400 Bd), which
     a client measuring tr over TCP sees added to it."""
+
     INV_TX = 1
     INV_RX = 2
 
@@ -190,7 +192,7 @@ class RealTimeUART:
         start = time.monotonic()
         for i in range(len(data)):
             time.sleep(max(0.0, start + i * self.char_s - time.monotonic()))
-            self.meter._send(data[i:i + 1])
+            self.meter._send(data[i : i + 1])
         time.sleep(max(0.0, start + len(data) * self.char_s - time.monotonic()))
         if self.loopback:  # a current loop: our own characters come back to our receiver
             self.rx += data

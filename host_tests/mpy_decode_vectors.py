@@ -5,14 +5,15 @@ the cases the host made (pycryptodome, tools/vending.py) read from stdin, one pe
   app ALGORITHM [DK]        a fresh meter with that key algorithm and the default key (or DK)
   token NUMBER STATUS       enter the token on the current meter, expect that tokenStatus
 """
+
 import sys
 
 _here = sys.argv[0].rsplit("/", 1)[0]
 sys.path.insert(0, _here + "/../firmware")
 
 from des import Des  # noqa: E402
-from misty1 import Misty1  # noqa: E402
 from meterapp import MeterApplication  # noqa: E402
+from misty1 import Misty1  # noqa: E402
 from storage import MemoryStore  # noqa: E402
 from tokens import bits_from_bytes, digits_to_number  # noqa: E402
 

@@ -1,5 +1,6 @@
 """Run by test_boards on the MicroPython unix port: the shared board glue (boards/common)
 with a loopback UART, as on a current loop: sign-on and a read, the echo removed."""
+
 import sys
 
 _here = sys.argv[0].rsplit("/", 1)[0]

@@ -2,14 +2,14 @@
 by `make venv` into .venv/wasm) loads the firmware's .mpy files and its runner reports
 sane heap figures (tools/harness/bench_wasm.py, heap_figures.py). Needs node: a machine
 without it fails here with the reason, as `make bench` would."""
+
 import glob
 import json
 import os
 import subprocess
 
-import pytest
-
 import bench_wasm
+import pytest
 from conftest import ROOT, TRACES
 from helpers import make_romfs
 
@@ -62,9 +62,18 @@ def test_the_runner_reports_sane_32_bit_figures(wasm_figures, micropython, built
     assert 0 < figures["heap_core"] < figures["heap_peak_replay"] <= figures["heap_peak_replay_no_gc"]
     assert 0 < figures["heap_core_ea11"] < figures["heap_core"] + 1024
     # 32-bit objects: well under the unix port's (64-bit) figures for the same firmware
-    unix = subprocess.run([micropython, os.path.join(ROOT, "tools", "harness", "bench_core.py"), "--lib",
-                           built_firmware, os.path.join(TRACES, "signon_read_predefined.trace")],
-                          capture_output=True, text=True, timeout=120)
+    unix = subprocess.run(
+        [
+            micropython,
+            os.path.join(ROOT, "tools", "harness", "bench_core.py"),
+            "--lib",
+            built_firmware,
+            os.path.join(TRACES, "signon_read_predefined.trace"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert unix.returncode == 0, unix.stderr
     unix_figures = bench_wasm.parse(unix.stdout)  # "name value" lines and the board loop's heap dumps
     for name in ("heap_modules", "heap_core"):
@@ -90,8 +99,12 @@ def test_both_ports_measure_the_firmware_run_in_place_from_a_romfs_image(wasm_fi
     assert rom["modules_imported"] == int(wasm_figures["modules_imported"])
     unix = {}
     for where in (["--lib", built_firmware], ["--rom", image]):
-        out = subprocess.run([micropython, os.path.join(ROOT, "tools", "harness", "bench_core.py"), *where, "--heap"],
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [micropython, os.path.join(ROOT, "tools", "harness", "bench_core.py"), *where, "--heap"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         unix[where[0]] = bench_wasm.parse(out.stdout)
     assert int(unix["--rom"]["heap_modules"]) < 0.7 * int(unix["--lib"]["heap_modules"])
@@ -113,9 +126,19 @@ def test_the_board_loop_leaves_nothing_per_request(wasm_figures, micropython, bu
     """Issue 21: Link over a UART with one character per wake, a read, a token write and a
     TokenStatus poll: no object and no byte left per request on either port, and on the
     unix port (micropython.mem_total) no heap frame either for the reads."""
-    unix = subprocess.run([micropython, os.path.join(ROOT, "tools", "harness", "bench_core.py"), "--lib",
-                           built_firmware, "--heap", os.path.join(TRACES, "signon_read_predefined.trace")],
-                          capture_output=True, text=True, timeout=120)
+    unix = subprocess.run(
+        [
+            micropython,
+            os.path.join(ROOT, "tools", "harness", "bench_core.py"),
+            "--lib",
+            built_firmware,
+            "--heap",
+            os.path.join(TRACES, "signon_read_predefined.trace"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert unix.returncode == 0, unix.stderr
     unix_figures = bench_wasm.parse(unix.stdout)
     for figures in (wasm_figures, unix_figures):

@@ -1,19 +1,20 @@
 """The hardware boards without hardware: their glue driven through fake UART and Pin
 objects that keep time (echo removal, direction pin timing, parity, partial reads), their
 code type-checked against each port's MicroPython stubs, and their freeze manifests."""
+
 import os
 import subprocess
 import sys
 import types
 
 import pytest
-
-from vtc07 import tracefile
 from conftest import ROOT
 
+from vtc07 import tracefile
+
 sys.path.insert(0, os.path.join(ROOT, "boards", "common"))
-import boardmain  # noqa: E402
-import link  # noqa: E402
+import boardmain
+import link
 
 BOARDS = {"rp2_pico": "rp2", "esp32": "esp32", "stm32_pyboard": "stm32"}
 SIGN_ON = b"/?!\r\n"
@@ -64,6 +65,7 @@ class NoFlushUART:
     """Bytes in `rx` are what the line brought; `write` logs (ms, bytes). With `loopback`
     the line carries our own characters back (a current loop). `chunk` limits what one
     readinto returns (partial reads). This one, like some ports, has no UART.flush()."""
+
     INV_TX = 1
     INV_RX = 2
 
@@ -92,7 +94,6 @@ class NoFlushUART:
         return len(data)
 
 
-
 class FakeUART(NoFlushUART):
     def flush(self):  # returns when the stop bit of the last character has left
         self.clock.ms += (len(self.written[-1][1]) * 10 * 1000 + self.baudrate - 1) // self.baudrate
@@ -103,7 +104,12 @@ def fake_machine(clock, uart_class=FakeUART):
     m.UART = lambda *a, **kw: uart_class(*a, clock=clock, **kw)
     m.UART.INV_TX, m.UART.INV_RX = NoFlushUART.INV_TX, NoFlushUART.INV_RX
     m.Pin = lambda *a, **kw: FakePin(*a, clock=clock, **kw)
-    m.Pin.OUT, m.Pin.IN, m.Pin.PULL_UP, m.Pin.IRQ_FALLING = FakePin.OUT, FakePin.IN, FakePin.PULL_UP, FakePin.IRQ_FALLING
+    m.Pin.OUT, m.Pin.IN, m.Pin.PULL_UP, m.Pin.IRQ_FALLING = (
+        FakePin.OUT,
+        FakePin.IN,
+        FakePin.PULL_UP,
+        FakePin.IRQ_FALLING,
+    )
     return m
 
 
@@ -161,14 +167,17 @@ def test_config_file_on_the_board(tmp_path, monkeypatch):
     assert lnk.uart.written[0][1] == b"/STS3PICO-1\r\n"  # and parity stays the board's "uart"
 
 
-@pytest.mark.parametrize("text,key", [
-    ("algoritm = des\n", "'algoritm' is not known; valid keys: address, "),
-    ("parity = sotf\n", "'parity' must be soft or uart, not 'sotf'"),  # a typo, though the board decides
-    ("baud = 2401\n", "'baud' must be 300, "),
-    ("key_type = 7\n", "'key_type' must be a number from 0 to 3, not '7'"),
-    ("meter_number = 12\n", "'meter_number' must be 18 digits"),
-    ("tcp = 127.0.0.1:7001\n", "'tcp' is not known"),  # a unix board key: not this board's
-])
+@pytest.mark.parametrize(
+    "text,key",
+    [
+        ("algoritm = des\n", "'algoritm' is not known; valid keys: address, "),
+        ("parity = sotf\n", "'parity' must be soft or uart, not 'sotf'"),  # a typo, though the board decides
+        ("baud = 2401\n", "'baud' must be 300, "),
+        ("key_type = 7\n", "'key_type' must be a number from 0 to 3, not '7'"),
+        ("meter_number = 12\n", "'meter_number' must be 18 digits"),
+        ("tcp = 127.0.0.1:7001\n", "'tcp' is not known"),  # a unix board key: not this board's
+    ],
+)
 def test_bad_config_file_starts_no_meter(text, key, tmp_path, monkeypatch, capsys):
     clock = Clock()
     board = load_board("rp2_pico", tmp_path, monkeypatch, clock)
@@ -204,7 +213,9 @@ def test_partial_reads_one_byte_at_a_time(tmp_path, monkeypatch):
     lnk.uart.rx += line_bytes(tracefile.command(b"R1\x020000()"), True)
     run_until(lnk, clock, 2000)
     assert [tracefile.escape(tracefile.from_line(d)) for _, d in lnk.uart.written] == [
-        "/STS3MPY-VTC07<CR><LF>", "<STX>0000(01)<ETX><ETX>"]
+        "/STS3MPY-VTC07<CR><LF>",
+        "<STX>0000(01)<ETX><ETX>",
+    ]
 
 
 def test_soft_parity_error_reaches_the_core(tmp_path, monkeypatch):
@@ -302,13 +313,33 @@ def test_board_code_type_checks_against_its_stubs(name, tmp_path):
     stubs = stubs_dir(name)
     assert os.path.isdir(stubs), "no stubs for %s: run the tests through `make test`" % name
     boards = os.path.join(ROOT, "boards")
-    env = dict(os.environ, MYPYPATH=os.pathsep.join(
-        [stubs, os.path.join(boards, "common"), os.path.join(ROOT, "firmware"), os.path.join(boards, name)]))
+    env = dict(
+        os.environ,
+        MYPYPATH=os.pathsep.join(
+            [stubs, os.path.join(boards, "common"), os.path.join(ROOT, "firmware"), os.path.join(boards, name)]
+        ),
+    )
     files = [os.path.join(boards, name, f) for f in ("board.py", "main.py")] + [
-        os.path.join(boards, "common", f) for f in ("link.py", "boardmain.py", "metrology.py")]
-    result = subprocess.run([sys.executable, "-m", "mypy", "--config-file", os.path.join(boards, "mypy.ini"),
-                             "--custom-typeshed-dir", stubs, "--cache-dir", str(tmp_path / "cache")] + files,
-                            capture_output=True, text=True, env=env, timeout=300)
+        os.path.join(boards, "common", f) for f in ("link.py", "boardmain.py", "metrology.py")
+    ]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            os.path.join(boards, "mypy.ini"),
+            "--custom-typeshed-dir",
+            stubs,
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
+        + files,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -354,22 +385,30 @@ def test_manifest_freezes_the_whole_meter(name, frozen_sources):
 
 
 def test_make_deploy_without_a_port_says_how_to_find_it():
-    result = subprocess.run(["make", "-s", "deploy", "BOARD=rp2_pico"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        ["make", "-s", "deploy", "BOARD=rp2_pico"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode != 0
     assert "mpremote devs" in result.stdout and "make deploy BOARD=rp2_pico PORT=" in result.stdout
-    result = subprocess.run(["make", "-s", "deploy", "BOARD=nosuchboard", "PORT=/dev/null"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["make", "-s", "deploy", "BOARD=nosuchboard", "PORT=/dev/null"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode != 0 and "one of: rp2_pico esp32 stm32_pyboard" in result.stdout
 
 
 def test_board_glue_on_micropython(micropython):
-    result = subprocess.run([micropython, os.path.join(ROOT, "host_tests", "mpy_link_check.py")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [micropython, os.path.join(ROOT, "host_tests", "mpy_link_check.py")], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0 and result.stdout.strip() == "link ok", result.stdout + result.stderr
 
 
 # --- metrology: the pulse input, the relay, the power-fail input (boards/common/metrology.py)
+
 
 def credit_board(tmp_path, monkeypatch, amount):
     """The rp2 board with `amount` tenths of kWh of credit entered, its Link and clock."""

@@ -1,5 +1,6 @@
 """tools/build_firmware.py: the firmware's integer constants folded into each module before
 mpy-cross, so that a board keeps no dictionary entry or interned name for them."""
+
 import os
 import subprocess
 import sys
@@ -11,11 +12,13 @@ CONSTANTS = {"tables": {"SOH": 1, "RX_MAX": 42}, "frames": {"EV_ID": 1}}
 
 
 def test_imported_constants_become_the_modules_own_and_lines_stay_put():
-    source = ("from micropython import const\n"
-              "from tables import (\n    SOH,\n    BAUD_CHARS,\n    RX_MAX,\n)\n"
-              "from frames import EV_ID, Receiver\n"
-              "def f(buf, rx):\n"
-              "    return buf[0] == SOH and rx.SOH and len(buf) < RX_MAX  # SOH\n")
+    source = (
+        "from micropython import const\n"
+        "from tables import (\n    SOH,\n    BAUD_CHARS,\n    RX_MAX,\n)\n"
+        "from frames import EV_ID, Receiver\n"
+        "def f(buf, rx):\n"
+        "    return buf[0] == SOH and rx.SOH and len(buf) < RX_MAX  # SOH\n"
+    )
     out = build_firmware.inline(source, "server", CONSTANTS)
     lines = out.split("\n")
     assert len(lines) == len(source.split("\n"))
@@ -56,7 +59,8 @@ def test_the_built_firmware_keeps_no_constant_names(micropython, built_firmware)
         "    assert not names, (m, names)\n"
         "s = meter.build({'parity': 'uart'}, MemoryStore(), 0)\n"
         "s.receive(b'/?!\\r\\n', 0)\n"
-        "print(bytes(s.poll(300)))\n" % built_firmware)
+        "print(bytes(s.poll(300)))\n" % built_firmware
+    )
     result = subprocess.run([micropython, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("b'/STS"), result.stdout + result.stderr
 

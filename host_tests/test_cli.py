@@ -1,6 +1,7 @@
 """The `vtc07` command's conventions: exit statuses 0/1/2/3 (one test each), usage errors
 as one line, options anywhere, --json, raw requests, ports, and the package as a wheel
 installed outside the checkout."""
+
 import json
 import os
 import subprocess
@@ -8,10 +9,10 @@ import sys
 import venv
 
 import pytest
-
 from conftest import ROOT
 from helpers import sim_meter
 from unixboard import free_port
+
 from vtc07 import cli, vending
 
 ENV = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tools"))
@@ -35,23 +36,26 @@ def test_exit_0_done(capsys):
     assert status == 0 and json.loads(out) == {"tokens": [text]}, err
 
 
-@pytest.mark.parametrize("argv", [
-    ["generate", "--tid", "-1", "credit", "--amount", "1"],
-    ["generate", "--tid", "16777216", "credit", "--amount", "1"],  # would spill into RND
-    ["generate", "--tid", "1", "credit", "--amount", "Infinity"],
-    ["generate", "--tid", "1", "credit", "--amount", "1820162.5"],  # over what a token carries
-    ["generate", "test", "--control", "FFFFFFFFFFFF"],  # would spill into the class bits
-    ["generate", "test", "--subclass", "0", "--mfr-code", "256"],
-    ["generate", "--dk", "12", "--tid", "1", "credit", "--amount", "1"],
-    ["generate", "--meter-number", "123", "--tid", "1", "credit", "--amount", "1"],
-    ["generate", "--krn", "10", "--tid", "1", "credit", "--amount", "1"],
-    ["generate", "key-change", "--new-ti", "100"],
-    ["replay", "missing.trace"],
-    ["id", "--trace", "/nodir/x"],
-    ["read", "NoSuchRegister"],
-    ["nosuchcommand"],
-    [],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["generate", "--tid", "-1", "credit", "--amount", "1"],
+        ["generate", "--tid", "16777216", "credit", "--amount", "1"],  # would spill into RND
+        ["generate", "--tid", "1", "credit", "--amount", "Infinity"],
+        ["generate", "--tid", "1", "credit", "--amount", "1820162.5"],  # over what a token carries
+        ["generate", "test", "--control", "FFFFFFFFFFFF"],  # would spill into the class bits
+        ["generate", "test", "--subclass", "0", "--mfr-code", "256"],
+        ["generate", "--dk", "12", "--tid", "1", "credit", "--amount", "1"],
+        ["generate", "--meter-number", "123", "--tid", "1", "credit", "--amount", "1"],
+        ["generate", "--krn", "10", "--tid", "1", "credit", "--amount", "1"],
+        ["generate", "key-change", "--new-ti", "100"],
+        ["replay", "missing.trace"],
+        ["id", "--trace", "/nodir/x"],
+        ["read", "NoSuchRegister"],
+        ["nosuchcommand"],
+        [],
+    ],
+)
 def test_exit_2_bad_usage_is_one_line(argv, capsys):
     status, out, err = vtc(capsys, "--port", url(free_port()), *argv)
     assert status == 2, (argv, err)
@@ -70,7 +74,9 @@ def test_exit_3_meter_refused_raw_request_and_json(unix_board, capsys):
     status, out, err = vtc(capsys, "raw", "R1<STX>7FFF()", "W1<STX>0000(02)", "--port", url(board.port))
     assert status == 3, err
     assert "< <STX>7FFF(ERR01)<ETX>" in out and "< <STX>0000(ERR02)<ETX>" in out
-    status, out, err = vtc(capsys, "read", "CreditElectricity", "KeyRevisionNumber", "--json", "--port", url(board.port))
+    status, out, err = vtc(
+        capsys, "read", "CreditElectricity", "KeyRevisionNumber", "--json", "--port", url(board.port)
+    )
     assert status == 0 and err == ""  # no progress when not on a terminal
     values = {r["name"]: r["value"] for r in json.loads(out)["registers"]}
     assert values == {"CreditElectricity": "0000000000", "KeyRevisionNumber": "1"}
@@ -92,9 +98,15 @@ def test_an_amount_between_encodings_is_carried_as_the_nearest_below(capsys):
 
 
 def test_version_help_and_ports_from_the_command_line():
-    run = lambda *a: subprocess.run([sys.executable, "-m", "vtc07", *a], capture_output=True, text=True,  # noqa: E731
-                                    env=ENV, timeout=60)
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "vtc07", *a],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=60,
+    )
     import vtc07
+
     assert run("--version").stdout.strip() == "vtc07 " + vtc07.__version__
     bare = run()
     assert bare.returncode == 2 and "COMMAND" in bare.stderr and "Traceback" not in bare.stderr
@@ -105,16 +117,26 @@ def test_version_help_and_ports_from_the_command_line():
 def test_the_wheel_works_outside_the_checkout(tmp_path):
     """pip wheel, then a fresh venv far from the checkout: the command and the library."""
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), ROOT],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), ROOT],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     (wheel,) = wheels.glob("vtc07_meter_tools-*.whl")
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     py = str(env_dir / "bin" / "python")
     subprocess.run([py, "-m", "pip", "install", "--quiet", str(wheel)], check=True, capture_output=True, timeout=600)
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    run = lambda *a: subprocess.run(a, capture_output=True, text=True, cwd=str(tmp_path), env=clean,  # noqa: E731
-                                    timeout=120)
+    run = lambda *a: subprocess.run(  # noqa: E731
+        a,
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+        env=clean,
+        timeout=120,
+    )
     version = run(str(env_dir / "bin" / "vtc07"), "--version")
     assert version.returncode == 0 and version.stdout.startswith("vtc07 "), version.stderr
     argv = ["generate", "--tid", "1000", "--rnd", "5", "credit", "--amount", "5"]
@@ -123,10 +145,15 @@ def test_the_wheel_works_outside_the_checkout(tmp_path):
     cli.main(argv, out=lines.append)
     assert token.returncode == 0 and token.stdout.strip() == lines[0], token.stderr
     # the firmware's modules live inside the package only: no top-level `tables` (item 2)
-    lib = run(py, "-c", "import sys; from vtc07 import hhu, vending, tracefile; import vtc07; "
-              "tables = sys.modules['vtc07._firmware.tables']; "
-              "assert ROOT not in tables.__file__ and 'site-packages' in tables.__file__, tables.__file__; "
-              "assert 'tables' not in sys.modules and not any('_firmware' in p for p in sys.path); "
-              "print(len(hhu.REGISTERS), vtc07.__version__)".replace("ROOT", repr(ROOT)))
+    lib = run(
+        py,
+        "-c",
+        "import sys; from vtc07 import hhu, vending, tracefile; import vtc07; "
+        "tables = sys.modules['vtc07._firmware.tables']; "
+        "assert ROOT not in tables.__file__ and 'site-packages' in tables.__file__, tables.__file__; "
+        "assert 'tables' not in sys.modules and not any('_firmware' in p for p in sys.path); "
+        "print(len(hhu.REGISTERS), vtc07.__version__)".replace("ROOT", repr(ROOT)),
+    )
     from vtc07 import hhu
+
     assert lib.returncode == 0 and lib.stdout.split()[0] == str(len(hhu.REGISTERS)), lib.stderr

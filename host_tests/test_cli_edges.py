@@ -2,6 +2,7 @@
 and misuse cases with the exit status each must give and no traceback, then the cases
 that need a meter, the library's namespace, the unix board's options and key, the config
 file, completion, colour and the docs."""
+
 import argparse
 import json
 import os
@@ -10,10 +11,10 @@ import sys
 import time
 
 import pytest
-
 from conftest import ROOT
 from noisyline import NoisyLine
 from unixboard import free_port
+
 from vtc07 import cli, hhu, tracefile, vending
 
 NOWHERE = "socket://127.0.0.1:%d" % free_port()  # nothing listens: a command that opens it exits 1
@@ -102,31 +103,37 @@ def test_the_table_from_the_installed_command(tmp_path):
     the same statuses (a sample of it, as processes cost time)."""
     exe = os.path.join(os.path.dirname(sys.executable), "vtc07")
     for argv, status, _ in CASES[::6]:
-        result = subprocess.run([exe, "--port", NOWHERE] + argv, capture_output=True, text=True, timeout=60,
-                                cwd=str(tmp_path))
+        result = subprocess.run(
+            [exe, "--port", NOWHERE] + argv, capture_output=True, text=True, timeout=60, cwd=str(tmp_path)
+        )
         assert result.returncode == status and "Traceback" not in result.stderr, (argv, result.stderr)
 
 
 # --- item 2: the library's namespace ------------------------------------------------------
 
+
 def test_importing_vtc07_adds_no_top_level_names_and_builds_nothing(tmp_path):
     (tmp_path / "config.py").write_text("def f():\n    return 'mine'\n")
     (tmp_path / "tables.py").write_text("MINE = 1\n")
-    code = ("import sys\nbefore = set(sys.modules)\nimport vtc07\nfrom vtc07 import hhu, vending, tracefile, cli\n"
-            "import config, tables\nassert config.f() == 'mine' and tables.MINE == 1\n"
-            "assert 'vtc07._firmware.meter' not in sys.modules, 'hhu built a meter at import'\n"
-            "assert not any('firmware' in p for p in sys.path), sys.path\n"
-            "print(len(hhu.REGISTERS), 'vtc07._firmware.meter' in sys.modules)\n"
-            "assert sys.modules['config'] is config  # the program's own, still\n"
-            "assert vending.group(vending.token(0, 0, 5, 1000, 50, 0xE653341F9D5BF36F))\n")
+    code = (
+        "import sys\nbefore = set(sys.modules)\nimport vtc07\nfrom vtc07 import hhu, vending, tracefile, cli\n"
+        "import config, tables\nassert config.f() == 'mine' and tables.MINE == 1\n"
+        "assert 'vtc07._firmware.meter' not in sys.modules, 'hhu built a meter at import'\n"
+        "assert not any('firmware' in p for p in sys.path), sys.path\n"
+        "print(len(hhu.REGISTERS), 'vtc07._firmware.meter' in sys.modules)\n"
+        "assert sys.modules['config'] is config  # the program's own, still\n"
+        "assert vending.group(vending.token(0, 0, 5, 1000, 50, 0xE653341F9D5BF36F))\n"
+    )
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tools"))
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(tmp_path),
-                            env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=str(tmp_path), env=env, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(len(hhu.REGISTERS)), "True"]  # built when first asked
 
 
 # --- item 3, 7: the cases that need a meter ----------------------------------------------
+
 
 def url(port):
     return "socket://127.0.0.1:%d" % port
@@ -141,6 +148,7 @@ def vtc(capsys, port, *args):
 def answer_rewritten(register, value):
     """A damage function for NoisyLine: the meter's answer for `register` (4 hex digits)
     carries `value` instead, as a well-formed message (a meter built wrong)."""
+
     def rewrite(data):
         chars = tracefile.from_line(data, True)
         if bytes(c & 0x7F for c in chars[1:6]) != register.encode() + b"(":
@@ -150,6 +158,7 @@ def answer_rewritten(register, value):
         for c in body[1:]:
             bcc ^= c
         return tracefile.to_line(body + [bcc], True)
+
     return rewrite
 
 
@@ -204,6 +213,7 @@ def test_a_meter_without_a_switch_says_so(unix_board, capsys):
 
 # --- item 5: watch --------------------------------------------------------------------------
 
+
 def test_watch_json_is_a_line_per_sample_with_its_time_and_nothing_else(unix_board, capsys):
     board = unix_board()
     status, out, err = vtc(capsys, board.port, "watch", "--json", "--count", "2", "--interval", "0.1")
@@ -220,9 +230,23 @@ def test_watch_signs_on_again_after_the_session_timeout(unix_board, capsys):
 
 def test_watch_outlives_another_hhu_taking_the_line(unix_board, capsys):
     board = unix_board()
-    watch = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "vtc07"), "--port", url(board.port),
-                              "watch", "--count", "6", "--interval", "0.3", "--resume", "5"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watch = subprocess.Popen(
+        [
+            os.path.join(os.path.dirname(sys.executable), "vtc07"),
+            "--port",
+            url(board.port),
+            "watch",
+            "--count",
+            "6",
+            "--interval",
+            "0.3",
+            "--resume",
+            "5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(1.0)
     status, out, err = vtc(capsys, board.port, "token", FIRST_VECTOR)  # another HHU: buys a token
     assert status == 0 and "01 Accept" in out, err
@@ -234,6 +258,7 @@ def test_watch_outlives_another_hhu_taking_the_line(unix_board, capsys):
 
 # --- item 4, 8, 11: the unix board ----------------------------------------------------------
 
+
 def board_run(micropython, *args):
     return subprocess.run([micropython, MAIN] + list(args), capture_output=True, text=True, timeout=30)
 
@@ -241,30 +266,48 @@ def board_run(micropython, *args):
 def test_board_help_lists_every_option_and_exits_0(micropython):
     result = board_run(micropython, "--help")
     assert result.returncode == 0 and result.stderr == ""
-    for option in ("--tcp", "--pty", "--state", "--config", "--lib", "--rom", "--load-w", "--dk", "--vending-key",
-                   "--algorithm", "--meter-number", "--session-timeout", "--reset-storage", "--currency"):
+    for option in (
+        "--tcp",
+        "--pty",
+        "--state",
+        "--config",
+        "--lib",
+        "--rom",
+        "--load-w",
+        "--dk",
+        "--vending-key",
+        "--algorithm",
+        "--meter-number",
+        "--session-timeout",
+        "--reset-storage",
+        "--currency",
+    ):
         assert "\n  " + option in result.stdout or " " + option + " " in result.stdout, option
 
 
-@pytest.mark.parametrize("args,words", [
-    (["--lib", "/nonexistent", "--tcp", "1"], "cannot load the firmware"),  # item 1
-    (["--tcp", "1", "--load-w", "-5"], "config key 'load_w' must be a number from 0 to 999999, not '-5'"),  # item 8
-    (["--tcp", "1", "--load-w", "5-"], "config key 'load_w' must be a number from 0 to 999999, not '5-'"),
-    (["--tcp", "1", "--vending-key", "0123"], "config key 'vending_key' must be 16 hex digits"),
-    (["--tcp", "1", "--vending-key", "ABABABABABABABAB", "--dk", "E653341F9D5BF36F"], "give one"),
-    (["--tcp", "1", "--vending-key", "ABABABABABABABAB", "--algorithm", "misty1"], "DKGA02"),
-    (["--tcp", "1", "--vending-key", "AB" * 20, "--algorithm", "des"], "DKGA04"),
-    (["--tcp", "1", "--vending-key", "AB" * 8, "--sgc", "x"], "config key 'sgc'"),
-    (["--tcp", "1", "--vending-key", "AB" * 8, "--meter-number", "123"], "config key 'meter_number'"),
-    (["--tcp"], "--tcp needs a value"),
-    (["--tcp", "--pty"], "--tcp needs a value"),
-    (["--state", "x"], "give exactly one of --tcp and --pty"),
-])
+@pytest.mark.parametrize(
+    "args,words",
+    [
+        (["--lib", "/nonexistent", "--tcp", "1"], "cannot load the firmware"),  # item 1
+        (["--tcp", "1", "--load-w", "-5"], "config key 'load_w' must be a number from 0 to 999999, not '-5'"),  # item 8
+        (["--tcp", "1", "--load-w", "5-"], "config key 'load_w' must be a number from 0 to 999999, not '5-'"),
+        (["--tcp", "1", "--vending-key", "0123"], "config key 'vending_key' must be 16 hex digits"),
+        (["--tcp", "1", "--vending-key", "ABABABABABABABAB", "--dk", "E653341F9D5BF36F"], "give one"),
+        (["--tcp", "1", "--vending-key", "ABABABABABABABAB", "--algorithm", "misty1"], "DKGA02"),
+        (["--tcp", "1", "--vending-key", "AB" * 20, "--algorithm", "des"], "DKGA04"),
+        (["--tcp", "1", "--vending-key", "AB" * 8, "--sgc", "x"], "config key 'sgc'"),
+        (["--tcp", "1", "--vending-key", "AB" * 8, "--meter-number", "123"], "config key 'meter_number'"),
+        (["--tcp"], "--tcp needs a value"),
+        (["--tcp", "--pty"], "--tcp needs a value"),
+        (["--state", "x"], "give exactly one of --tcp and --pty"),
+    ],
+)
 def test_board_errors_are_one_line_on_stderr(micropython, tmp_path, args, words):
     result = board_run(micropython, "--state", str(tmp_path / "state"), *args)
     assert result.returncode == 2 and result.stdout == "", result.stdout
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1 and words in result.stderr, \
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1 and words in result.stderr, (
         result.stderr
+    )
     assert not (tmp_path / "state").exists()
 
 
@@ -295,8 +338,26 @@ def test_the_board_derives_an_ea11_key_by_dkga04(unix_board, capsys):
     other = luhn("60072700000000002")
     board = unix_board("--vending-key", key, "--meter-number", other, "--algorithm", "misty1", "--sgc", "123457")
     tokens = []
-    assert cli.main(GEN + ["--algorithm", "misty1", "--sgc", "123457", "--meter-number", other, "--vending-key", key,
-                           "credit", "--amount", "2"], out=tokens.append) == 0
+    assert (
+        cli.main(
+            GEN
+            + [
+                "--algorithm",
+                "misty1",
+                "--sgc",
+                "123457",
+                "--meter-number",
+                other,
+                "--vending-key",
+                key,
+                "credit",
+                "--amount",
+                "2",
+            ],
+            out=tokens.append,
+        )
+        == 0
+    )
     status, out, err = vtc(capsys, board.port, "token", tokens[0])
     assert status == 0 and "01 Accept" in out and "+2.0 kWh" in out, err
 
@@ -305,16 +366,29 @@ def test_the_boards_derivation_is_the_hosts(micropython):
     """boards/unix/dkga.py on MicroPython (firmware/des.py, the port's hashlib) against the
     host's vending code, over several meters and key data."""
     script_done = "import sys\nassert 'dkga' not in sys.modules and 'des' not in sys.modules"  # it leaves the heap
-    cases = [("ABABABABABABABAB", "600727000000000009", 2, 123456, 1, 1, 1993, "sta"),
-             ("0123456789ABCDEF", luhn("12345678901234567"), 1, 999999, 99, 9, 1993, "des"),
-             ("AB" * 20, luhn("60072700000000002"), 2, 123457, 1, 1, 1993, "misty1"),
-             ("ABABABABABABABAB949494949494949401234567", "600727000000000009", 3, 201457, 2, 2, 2014, "sta")]
-    script = ["import sys", "sys.path[:0] = [%r, %r]" % (os.path.join(ROOT, "firmware"), os.path.join(ROOT, "boards", "unix")),
-              "import dkga"]
+    cases = [
+        ("ABABABABABABABAB", "600727000000000009", 2, 123456, 1, 1, 1993, "sta"),
+        ("0123456789ABCDEF", luhn("12345678901234567"), 1, 999999, 99, 9, 1993, "des"),
+        ("AB" * 20, luhn("60072700000000002"), 2, 123457, 1, 1, 1993, "misty1"),
+        ("ABABABABABABABAB949494949494949401234567", "600727000000000009", 3, 201457, 2, 2, 2014, "sta"),
+    ]
+    script = [
+        "import sys",
+        "sys.path[:0] = [%r, %r]" % (os.path.join(ROOT, "firmware"), os.path.join(ROOT, "boards", "unix")),
+        "import dkga",
+    ]
     expected = []
     for vk, number, kt, sgc, ti, krn, base, alg in cases:
-        opts = {"vending_key": vk, "meter_number": number, "key_type": str(kt), "sgc": "%06d" % sgc, "ti": str(ti),
-                "krn": str(krn), "base_date": str(base), "algorithm": alg}
+        opts = {
+            "vending_key": vk,
+            "meter_number": number,
+            "key_type": str(kt),
+            "sgc": "%06d" % sgc,
+            "ti": str(ti),
+            "krn": str(krn),
+            "base_date": str(base),
+            "algorithm": alg,
+        }
         script.append("o = %r\ndkga.derive(o)\nprint(o['dk'])" % opts)
         if len(vk) == 16:
             key = vending.dkga02(int(vk, 16), number, kt, sgc, ti, krn)
@@ -327,6 +401,7 @@ def test_the_boards_derivation_is_the_hosts(micropython):
 
 
 # --- item 10: conventions -------------------------------------------------------------------
+
 
 def test_config_file_and_environment(tmp_path, monkeypatch, unix_board, capsys):
     board = unix_board()
@@ -341,8 +416,14 @@ def test_config_file_and_environment(tmp_path, monkeypatch, unix_board, capsys):
     assert cli.main(["id"], out=lines.append) == 1
     assert cli.main(["-p", url(board.port), "id"], out=lines.append) == 0  # the command line over both
     capsys.readouterr()
-    for text, words in (('prot = "x"\n', "unknown key 'prot'"), ("baud = 0\n", "baud"), ('baud = "x"\n', "baud"),
-                        ("parity = 'odd'\n", "parity"), ("timeout = -1\n", "timeout"), ("port = \n", "vtc07.toml")):
+    for text, words in (
+        ('prot = "x"\n', "unknown key 'prot'"),
+        ("baud = 0\n", "baud"),
+        ('baud = "x"\n', "baud"),
+        ("parity = 'odd'\n", "parity"),
+        ("timeout = -1\n", "timeout"),
+        ("port = \n", "vtc07.toml"),
+    ):
         (tmp_path / "vtc07.toml").write_text(text)
         assert cli.main(["id"], out=lines.append) == 2
         err = capsys.readouterr().err
@@ -364,6 +445,7 @@ def test_every_argument_has_help_text():
                     walk(sub, where + " " + name)
             elif not action.help and action.dest != "help":
                 missing.append("%s %s" % (where, action.option_strings or action.dest))
+
     walk(cli.parser(), "vtc07")
     missing = [m for m in missing if not m.startswith("vtc07 conform")]  # conform's are the kit's
     assert missing == []
@@ -374,9 +456,12 @@ def test_completion_completes_commands_options_and_registers():
     assert cli.main(["completion", "bash"], out=scripts.append) == 0
 
     def complete(*words):
-        test = (scripts[0] + "\nCOMP_WORDS=(vtc07 %s); COMP_CWORD=%d; _vtc07; echo \"${COMPREPLY[@]}\""
-                % (" ".join(words), len(words)))
+        test = scripts[0] + '\nCOMP_WORDS=(vtc07 %s); COMP_CWORD=%d; _vtc07; echo "${COMPREPLY[@]}"' % (
+            " ".join(words),
+            len(words),
+        )
         return subprocess.run(["bash", "-c", test], capture_output=True, text=True, timeout=30).stdout.split()
+
     assert {"dump", "watch", "generate"} <= set(complete(""))
     assert complete("wat") == ["watch"]
     assert "--interval" in complete("watch", "--int")
@@ -402,9 +487,11 @@ def test_colour_only_on_a_terminal(monkeypatch):
 
 # --- item 12: docs and make -----------------------------------------------------------------
 
+
 def test_make_run_hints_make_demo_with_its_port():
-    result = subprocess.run(["make", "-n", "run", "TCP_PORT=7005"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        ["make", "-n", "run", "TCP_PORT=7005"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert "make demo TCP_PORT=7005" in result.stdout
 
 

@@ -1,23 +1,22 @@
 """Configuration is checked (issue 10): an unknown key or a bad value stops the meter at
 start with one line that names the key and what it accepts; on the unix board, exit
 status 2, for flags and config file alike. The pure check on CPython, then the board."""
+
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 
-import pytest
-
 import config
-from vtc07 import hhu
 import meter
+import pytest
 import replay_core
-from vtc07 import tracefile
 from conftest import ROOT
 from storage import MemoryStore
 from unixboard import MAIN, free_port
+
+from vtc07 import hhu, tracefile
 
 MISTY1_DK = "f94b6ed353c3bfdb113e2d3a7ea3c41d"  # sts-edition3.md's EA11 vector key
 
@@ -89,13 +88,33 @@ def test_the_defaults_and_the_edges_pass():
     defaults = documented()
     defaults["address"] = defaults["meter_number"]
     config.check(defaults)
-    for key, value in (("tr", "200"), ("tr", "1500"), ("ta", "100"), ("recovery", "1500"),
-                       ("session_timeout", "500"), ("exec_ms", "60000"), ("key_type", "0"),
-                       ("key_type", "3"), ("ti", "0"), ("ti", "01"), ("ti", "99"), ("krn", "9"),
-                       ("ken", "0"), ("mfr_code", "65535"), ("sgc", "000000"), ("address", ""),
-                       ("address", "A" * 32), ("ident", "x" * 16), ("ident", "v1.2 [a] -"),
-                       ("manufacturer", "abc"), ("baud", "300"), ("base_date", "2035"),
-                       ("algorithm", "des"), ("dk", "0123456789abcdef"), ("currency", "1")):
+    for key, value in (
+        ("tr", "200"),
+        ("tr", "1500"),
+        ("ta", "100"),
+        ("recovery", "1500"),
+        ("session_timeout", "500"),
+        ("exec_ms", "60000"),
+        ("key_type", "0"),
+        ("key_type", "3"),
+        ("ti", "0"),
+        ("ti", "01"),
+        ("ti", "99"),
+        ("krn", "9"),
+        ("ken", "0"),
+        ("mfr_code", "65535"),
+        ("sgc", "000000"),
+        ("address", ""),
+        ("address", "A" * 32),
+        ("ident", "x" * 16),
+        ("ident", "v1.2 [a] -"),
+        ("manufacturer", "abc"),
+        ("baud", "300"),
+        ("base_date", "2035"),
+        ("algorithm", "des"),
+        ("dk", "0123456789abcdef"),
+        ("currency", "1"),
+    ):
         config.check({key: value})
 
 
@@ -104,22 +123,44 @@ def test_the_documented_defaults_are_the_meters():
     server = meter.build({}, MemoryStore(), 0)
     app = server.app
     assert (server.manufacturer, server.ident, server.address) == (
-        d["manufacturer"].encode(), d["ident"].encode(), d["meter_number"].encode())
+        d["manufacturer"].encode(),
+        d["ident"].encode(),
+        d["meter_number"].encode(),
+    )
     assert [server.tr, server.ta, server.recovery, server.session_timeout] == [
-        int(d[k]) for k in ("tr", "ta", "recovery", "session_timeout")]
+        int(d[k]) for k in ("tr", "ta", "recovery", "session_timeout")
+    ]
     assert server.baud_char == ord("3") and d["baud"] == "2400" and server.soft_parity
     assert app.meter_number == d["meter_number"].encode() and app.dk.hex().upper() == d["dk"]  # as its digits
     assert [app.key_type, app.sgc, app.ti, app.krn, app.ken, app.base_date, app.mfr_code, app.algorithm] == [
-        int(d[k]) for k in ("key_type", "sgc", "ti", "krn", "ken", "base_date", "mfr_code")] + [7]
+        int(d[k]) for k in ("key_type", "sgc", "ti", "krn", "ken", "base_date", "mfr_code")
+    ] + [7]
     assert not app.currency and d["currency"] == "0" and (d["app"], d["algorithm"]) == ("sts", "sta")
 
 
 def test_more_bad_values():
-    for key, value in (("tr", ""), ("tr", " 200"), ("tr", "２００"), ("tr", "0x100"), ("sgc", "1234567"),
-                       ("sgc", "12345a"), ("address", "x" * 33), ("address", "abc!"), ("ident", ""),
-                       ("ident", "x" * 17), ("ident", "a\nb"), ("ident", "é"), ("manufacturer", "ST"),
-                       ("manufacturer", "STSX"), ("manufacturer", "ÉTS"), ("parity", "Soft"),
-                       ("parity", ""), ("currency", "01"), ("base_date", "93"), ("ken", "9" * 5000)):
+    for key, value in (
+        ("tr", ""),
+        ("tr", " 200"),
+        ("tr", "２００"),
+        ("tr", "0x100"),
+        ("sgc", "1234567"),
+        ("sgc", "12345a"),
+        ("address", "x" * 33),
+        ("address", "abc!"),
+        ("ident", ""),
+        ("ident", "x" * 17),
+        ("ident", "a\nb"),
+        ("ident", "é"),
+        ("manufacturer", "ST"),
+        ("manufacturer", "STSX"),
+        ("manufacturer", "ÉTS"),
+        ("parity", "Soft"),
+        ("parity", ""),
+        ("currency", "01"),
+        ("base_date", "93"),
+        ("ken", "9" * 5000),
+    ):
         message = error({key: value})
         assert message.startswith("config key %r must be " % key) and "\n" not in message, message[:200]
 
@@ -136,12 +177,16 @@ def test_meter_number_is_18_digits_ending_in_the_luhn_check_digit():
 def test_decoder_key_length_follows_the_algorithm():
     config.check({"algorithm": "misty1", "dk": MISTY1_DK})
     config.check({"algorithm": "misty1", "dk": MISTY1_DK.upper()})
-    assert error({"algorithm": "misty1", "dk": "E653341F9D5BF36F"}) == \
-        "config key 'dk' must be 32 hex digits with algorithm misty1"
+    assert (
+        error({"algorithm": "misty1", "dk": "E653341F9D5BF36F"})
+        == "config key 'dk' must be 32 hex digits with algorithm misty1"
+    )
     assert error({"algorithm": "misty1"}) == "config key 'dk' must be 32 hex digits with algorithm misty1"
     for algorithm in ("sta", "des"):
-        assert error({"algorithm": algorithm, "dk": MISTY1_DK}) == \
-            "config key 'dk' must be 16 hex digits with algorithm %s" % algorithm
+        assert (
+            error({"algorithm": algorithm, "dk": MISTY1_DK})
+            == "config key 'dk' must be 16 hex digits with algorithm %s" % algorithm
+        )
     assert error({"dk": "E653341F9D5BF36G"}) == "config key 'dk' must be 16 hex digits with algorithm sta"
     # a bad algorithm is named as such, not as a wrong key length
     assert error({"algorithm": "misty", "dk": MISTY1_DK}).startswith("config key 'algorithm'")
@@ -180,13 +225,17 @@ def test_replay_settings_are_the_replayers_keys():
 
 # --- the unix board ---------------------------------------------------------------------
 
+
 def run_board(micropython, tmp_path, *flags):
     """The unix board to its exit: (status, output). A board that starts instead is a
     failure of the check: it would listen until the timeout."""
     try:
-        result = subprocess.run([micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(),
-                                 "--state", str(tmp_path / "state"), *flags],
-                                capture_output=True, text=True, timeout=10)
+        result = subprocess.run(
+            [micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(), "--state", str(tmp_path / "state"), *flags],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("the board started with %r" % (flags,))
     return result.returncode, result.stdout + result.stderr
@@ -198,8 +247,17 @@ def config_file(tmp_path, text):
     return str(path)
 
 
-ISSUE_FLAGS = [("algoritm", "des"), ("parity", "sotf"), ("key_type", "7"), ("meter_number", "12"),
-               ("app", "stubb"), ("tr", "100"), ("ken", "256"), ("sgc", "12"), ("address", "a-b")]
+ISSUE_FLAGS = [
+    ("algoritm", "des"),
+    ("parity", "sotf"),
+    ("key_type", "7"),
+    ("meter_number", "12"),
+    ("app", "stubb"),
+    ("tr", "100"),
+    ("ken", "256"),
+    ("sgc", "12"),
+    ("address", "a-b"),
+]
 
 
 @pytest.mark.parametrize("key,value", ISSUE_FLAGS)
@@ -216,14 +274,17 @@ def test_unix_board_refuses_a_bad_flag_and_a_bad_file_line(micropython, tmp_path
     assert not os.path.exists(tmp_path / "state")  # nothing written either
 
 
-@pytest.mark.parametrize("flags,key", [
-    (["--algorithm", "misty1", "--dk", "E653341F9D5BF36F"], "dk"),
-    (["--algorithm", "misty1"], "dk"),
-    (["--dk", MISTY1_DK], "dk"),
-    (["--heap-log", "x"], "heap_log"),
-    (["--test-tr", "0"], "test_tr"),
-    (["--test-tr", "1501"], "test_tr"),
-])
+@pytest.mark.parametrize(
+    "flags,key",
+    [
+        (["--algorithm", "misty1", "--dk", "E653341F9D5BF36F"], "dk"),
+        (["--algorithm", "misty1"], "dk"),
+        (["--dk", MISTY1_DK], "dk"),
+        (["--heap-log", "x"], "heap_log"),
+        (["--test-tr", "0"], "test_tr"),
+        (["--test-tr", "1501"], "test_tr"),
+    ],
+)
 def test_unix_board_refuses_bad_keys_and_board_values(micropython, tmp_path, flags, key):
     status, out = run_board(micropython, tmp_path, *flags)
     assert status == 2 and out.strip().split("\n")[-1].startswith("error: config key %r" % key), out
@@ -231,15 +292,13 @@ def test_unix_board_refuses_bad_keys_and_board_values(micropython, tmp_path, fla
 
 
 def test_unix_board_names_a_mistyped_board_option(micropython):
-    result = subprocess.run([micropython, MAIN, "--tpc", "127.0.0.1:7001"], capture_output=True, text=True,
-                            timeout=10)
+    result = subprocess.run([micropython, MAIN, "--tpc", "127.0.0.1:7001"], capture_output=True, text=True, timeout=10)
     assert result.returncode == 2
     assert result.stderr.split("\n")[0].startswith("error: config key 'tpc' is not known; valid keys: ")
 
 
 def test_unix_board_refuses_a_bad_tcp_address(micropython):
-    result = subprocess.run([micropython, MAIN, "--tcp", "localhost"], capture_output=True, text=True,
-                            timeout=10)
+    result = subprocess.run([micropython, MAIN, "--tcp", "localhost"], capture_output=True, text=True, timeout=10)
     assert result.returncode == 2
     assert "error: config key 'tcp' must be HOST:PORT, not 'localhost'" in result.stderr
 
@@ -250,13 +309,19 @@ def test_unix_board_refuses_a_line_without_key_and_value(micropython, tmp_path):
 
 
 def test_unix_board_starts_with_a_good_file_and_flags_override_it(unix_board, tmp_path):
-    path = config_file(tmp_path, "# meter.conf\nalgorithm = des\ndk = 0123456789ABCDEF\nkrn = 2\n"
-                                 "ident = FILE-1\ntr = 100  # overridden by --tr\n")
+    path = config_file(
+        tmp_path,
+        "# meter.conf\nalgorithm = des\ndk = 0123456789ABCDEF\nkrn = 2\n"
+        "ident = FILE-1\ntr = 100  # overridden by --tr\n",
+    )
     board = unix_board("--config", path, "--tr", "300", "--key-type", "3")
     with hhu.Hhu("socket://127.0.0.1:%d" % board.port) as m:
         assert m.sign_on() == "/STS3FILE-1"
-        assert [m.read(hhu.lookup(name)) for name in ("KeyRevisionNumber", "KeyType", "EncryptionAlgorithm")] == \
-            ["2", "3", "09"]
+        assert [m.read(hhu.lookup(name)) for name in ("KeyRevisionNumber", "KeyType", "EncryptionAlgorithm")] == [
+            "2",
+            "3",
+            "09",
+        ]
 
 
 def test_misty1_meter_with_its_128_bit_key_starts(unix_board):
@@ -284,7 +349,8 @@ def test_config_check_runs_on_micropython(micropython):
         " {'algorithm': 'misty1', 'dk': '%s'}, {'x': '1'}, {}):\n"
         "    try:\n        meter.check(c)\n        print('ok')\n"
         "    except ValueError as e:\n        print(e)\n"
-        "print('config' in sys.modules)\n" % (os.path.join(ROOT, "firmware"), MISTY1_DK))
+        "print('config' in sys.modules)\n" % (os.path.join(ROOT, "firmware"), MISTY1_DK)
+    )
     result = subprocess.run([micropython, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.stdout.split("\n")[:7] == [
         "config key 'parity' must be soft or uart, not 'sotf'",
@@ -294,4 +360,5 @@ def test_config_check_runs_on_micropython(micropython):
         "ok",
         "config key 'x' is not known; valid keys: " + ", ".join(sorted(BAD)),
         "ok",
-        "False"], result.stdout + result.stderr
+        "False",
+    ], result.stdout + result.stderr

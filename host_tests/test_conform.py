@@ -2,6 +2,7 @@
 (the unix board over TCP and a pty, the hardware boards' glue on fake UARTs in real time),
 fails with a clear finding against a meter built wrong (tr = 100 ms) or a line that
 corrupts answers, and keeps its exit statuses (0 pass, 1 fail, 2 usage, 3 no meter)."""
+
 import contextlib
 import json
 import os
@@ -9,19 +10,19 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-import pytest
-
-from vtc07 import conform
-from vtc07.conform import tokenlist
 import meter as meter_build
-from vtc07 import cli as vtc07
+import pytest
+import zoo
 from conftest import ROOT
 from meterline import BoardMeter, CoreMeter
 from noisyline import NoisyLine, drop
 from storage import MemoryStore
 from tokens import Token
 from unixboard import free_port
-import zoo
+
+from vtc07 import cli as vtc07
+from vtc07 import conform
+from vtc07.conform import tokenlist
 
 FIRST_VECTOR = "2371-6100-5011-8319-4197"  # accepted once by the unix board's default key
 METER_NUMBER = "600727000000000009"
@@ -47,8 +48,18 @@ def test_unix_board_over_tcp_conforms_with_json_and_junit(unix_board, capsys, tm
     the lock waited out; the JSON and JUnit reports say the same."""
     board = unix_board()
     junit = tmp_path / "conform.xml"
-    status, out, err = kit(capsys, "--port", url(board.port), "--address", METER_NUMBER, "--token", FIRST_VECTOR,
-                           "--json", "--junit", str(junit))
+    status, out, err = kit(
+        capsys,
+        "--port",
+        url(board.port),
+        "--address",
+        METER_NUMBER,
+        "--token",
+        FIRST_VECTOR,
+        "--json",
+        "--junit",
+        str(junit),
+    )
     report = json.loads(out)
     assert status == 0, [c for c in report["cases"] if c["status"] == "fail"]
     assert report["result"] == "pass" and report["meter"] == "/STS3MPY-VTC07"
@@ -57,8 +68,20 @@ def test_unix_board_over_tcp_conforms_with_json_and_junit(unix_board, capsys, tm
     assert skipped == ["session.timeout"]  # no --slow
     assert cases["execution.not-ready"]["status"] == "inapplicable"  # the board is too quick for 16
     assert not [i for i, c in cases.items() if c["status"] in ("fail", "inconclusive")]
-    for cid in ("signon.address", "read.0003", "errors.05", "nak.parity", "repeat.idle", "break.idle", "ta.over",
-                "execution.accepted", "lockout.locks", "lockout.status15", "lockout.class1", "lockout.expires"):
+    for cid in (
+        "signon.address",
+        "read.0003",
+        "errors.05",
+        "nak.parity",
+        "repeat.idle",
+        "break.idle",
+        "ta.over",
+        "execution.accepted",
+        "lockout.locks",
+        "lockout.status15",
+        "lockout.class1",
+        "lockout.expires",
+    ):
         assert cases[cid]["status"] == "pass", cid
     assert cases["lockout.locks"]["finding"] == "locked after 3 rejections"
     assert cases["lockout.remaining"]["finding"] in ("9 s", "10 s")  # read a moment after the lock
@@ -77,8 +100,12 @@ def test_unix_board_over_tcp_conforms_with_json_and_junit(unix_board, capsys, tm
 
 
 def test_unix_board_over_a_pty_conforms(micropython, tmp_path, capsys):
-    proc = subprocess.Popen([micropython, ROOT + "/boards/unix/main.py", "--pty", "--state", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [micropython, ROOT + "/boards/unix/main.py", "--pty", "--state", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         path = proc.stdout.readline().strip()
         status, out, _ = kit(capsys, "--port", path, "--no-tokens", "--only", "signon,read,errors,repeat,break,tr")
@@ -105,8 +132,9 @@ def test_current_loop_board_glue_conforms(tmp_path, capsys):
 @pytest.mark.parametrize("name", ["rp2_pico", "stm32_pyboard"])
 def test_other_boards_glue_conforms(name, tmp_path, capsys):
     with BoardMeter(name, tmp_path) as board:
-        status, out, _ = kit(capsys, "--port", url(board.port), "--parity", board.parity, "--no-tokens",
-                             "--only", "signon,read,nak,tr")
+        status, out, _ = kit(
+            capsys, "--port", url(board.port), "--parity", board.parity, "--no-tokens", "--only", "signon,read,nak,tr"
+        )
     assert status == 0 and "CONFORMS" in out, out
 
 
@@ -114,8 +142,7 @@ def test_a_slow_token_engine_shows_not_ready_and_busy(unix_board, capsys):
     """The unix board's stub application takes 1 s over each token (and refuses it, 8):
     TokenStatus reads 16 meanwhile and a second write gets ERR06."""
     board = unix_board("--app", "stub", "--exec-ms", "1000")
-    status, out, _ = kit(capsys, "--port", url(board.port), "--only", "execution,lockout", "--leave-locked",
-                         "--json")
+    status, out, _ = kit(capsys, "--port", url(board.port), "--only", "execution,lockout", "--leave-locked", "--json")
     report = json.loads(out)
     assert status == 0, [c for c in report["cases"] if c["status"] == "fail"]
     cases = by_id(report)
@@ -147,7 +174,7 @@ def test_the_text_report_names_the_finding(capsys):
         status, out, _ = kit(capsys, "--port", url(meter.port), "--only", "signon")
     assert status == 1
     lines = out.split("\n")
-    at = lines.index([l for l in lines if l.startswith("  FAIL         tr.every-answer")][0])
+    at = lines.index([line for line in lines if line.startswith("  FAIL         tr.every-answer")][0])
     assert lines[at + 1].strip().startswith("-> ") and "outside 200..1500 ms" in lines[at + 1]
     assert "DOES NOT CONFORM" in out
 
@@ -198,13 +225,21 @@ def test_exit_3_names_a_parity_mismatch(unix_board, capsys):
 
 
 def test_exit_2_on_bad_usage(capsys):
-    for args, words in ((["--only", "signon,nosuch"], "no clause nosuch"), (["--token", "1234"], "20 digits"),
-                        (["--baud", "1234"], "--baud is one of"), (["--slack", "-5"], "--slack")):
+    for args, words in (
+        (["--only", "signon,nosuch"], "no clause nosuch"),
+        (["--token", "1234"], "20 digits"),
+        (["--baud", "1234"], "--baud is one of"),
+        (["--slack", "-5"], "--slack"),
+    ):
         status, _, err = kit(capsys, "--port", url(free_port()), *args)
         assert status == 2 and words in err and "Traceback" not in err, (args, err)
-    result = subprocess.run([sys.executable, "-m", "vtc07", "conform", "--parity", "odd"],
-                            env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tools")),
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "vtc07", "conform", "--parity", "odd"],
+        env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tools")),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
@@ -212,6 +247,7 @@ def test_the_kits_tokens_are_what_it_says():
     """A random class 0 token is class 0; the class 1 token has a wrong CRC, so a meter
     refuses it (13) without acting on the test it names."""
     import random
+
     t = Token()
     rng = random.Random(5)
     for _ in range(100):
@@ -223,7 +259,9 @@ def test_the_kits_profile_agrees_with_the_firmwares_tables():
     """The kit's numbers are its own (written from the profile), so a wrong constant in
     firmware/tables.py cannot move the judge; here the two are checked against each other."""
     import tables
+
     from vtc07.conform import profile
+
     shared = [name for name in dir(profile) if name.isupper() and hasattr(tables, name)]
     assert len(shared) > 35, shared
     for name in shared:
@@ -237,6 +275,7 @@ def test_the_kits_profile_agrees_with_the_firmwares_tables():
 
 def test_a_verdict_needs_the_whole_interval_on_one_side():
     from vtc07.conform.checks import judge
+
     assert judge(200.1, 201.0, 200, 1500) == "PASS"
     assert judge(199.0, 199.9, 200, 1500) == "FAIL"  # even its upper bound is under tr min
     assert judge(199.5, 200.5, 200, 1500) == "INCONCLUSIVE"
@@ -291,8 +330,9 @@ def test_the_line_runs_on_an_injected_clock_and_port():
     """Virtual time: an answer 200.2 ms after the request is timed within a poll step and
     passes tr min; one at 1700 ms (after the kit stopped waiting at 1600) is kept and
     classified late; a second copy of an answer is a duplicate."""
-    from vtc07.conform.line import Line
     from vtc07 import tracefile
+    from vtc07.conform.line import Line
+
     clock = _Clock()
     ack = tracefile.to_line([0x06])
     port = _SimLine(clock, [(200.2, ack), (1700, ack), (300, ack + ack)])
@@ -318,8 +358,9 @@ def test_the_zoo_of_wrong_meters(name, micropython, tmp_path):
     because its precondition was not reached)."""
     clause, (status, report) = zoo.judge_meter(name, micropython, tmp_path / "state")
     assert status == 1, report
-    assert zoo.failed_clauses(report) == [clause], [(c["id"], c["finding"]) for c in report["cases"]
-                                                   if c["status"] == "fail"]
+    assert zoo.failed_clauses(report) == [clause], [
+        (c["id"], c["finding"]) for c in report["cases"] if c["status"] == "fail"
+    ]
     for case in report["cases"]:
         if case["status"] == "inconclusive":
             assert case["finding"].startswith("after the finding in ") or "did not reach" in case["finding"], case
@@ -343,15 +384,26 @@ def test_the_evidence_package_and_the_trace(unix_board, capsys, tmp_path):
     """--report DIR: verdicts in three formats, the log, the traffic as a trace `vtc07 replay`
     plays back, identity, host, options and a SHA-256 manifest that matches."""
     import hashlib
+
     board = unix_board()
     report_dir = tmp_path / "evidence"
     trace = tmp_path / "run.trace"
-    status, out, err = kit(capsys, "--port", url(board.port), "--only", "signon,read", "--report", str(report_dir),
-                           "--trace", str(trace))
+    status, out, err = kit(
+        capsys, "--port", url(board.port), "--only", "signon,read", "--report", str(report_dir), "--trace", str(trace)
+    )
     assert status == 0, out
     names = sorted(p.name for p in report_dir.iterdir())
-    assert names == ["MANIFEST.sha256", "host.json", "junit.xml", "log.txt", "meter.json", "options.json",
-                     "report.json", "report.txt", "traffic.trace"]
+    assert names == [
+        "MANIFEST.sha256",
+        "host.json",
+        "junit.xml",
+        "log.txt",
+        "meter.json",
+        "options.json",
+        "report.json",
+        "report.txt",
+        "traffic.trace",
+    ]
     for line in (report_dir / "MANIFEST.sha256").read_text().splitlines():
         digest, name = line.split("  ")
         assert hashlib.sha256((report_dir / name).read_bytes()).hexdigest() == digest
@@ -376,8 +428,8 @@ def _burn():
 @contextlib.contextmanager
 def _cores_busy():
     import multiprocessing
-    procs = [multiprocessing.get_context("fork").Process(target=_burn, daemon=True)
-             for _ in range(os.cpu_count() or 2)]
+
+    procs = [multiprocessing.get_context("fork").Process(target=_burn, daemon=True) for _ in range(os.cpu_count() or 2)]
     for p in procs:
         p.start()
     try:
@@ -398,9 +450,15 @@ def test_the_correct_meter_passes_with_every_core_busy(micropython, unix_board, 
     with _cores_busy():
         status, out, _ = kit(capsys, "--port", url(board.port), "--only", only, "--json")
         report = json.loads(out)
-        assert status == 0, [(c["id"], c["finding"]) for c in report["cases"] if c["status"] in ("fail", "inconclusive")]
-        proc = subprocess.Popen([micropython, ROOT + "/boards/unix/main.py", "--pty", "--state", str(tmp_path / "p")],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert status == 0, [
+            (c["id"], c["finding"]) for c in report["cases"] if c["status"] in ("fail", "inconclusive")
+        ]
+        proc = subprocess.Popen(
+            [micropython, ROOT + "/boards/unix/main.py", "--pty", "--state", str(tmp_path / "p")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             path = proc.stdout.readline().strip()
             status, out, _ = kit(capsys, "--port", path, "--only", only, "--json")
@@ -429,8 +487,12 @@ def test_the_shipped_token_lists_pass_against_the_unix_board(name, unix_board, c
 
 def test_a_token_list_names_its_mistakes(tmp_path, capsys):
     bad = tmp_path / "bad.txt"
-    for text, words in (("a 1234 1\n", "is not a token"), ("a 23716100501183194197 OK\n", "neither a tokenStatus"),
-                        ("a 23716100501183194197 1 8001~1\n", "is not REG=V"), ("@ board x\n", "unknown setting")):
+    for text, words in (
+        ("a 1234 1\n", "is not a token"),
+        ("a 23716100501183194197 OK\n", "neither a tokenStatus"),
+        ("a 23716100501183194197 1 8001~1\n", "is not REG=V"),
+        ("@ board x\n", "unknown setting"),
+    ):
         bad.write_text(text)
         status, _, err = kit(capsys, "--port", url(free_port()), "--tokens", str(bad))
         assert status == 2 and words in err and "bad.txt line 1" in err, err

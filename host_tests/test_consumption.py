@@ -1,15 +1,14 @@
 """Consumption (firmware/consumption.py): whole-unit billing, bad input, persistence and
 power cuts, the long-run invariant (credit bought = credit left + consumed, per service)."""
+
+import longrun
+from consumption import Consumption
+from helpers import credit_token, mgmt_token, run, tid
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from helpers import credit_token, mgmt_token, run, tid
-from consumption import Consumption
 from meterapp import MeterApplication
 from storage import MemoryStore
 from tables import SAVE_MS, SAVE_TENTHS, STEP_MAX_TENTHS
-
-import longrun
 
 
 class Meter:
@@ -46,7 +45,7 @@ def restarted(store):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 2 ** 32 - 1), st.lists(st.integers(0, 10**6), max_size=200), st.integers(0, 3))
+@given(st.integers(1, 2**32 - 1), st.lists(st.integers(0, 10**6), max_size=200), st.integers(0, 3))
 def test_any_increments_sum_exactly(per_unit, counts, service):
     app = meter(amount=0)
     for c in counts:
@@ -97,7 +96,7 @@ def test_bad_increments_bill_nothing():
     assert not app.consume(0, 1.5, 1000, 0)  # not a whole number: refused, no tamper
     assert not app.consume(4, 1, 1000, 0) and not app.consume(-1, 1, 1000, 0)  # no such service
     assert not app.consume(0, 1, 0, 0) and not app.consume(0, 1, -1000, 0)  # no meter constant
-    assert not app.consume(0, 1, 2 ** 32, 0)  # one its remainder could not be stored in
+    assert not app.consume(0, 1, 2**32, 0)  # one its remainder could not be stored in
     assert app.tamper == 0
     assert not app.consume(0, -1, 1000, 0)  # energy running backwards: metrology at fault
     assert app.tamper == 1
@@ -127,7 +126,7 @@ def test_consumption_is_saved_every_save_tenths_and_a_cut_loses_less():
     again = restarted(store)
     assert again.used[0] == SAVE_TENTHS and again.credit[0] == 1000 - SAVE_TENTHS
     # a cut now loses what came after that save: less than SAVE_TENTHS, never credit bought
-    for i in range(SAVE_TENTHS - 1):
+    for _ in range(SAVE_TENTHS - 1):
         app.consume(0, 100, 1000, 0)
     cut = restarted(store)
     assert app.used[0] - cut.used[0] == SAVE_TENTHS - 1 < SAVE_TENTHS
@@ -166,7 +165,7 @@ def test_a_failed_save_keeps_billing_and_never_bills_twice():
     store = FailingStore()
     app = meter(store, amount=1000)
     store.fail = True
-    for i in range(SAVE_TENTHS + 3):
+    for _ in range(SAVE_TENTHS + 3):
         app.consume(0, 100, 1000, 0)
     assert app.fault == 2 and app.used[0] == SAVE_TENTHS + 3 and app.credit[0] == 1000 - SAVE_TENTHS - 3
     store.fail = False
@@ -182,7 +181,7 @@ def test_a_failed_save_keeps_billing_and_never_bills_twice():
 
 def test_a_version_3_record_is_read_with_nothing_consumed():
     store = MemoryStore()
-    app = meter(store, amount=70)
+    meter(store, amount=70)
     rec = bytearray(store.load("meter"))
     rec[0] = 3
     store.save("meter", bytes(rec[:-36]))  # the record before the consumption tail
@@ -232,7 +231,7 @@ def test_mpl_management_token_is_enforced():
 def test_the_record_keeps_the_largest_consumption_and_remainders():
     store = MemoryStore()
     app = meter(store)
-    app.app.usage[:] = [2 ** 40 - 1, 0, 12345, 1, 2 ** 32 - 1, 0, 7, 3599999999]
+    app.app.usage[:] = [2**40 - 1, 0, 12345, 1, 2**32 - 1, 0, 7, 3599999999]
     assert app.power_failing(0) is True or app.app.save(0)
     assert app.app.save(0)
-    assert restarted(store).app.usage == [2 ** 40 - 1, 0, 12345, 1, 2 ** 32 - 1, 0, 7, 3599999999]
+    assert restarted(store).app.usage == [2**40 - 1, 0, 12345, 1, 2**32 - 1, 0, 7, 3599999999]

@@ -1,11 +1,12 @@
 """EA09: the firmware's DES decryption against pycryptodome, on CPython and MicroPython."""
+
 import os
 
-from Crypto.Cipher import DES
-from hypothesis import given, settings, strategies as st
-
 from conftest import run_decoder_on_micropython
+from Crypto.Cipher import DES
 from des import Des
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tokens import bits_from_bytes
 
 
@@ -20,8 +21,7 @@ def firmware_decrypt(key, block):
 
 def test_fips_81_example():
     # "Now is t" under 0123456789ABCDEF (FIPS 81 appendix B, ECB)
-    assert firmware_decrypt(bytes.fromhex("0123456789ABCDEF"),
-                            bytes.fromhex("3FA40E8A984D4815")) == b"Now is t"
+    assert firmware_decrypt(bytes.fromhex("0123456789ABCDEF"), bytes.fromhex("3FA40E8A984D4815")) == b"Now is t"
 
 
 @settings(max_examples=300, deadline=None)

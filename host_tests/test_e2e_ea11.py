@@ -1,21 +1,32 @@
 """An EA11 meter, from flags (on the line simulator, virtual time) and from a config file
 (the unix board), driven by the HHU (tools/hhu.py): the spec's EA11 credit token and
 4-token key change set, then a restart."""
+
 import subprocess
 
-import pytest
-
-from vtc07 import hhu
-from vtc07 import vending
 from conftest import ROOT
 from helpers import sim_meter
 from storage import FileStore
 
+from vtc07 import hhu, vending
+
 EA11_DK = "f94b6ed353c3bfdb113e2d3a7ea3c41d"
 EA11_DK_TI2 = 0xB208834372EF892EF6E04C28593090D4
 EA11_SET = (34812744915211133004, 46903925208523674737, 71464563847088610152, 67904239402617643990)
-EA11_FLAGS = ("--algorithm", "misty1", "--dk", EA11_DK, "--sgc", "100000", "--base-date", "1993", "--krn", "1",
-              "--ti", "1")
+EA11_FLAGS = (
+    "--algorithm",
+    "misty1",
+    "--dk",
+    EA11_DK,
+    "--sgc",
+    "100000",
+    "--base-date",
+    "1993",
+    "--krn",
+    "1",
+    "--ti",
+    "1",
+)
 
 
 def _url(board):
@@ -63,8 +74,12 @@ def test_ea11_meter_from_a_config_file(unix_board, tmp_path):
 
 
 def start_status(micropython, *flags):
-    result = subprocess.run([micropython, ROOT + "/boards/unix/main.py", "--tcp", "127.0.0.1:1", *flags],
-                            capture_output=True, text=True, timeout=10)
+    result = subprocess.run(
+        [micropython, ROOT + "/boards/unix/main.py", "--tcp", "127.0.0.1:1", *flags],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     return result.returncode
 
 

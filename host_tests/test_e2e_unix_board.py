@@ -4,14 +4,15 @@ The package implements IEC 62056-21 over TCP without parity. Our line carries 7E
 characters (parity in bit 7), so the transport below adds and checks even parity; that
 is all it changes. Tests named `test_differs_*` show where VTC07 departs from 62056-21.
 """
+
 import socket
 import time
 
+import frames
 import pytest
 from iec62056_21 import client as iec_client
 from iec62056_21 import messages, transports
 
-import frames
 import vtc07
 from vtc07 import tracefile
 
@@ -144,9 +145,12 @@ def test_flags_change_timing_and_lockout_survives_restart(unix_board, tmp_path):
 
 def test_board_rejects_bad_arguments(micropython):
     import subprocess
+
     from conftest import ROOT
-    result = subprocess.run([micropython, ROOT + "/boards/unix/main.py", "--state", "x"],
-                            capture_output=True, text=True, timeout=10)
+
+    result = subprocess.run(
+        [micropython, ROOT + "/boards/unix/main.py", "--state", "x"], capture_output=True, text=True, timeout=10
+    )
     # one line on stderr
     assert result.returncode == 2 and result.stdout == "" and result.stderr.count("\n") == 1
     assert result.stderr == "error: give exactly one of --tcp and --pty\n"
@@ -203,6 +207,7 @@ def test_config_file_des_key_change_survives_restart(unix_board, tmp_path):
     """An EA09 meter set up by a config file (a flag overrides one line), a key change in
     reverse order over the line, then a power cycle: the new key and its data stay."""
     from vtc07 import vending
+
     dk, new_dk = 0x0123456789ABCDEF, 0xFEDCBA9876543210
     config = tmp_path / "meter.conf"
     config.write_text("# EA09 test meter\nalgorithm = des\ndk = %016X\nkrn = 5\nti = 03\n" % dk)
@@ -227,21 +232,32 @@ def test_config_file_des_key_change_survives_restart(unix_board, tmp_path):
 
 def test_board_refuses_a_bad_config(micropython, tmp_path):
     import subprocess
+
     from conftest import ROOT
+
     config = tmp_path / "bad.conf"
     config.write_text("algorithm = misty2\n")
-    result = subprocess.run([micropython, ROOT + "/boards/unix/main.py", "--tcp", "127.0.0.1:1",
-                             "--config", str(config)], capture_output=True, text=True, timeout=10)
+    result = subprocess.run(
+        [micropython, ROOT + "/boards/unix/main.py", "--tcp", "127.0.0.1:1", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert result.returncode == 2 and "config key 'algorithm' must be des, misty1 or sta, not 'misty2'" in result.stderr
 
 
 def test_pty_mode_prints_its_path_and_answers_over_pyserial(micropython, tmp_path):
     import subprocess
+
     import serial
     from conftest import ROOT
 
-    proc = subprocess.Popen([micropython, ROOT + "/boards/unix/main.py", "--pty", "--state", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [micropython, ROOT + "/boards/unix/main.py", "--pty", "--state", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         path = proc.stdout.readline().strip()  # first line: the pty path
         assert path.startswith("/dev/")

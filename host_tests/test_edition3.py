@@ -1,15 +1,16 @@
 """Edition 3 on the meter: EA11 meters, key change sets of 3 and 4 tokens, currency tokens
 (sts-edition3.md; the choices in docs/profile-choices.md), on CPython and MicroPython."""
+
 import datetime as dt
 import itertools
 
 import pytest
-
-from vtc07 import vending
 from conftest import run_decoder_on_micropython
 from meterapp import MeterApplication
 from storage import MemoryStore
 from tables import KCT_WINDOW_MS
+
+from vtc07 import vending
 
 PAN = "600727000000000009"
 VK04 = 0xABABABABABABABAB949494949494949401234567
@@ -34,8 +35,20 @@ def run(app, number, now=0):
 def stored(app):
     """What a restart would find: everything but the last-result fields."""
     a = MeterApplication(app.store, app.config_for_test)
-    return (a.credit, a.balance, a.tids, a.key_changed, a.dk, a.key_type, a.krn, a.ken, a.ti, a.sgc,
-            a.base_date, bytes(a.keychange.state) if a.keychange else bytes(25))
+    return (
+        a.credit,
+        a.balance,
+        a.tids,
+        a.key_changed,
+        a.dk,
+        a.key_type,
+        a.krn,
+        a.ken,
+        a.ti,
+        a.sgc,
+        a.base_date,
+        bytes(a.keychange.state) if a.keychange else bytes(25),
+    )
 
 
 def meter(config, **more):
@@ -58,6 +71,7 @@ def sections(blocks, dk, algorithm="sta"):
 
 
 # --- EA11 -----------------------------------------------------------------------------
+
 
 def test_ea11_meter_takes_the_spec_tokens():
     app = meter(ea11_config)
@@ -114,8 +128,9 @@ def test_a_repeated_section_with_other_content_starts_a_new_set():
     """Two sets are not mixed that way: 3, 4, 8 of one set, then 3 and 9 of another, must
     not make a key of both."""
     app = meter(ea11_config)
-    other = vending.key_change_tokens(0x0123456789ABCDEF0123456789ABCDEF, 255, 1, 0, 2, 2, EA11_DK, "misty1",
-                                      sgc=123457)
+    other = vending.key_change_tokens(
+        0x0123456789ABCDEF0123456789ABCDEF, 255, 1, 0, 2, 2, EA11_DK, "misty1", sgc=123457
+    )
     assert [run(app, n) for n in EA11_SET[:3]] == [2, 2, 2]
     assert run(app, other[0]) == 2 and run(app, other[3]) == 2
     assert app.dk == EA11_DK.to_bytes(16, "big")
@@ -156,6 +171,7 @@ def test_third_or_fourth_section_with_nothing_waiting_starts_a_set():
 
 # --- EA07: 3-token set, and sections an EA07 meter cannot take ----------------------------
 
+
 @pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
 def test_three_token_set_in_any_order_sets_the_sgc(order):
     app = meter(ea07_config)
@@ -190,8 +206,13 @@ def test_sections_of_a_128_bit_key_on_an_ea07_meter_are_function():
     assert run(app, EA07_SET3[0]) == 2
     before = stored(app)
     nk = EA11_DK_TI2
-    wide = sections([(8 << 44) | ((123457 & 0xFFF) << 32) | ((nk >> 64) & 0xFFFFFFFF),
-                     (9 << 44) | ((123457 >> 12) << 32) | ((nk >> 32) & 0xFFFFFFFF)], EA07_DK)
+    wide = sections(
+        [
+            (8 << 44) | ((123457 & 0xFFF) << 32) | ((nk >> 64) & 0xFFFFFFFF),
+            (9 << 44) | ((123457 >> 12) << 32) | ((nk >> 32) & 0xFFFFFFFF),
+        ],
+        EA07_DK,
+    )
     assert [run(app, n) for n in wide] == [8, 8]
     big_sgc = sections([(8 << 44) | (1000000 << 20)], EA07_DK)[0]
     assert run(app, big_sgc) == 7
@@ -199,6 +220,7 @@ def test_sections_of_a_128_bit_key_on_an_ea07_meter_are_function():
 
 
 # --- currency ---------------------------------------------------------------------------
+
 
 def currency(amount20, minutes=0, dk=EA07_DK, subclass=4):
     return vending.currency_token(subclass, tid(2024, 4, 21, 10, 1, 2014) + minutes, amount20, dk)
@@ -232,6 +254,7 @@ def test_clear_credit_of_currency_without_currency_is_range():
 
 
 # --- on MicroPython ---------------------------------------------------------------------
+
 
 def test_edition3_on_micropython(micropython):
     cases = ["app misty1 %032x" % EA11_DK]

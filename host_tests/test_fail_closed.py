@@ -2,15 +2,15 @@
 whatever is in its store, is never stuck on one copy, survives MemoryError anywhere on the
 token and save path, keeps its timers, and stores on a clean stop
 (tools/harness/fail_closed.py gives the whole table)."""
+
 import os
 import shutil
 import signal
 import time
 
-import pytest
-
 import fail_closed
 import meter
+import pytest
 from consumption import Consumption
 from helpers import credit_token, entry, run, tid
 from keychange import KeyChange
@@ -67,6 +67,7 @@ def test_timers_run_through_a_key_change_without_a_periodic_wake():
 
 
 # --- the unix board -------------------------------------------------------------------------
+
 
 def _sign_on(board):
     sock = board.connect()
@@ -180,11 +181,13 @@ def test_the_unix_boards_guard_counts_a_fault_and_serves_on(micropython, tmp_pat
     """serve() raising (as anything in the loop may) is one line and one stored count; the
     loop is entered again on the same meter; Ctrl-C still stops it with exit status 0."""
     import subprocess
+
     from conftest import ROOT
     from unixboard import free_port
 
     script = tmp_path / "guard.py"
-    script.write_text("""
+    script.write_text(
+        """
 import sys
 sys.path[:0] = [%r, %r]
 import unixmain
@@ -197,7 +200,9 @@ def serve(line, server):
     raise KeyboardInterrupt
 unixmain.serve = serve
 print("exit", unixmain.main(["--tcp", "127.0.0.1:%d", "--state", %r]))
-""" % (ROOT + "/firmware", ROOT + "/boards/unix", free_port(), str(tmp_path / "state")))
+"""
+        % (ROOT + "/firmware", ROOT + "/boards/unix", free_port(), str(tmp_path / "state"))
+    )
     result = subprocess.run([micropython, str(script)], capture_output=True, text=True, timeout=20)
     assert result.stdout.count("fault ") == 2 and "RuntimeError a callback failed" in result.stdout
     assert "exit 0" in result.stdout, result.stdout + result.stderr

@@ -1,6 +1,6 @@
-from hypothesis import given, strategies as st
-
 from formats import FMT_B, FMT_D, FMT_H, ascii_ok, parse_number, put_number, valid_ascii
+from hypothesis import given
+from hypothesis import strategies as st
 
 
 @given(st.integers(0, 2**68 - 1), st.sampled_from([(FMT_H, 16), (FMT_D, 10), (FMT_B, 2)]))

@@ -1,9 +1,10 @@
-from hypothesis import given, strategies as st
-
 import frames
 from frames import EV_ACK, EV_COMMAND, EV_ERROR, EV_ID, EV_NAK, EV_NONE, EV_SYNTAX, Receiver
+from hypothesis import given
+from hypothesis import strategies as st
 from iec62056_21 import utils as ref
 from tables import RX_MAX
+
 from vtc07.tracefile import command
 
 

@@ -2,6 +2,7 @@
 silent meter, NAKs, garbled answers). What is about logic runs against the meter on the
 line simulator (`sim`: virtual time); the unix board process on a real line (`board`,
 marked realtime) where the line, its timing or the process is the subject."""
+
 import json
 import os
 import subprocess
@@ -9,15 +10,12 @@ import sys
 import time
 
 import pytest
-
-from vtc07 import hhu
-from vtc07 import replay_line
-from vtc07 import tracefile
-from vtc07 import vending
-from vtc07 import cli as vtc07
 from conftest import ROOT, TRACES
 from helpers import sim_meter, sim_time
 from noisyline import drop, flip_parity
+
+from vtc07 import cli as vtc07
+from vtc07 import hhu, replay_line, tracefile, vending
 
 FIRST_VECTOR = "2371-6100-5011-8319-4197"
 
@@ -49,8 +47,10 @@ def test_console_command_is_installed(board):
     exe = os.path.join(os.path.dirname(sys.executable), "vtc07")
     result = subprocess.run([exe, "--port", url(board.port), "id"], capture_output=True, text=True, timeout=20)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[:2] == ["/STS3MPY-VTC07",
-                                              "manufacturer STS, speed 2400 Bd, identification MPY-VTC07"]
+    assert result.stdout.split("\n")[:2] == [
+        "/STS3MPY-VTC07",
+        "manufacturer STS, speed 2400 Bd, identification MPY-VTC07",
+    ]
 
 
 def test_read_by_id_and_name_in_words(sim, capsys):
@@ -89,7 +89,8 @@ def test_token_accept_then_used_with_credit_change(sim, capsys):
     assert status == 0
     assert out.split("\n")[:2] == [
         "token %s: 01 Accept: token accepted" % FIRST_VECTOR,
-        "  CreditElectricity: 0.0 kWh -> 0.1 kWh (+0.1 kWh)"]
+        "  CreditElectricity: 0.0 kWh -> 0.1 kWh (+0.1 kWh)",
+    ]
     status, out, _ = vtc(capsys, sim, "token", FIRST_VECTOR.replace("-", ""))
     assert status == 3 and "10 Used" in out and "Credit" not in out
     status, out, _ = vtc(capsys, sim, "read", "CreditElectricity")
@@ -140,14 +141,22 @@ def test_generate_reproduces_the_spec_vectors(capsys):
     cases = [
         (["--issued", "2004-03-01 13:55", "--rnd", "5", "credit", "--amount", "0.1"], "23716100501183194197"),
         (other + ["--issued", "2004-03-01 14:00", "--rnd", "5", "credit", "--amount", "0.1"], "67206107716095682372"),
-        (["--issued", "2004-03-01 14:05", "--rnd", "5", "credit", "--service", "water", "--amount", "0.1"],
-         "42502136492215507402"),
-        (other + ["--issued", "2004-03-01 14:10", "--rnd", "5", "credit", "--service", "water", "--amount", "0.1"],
-         "09109691696351271646"),
-        (["--issued", "2004-03-01 14:15", "--rnd", "5", "credit", "--service", "gas", "--amount", "0.1"],
-         "67586531586639825066"),
-        (other + ["--issued", "2004-03-01 14:20", "--rnd", "5", "credit", "--service", "gas", "--amount", "0.1"],
-         "35758660990071466853"),
+        (
+            ["--issued", "2004-03-01 14:05", "--rnd", "5", "credit", "--service", "water", "--amount", "0.1"],
+            "42502136492215507402",
+        ),
+        (
+            other + ["--issued", "2004-03-01 14:10", "--rnd", "5", "credit", "--service", "water", "--amount", "0.1"],
+            "09109691696351271646",
+        ),
+        (
+            ["--issued", "2004-03-01 14:15", "--rnd", "5", "credit", "--service", "gas", "--amount", "0.1"],
+            "67586531586639825066",
+        ),
+        (
+            other + ["--issued", "2004-03-01 14:20", "--rnd", "5", "credit", "--service", "gas", "--amount", "0.1"],
+            "35758660990071466853",
+        ),
         (["--issued", "2004-04-01 07:00", "--rnd", "5", "mpl", "--value", "256"], "41932934023937597177"),
         (["test", "--control", "FFFFFFFFF"], "56493153725450313471"),
         (["test", "--subclass", "1", "--control", "FFFFFFF"], "02305843005052951967"),
@@ -160,8 +169,13 @@ def test_generate_reproduces_the_spec_vectors(capsys):
 def test_generated_tokens_of_every_kind_are_accepted(sim, capsys):
     base = ["generate", "--tid", "100"]
     kinds = [["credit", "--service", s, "--amount", "2.5"] for s in vending.SERVICES] + [
-        ["mpl", "--value", "5000"], ["clear-credit", "--value", "water"], ["tariff-rate", "--value", "12"],
-        ["clear-tamper"], ["mppul", "--value", "300"], ["water-factor", "--value", "7"]]
+        ["mpl", "--value", "5000"],
+        ["clear-credit", "--value", "water"],
+        ["tariff-rate", "--value", "12"],
+        ["clear-tamper"],
+        ["mppul", "--value", "300"],
+        ["water-factor", "--value", "7"],
+    ]
     for i, kind in enumerate(kinds):
         base[2] = str(100 + i)
         assert vtc07.main(base + kind) == 0
@@ -191,6 +205,7 @@ def test_generate_refuses_a_tid_outside_the_base_date(capsys):
 
 
 # --- traces: record, replay against the live meter, show differences ------------------------
+
 
 def test_trace_recorded_by_the_hhu_replays_on_a_fresh_meter(tmp_path, capsys):
     recorded = tmp_path / "session.trace"
@@ -238,6 +253,7 @@ def test_replay_reports_a_late_answer():
 
 # --- error paths: a damaged line (noisyline.py's damage, on the simulated line) -------------
 
+
 def test_wrong_port(capsys):
     status, _, err = vtc(capsys, 1, "id")  # nothing listens on port 1
     assert status == 1 and "connection refused" in err
@@ -277,6 +293,7 @@ def damaging(first_byte, damage, times=None):
             done[0] += 1
             return damage(data)
         return data
+
     return on_chunk
 
 
@@ -324,8 +341,12 @@ def test_unplugged_line():
 
 
 def test_demo_runs_against_the_unix_board(board):
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "harness", "demo.py"), "--port", url(board.port)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tools", "harness", "demo.py"), "--port", url(board.port)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "01 Accept" in result.stdout and "10 Used" in result.stdout
     assert "$ vtc07 --port %s token" % url(board.port) in result.stdout
@@ -341,8 +362,11 @@ def test_ea09_meter_with_generated_des_tokens(capsys):
 
 @pytest.mark.realtime
 def test_hhu_over_a_pty_like_a_serial_port(micropython, tmp_path, capsys):
-    proc = subprocess.Popen([micropython, os.path.join(ROOT, "boards", "unix", "main.py"), "--pty",
-                             "--state", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [micropython, os.path.join(ROOT, "boards", "unix", "main.py"), "--pty", "--state", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         path = proc.stdout.readline().strip()
         time.sleep(0.3)  # the relay connects to the board
@@ -357,8 +381,9 @@ def test_hhu_warns_when_a_half_would_pair_with_one_entered_earlier(sim, capsys):
     """Two halves of two different key changes pair into a key nobody issued; the tokens
     cannot show it, so the HHU refuses a class 2 token while a half waits, unless --force
     (as esptool does for dangerous writes)."""
-    from vtc07 import vending
     from helpers import DK
+
+    from vtc07 import vending
 
     first, _ = vending.key_change_tokens(0x0123456789ABCDEF, 255, 2, 0, 2, 7, DK)
     _, other_second = vending.key_change_tokens(0xFEDCBA9876543210, 255, 2, 0, 2, 7, DK)

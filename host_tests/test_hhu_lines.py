@@ -2,13 +2,14 @@
 echoing half-duplex adapter, a CH340 leaking the parity bit in 7E1, characters arriving
 one at a time; each session gives what it gives on a clean line. Also the wire log
 (-v, -vv), --timeout, and `vtc07 ports` on adapters known to be bad at 7E1."""
+
 import json
 import time
 from types import SimpleNamespace
 
 import pytest
-
 from adapterline import AdapterLine
+
 from vtc07 import cli, ports
 
 FIRST_VECTOR = "2371-6100-5011-8319-4197"  # accepted once by the unix board's default key
@@ -58,8 +59,10 @@ def test_a_session_over_a_parity_leaking_adapter_is_the_clean_one(unix_board, cl
         got = list(session(capsys, url(line.port), "--parity", "uart"))
     assert [(status, report) for status, report, _, _ in got] == clean
     for _, _, notes, err in got:  # said once per command, in words and in the JSON report
-        assert notes == ["the adapter passes the parity bit through as bit 7 (as a CH340 does in 7E1): what "
-                         "comes back is taken as 7-bit data"]
+        assert notes == [
+            "the adapter passes the parity bit through as bit 7 (as a CH340 does in 7E1): what "
+            "comes back is taken as 7-bit data"
+        ]
         assert err.count("passes the parity bit through") == 1
 
 
@@ -116,15 +119,23 @@ def test_a_bad_timeout_is_a_usage_error(value, capsys):
 
 
 def fake_port(device, vid=None, pid=None, description="USB Serial"):
-    return SimpleNamespace(device=device, vid=vid, pid=pid, description=description,
-                           hwid="USB VID:PID=%04X:%04X" % (vid, pid) if vid is not None else "n/a")
+    return SimpleNamespace(
+        device=device,
+        vid=vid,
+        pid=pid,
+        description=description,
+        hwid="USB VID:PID=%04X:%04X" % (vid, pid) if vid is not None else "n/a",
+    )
 
 
 def test_ports_show_usb_ids_and_warn_for_adapters_bad_at_7e1():
-    listed = [fake_port("/dev/ttyUSB0", 0x1A86, 0x7523, "USB2.0-Serial"),
-              fake_port("/dev/ttyUSB1", 0x0403, 0x6001, "FT232R USB UART"),
-              fake_port("/dev/ttyCH9344USB0", 0x1A86, 0xE018), fake_port("/dev/ttyUSB2", 0x1A86, 0x55D9),
-              fake_port("/dev/ttyS0")]
+    listed = [
+        fake_port("/dev/ttyUSB0", 0x1A86, 0x7523, "USB2.0-Serial"),
+        fake_port("/dev/ttyUSB1", 0x0403, 0x6001, "FT232R USB UART"),
+        fake_port("/dev/ttyCH9344USB0", 0x1A86, 0xE018),
+        fake_port("/dev/ttyUSB2", 0x1A86, 0x55D9),
+        fake_port("/dev/ttyS0"),
+    ]
     rep = cli.Report(lambda text: lines.append(text), False)
     lines = []
     assert ports.run(rep, lambda: listed) == 0

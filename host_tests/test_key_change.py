@@ -1,13 +1,14 @@
 """The two-token key change (class 2 subclasses 3 and 4) and EA09 meters; the sets of edition 3
 (3 and 4 tokens) are in test_edition3.py."""
-import pytest
 
-from vtc07 import vending
-from meterapp import MeterApplication
+import pytest
 from conftest import run_decoder_on_micropython
+from helpers import DK, OTHER_DK, credit_token, mgmt_token, run, stored, tid
+from meterapp import MeterApplication
 from storage import FileStore, MemoryStore
 from tables import KCT_WINDOW_MS
-from helpers import DK, OTHER_DK, credit_token, mgmt_token, run, stored, tid
+
+from vtc07 import vending
 
 NEW_DK = 0x0123456789ABCDEF
 EA11_DK = 0xF94B6ED353C3BFDB113E2D3A7EA3C41D  # sts-edition3.md section 5
@@ -90,12 +91,15 @@ def test_half_under_another_key_is_a_crc_error_and_changes_nothing(app):
     assert stored(app) == before and waiting(app) == 3
 
 
-@pytest.mark.parametrize("fields, status", [
-    ({"kt": 0}, 5),  # never back to an initialisation key
-    ({"krn": 0}, 7),
-    ({"krn": 10}, 7),
-    ({"ti": 100}, 7),
-])
+@pytest.mark.parametrize(
+    "fields, status",
+    [
+        ({"kt": 0}, 5),  # never back to an initialisation key
+        ({"krn": 0}, 7),
+        ({"krn": 10}, 7),
+        ({"ti": 100}, 7),
+    ],
+)
 def test_half_rules(app, fields, status):
     halves = kcts(**fields)
     results = [run(app, h) for h in halves]
@@ -156,8 +160,13 @@ def test_misty1_meter_decrypts_ea11_and_refuses_ea07_tokens():
 
 
 def test_bad_key_configuration_is_refused_at_start():
-    for config in ({"algorithm": "aes"}, {"dk": "1234"}, {"base_date": "2000"},
-                   {"algorithm": "misty1"}, {"dk": "%032X" % EA11_DK}):
+    for config in (
+        {"algorithm": "aes"},
+        {"dk": "1234"},
+        {"base_date": "2000"},
+        {"algorithm": "misty1"},
+        {"dk": "%032X" % EA11_DK},
+    ):
         with pytest.raises(ValueError):
             MeterApplication(MemoryStore(), config)
 
@@ -166,12 +175,18 @@ def test_key_change_on_micropython(micropython):
     first, second = kcts()
     des_first, des_second = kcts(algorithm="des")
     cases = [
-        "app sta", "token %d 2" % second, "token %d 3" % first,
-        "token %d 13" % credit_token(), "token %d 1" % credit_token(dk=NEW_DK),
-        "app des", "token %d 1" % vending.token(0, 0, 5, tid(), 1, DK, "des"),
-        "token %d 2" % des_first, "token %d 3" % des_second,
+        "app sta",
+        "token %d 2" % second,
+        "token %d 3" % first,
+        "token %d 13" % credit_token(),
+        "token %d 1" % credit_token(dk=NEW_DK),
+        "app des",
+        "token %d 1" % vending.token(0, 0, 5, tid(), 1, DK, "des"),
+        "token %d 2" % des_first,
+        "token %d 3" % des_second,
         "token %d 1" % vending.token(0, 0, 5, tid(1), 1, NEW_DK, "des"),
-        "app misty1 %032x" % EA11_DK, "token %d 13" % credit_token(),
+        "app misty1 %032x" % EA11_DK,
+        "token %d 13" % credit_token(),
         "token %d 1" % vending.token(0, 0, 5, tid(), 1, EA11_DK, "misty1"),
     ]
     assert run_decoder_on_micropython(micropython, "\n".join(cases)) == "%d cases ok" % len(cases)

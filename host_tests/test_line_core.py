@@ -1,13 +1,14 @@
 """The core's side of issue 10: the longest value fits the receive buffer, and a replaced
 line (a new HHU) inherits nothing of the old conversation."""
-import pytest
 
 import meter
+import pytest
 import server
-from vtc07 import tracefile
 from simline import SimLine
 from storage import MemoryStore
 from tables import RECOVERY_WAIT, RX_MAX, TR_MIN, VALUE_MAX
+
+from vtc07 import tracefile
 
 
 def line(**config):

@@ -1,14 +1,15 @@
 """The line machine (Annex A): every row of firmware/server.py's transition table is walked
 through the line, as an HHU would cause it, and every (state, event) without a row is
 ignored; docs/architecture.md's diagram is the table's."""
-import pytest
 
 import meter
+import pytest
 import server
 import state_diagram
 from simline import SimLine
 from storage import MemoryStore
 from tables import NAK, RECOVERY_WAIT, SESSION_TIMEOUT, TR_MIN
+
 from vtc07 import tracefile
 
 STATES = {server.IDLE: "IDLE", server.SESSION: "SESSION", server.RECOVERING: "RECOVERING"}
@@ -21,7 +22,7 @@ WRITE = tracefile.command(b"W1\x020004(" + b"0" * 17 + b")")
 
 def _rows():
     t = server.TRANSITIONS
-    return [tuple(t[i:i + 4]) for i in range(0, len(t), 4)]
+    return [tuple(t[i : i + 4]) for i in range(0, len(t), 4)]
 
 
 def _chars(data):
@@ -121,12 +122,22 @@ def test_forget_drops_a_response_not_yet_sent():
     assert line.sign_on() is not None and line.exchange(_chars([NAK])) is not None
 
 
-MESSAGES = (server.E_SIGN_ON, server.E_SIGN_ON_OTHER, server.E_READ, server.E_WRITE, server.E_BREAK,
-            server.E_BAD, server.E_NAK, server.E_ACK, server.E_ERROR)
+MESSAGES = (
+    server.E_SIGN_ON,
+    server.E_SIGN_ON_OTHER,
+    server.E_READ,
+    server.E_WRITE,
+    server.E_BREAK,
+    server.E_BAD,
+    server.E_NAK,
+    server.E_ACK,
+    server.E_ERROR,
+)
 
 
-@pytest.mark.parametrize("event", [e for e in MESSAGES if (server.IDLE, e) not in {r[:2] for r in _rows()}],
-                         ids=EVENTS.get)
+@pytest.mark.parametrize(
+    "event", [e for e in MESSAGES if (server.IDLE, e) not in {r[:2] for r in _rows()}], ids=EVENTS.get
+)
 def test_idle_ignores_what_has_no_row(event):
     """Idle answers only a sign-on for this meter (a 62056-21 server is silent until then)."""
     line = in_state(server.IDLE)

@@ -1,7 +1,8 @@
 """The load switch (firmware/loadswitch.py): credit, power limit, unbalance, low credit, its
 timers, and a board callback that raises."""
-from helpers import credit_token, mgmt_token, run, tid
+
 from consumption import Consumption
+from helpers import credit_token, mgmt_token, run, tid
 from meterapp import MeterApplication
 from storage import MemoryStore
 from tables import LOW_CREDIT_TENTHS, POWER_HOLD_MS, RECONNECT_MS

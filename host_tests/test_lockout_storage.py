@@ -1,11 +1,8 @@
-import os
-
 import pytest
-
+from crc import crc16
+from formats import FMT_A, FMT_D, FMT_H
 from lockout import TokenLockout, lock_seconds
 from registers import ACCESS, READ, WRITE, RegisterTable
-from formats import FMT_A, FMT_D, FMT_H
-from crc import crc16
 from storage import FileStore, MemoryStore
 
 
@@ -71,6 +68,7 @@ def test_crc16_is_modbus():
 def test_crc16_table_is_the_bitwise_crc():
     """firmware/crc.py's table against the polynomial, bit by bit, over each byte value and
     a range of a buffer."""
+
     def bitwise(data, crc=0xFFFF):
         for b in data:
             crc ^= b

@@ -1,12 +1,14 @@
 """The meter application process: vectors, every rejection path, persistence (power cuts
 and storage faults: test_storage.py)."""
-import pytest
 
-from vtc07 import vending
-from meterapp import MeterApplication
-from storage import FileStore, MemoryStore
+import pytest
 from conftest import run_decoder_on_micropython
 from helpers import DK, credit_token, mgmt_token, run, stored, tid
+from meterapp import MeterApplication
+from storage import FileStore, MemoryStore
+
+from vtc07 import vending
+
 
 @pytest.fixture
 def app():
@@ -14,8 +16,7 @@ def app():
 
 
 def test_spec_vectors_accept_and_credit_the_right_register(app):
-    for digits, register in (("23716100501183194197", 0), ("42502136492215507402", 1),
-                             ("67586531586639825066", 2)):
+    for digits, register in (("23716100501183194197", 0), ("42502136492215507402", 1), ("67586531586639825066", 2)):
         assert run(app, int(digits)) == 1
         assert app.credit[register] == 1
         assert run(app, int(digits)) == 10  # Used
@@ -111,6 +112,7 @@ def test_decoder_on_micropython(micropython):
 def test_failed_save_leaves_the_running_state_as_stored():
     """A save that fails before any copy is written: the token reads 17 (not applied),
     ServerStatus bit 2 is set, nothing of it stays in RAM, and no exception escapes."""
+
     class FailingStore(MemoryStore):
         fail = False
 
@@ -140,8 +142,10 @@ def test_a_record_it_cannot_read_is_a_storage_fault_not_a_guess(app):
     assert run(app, credit_token()) == 1
     good = bytes(app.store.load("meter"))
     count_at = application.LOCK_SIZE + meterapp._HEAD_SIZE - 1
-    for damaged in (b"\x09" + good[1:],  # a record of format version 9
-                    good[:count_at] + b"\x33" + good[count_at + 1:]):  # 51 TIDs
+    for damaged in (
+        b"\x09" + good[1:],  # a record of format version 9
+        good[:count_at] + b"\x33" + good[count_at + 1 :],
+    ):  # 51 TIDs
         store = MemoryStore()
         store.save("meter", damaged)
         again = MeterApplication(store, {})

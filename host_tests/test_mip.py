@@ -1,8 +1,10 @@
 """The mip package: package.json, boards/<board>/package.json and manifest.py agree with the
-firmware and with the one version (firmware/server.py's VERSION, the SoftwareVersion register); MicroPython's own mip (the
+firmware and with the one version (firmware/server.py's VERSION, the SoftwareVersion register);
+MicroPython's own mip (the
 unix port, over HTTP on the loopback) and mpremote's (a local path, and github:ORG/REPO
 with the downloads served from this checkout) install it, and the board runs what they
 installed."""
+
 import functools
 import http.server
 import io
@@ -12,12 +14,12 @@ import subprocess
 import threading
 import urllib.request
 
-import pytest
-
 import mip_package
-import vtc07
+import pytest
 from conftest import ROOT
 from unixboard import UnixBoard
+
+import vtc07
 from vtc07 import hhu
 
 FIRMWARE = sorted(f for f in os.listdir(os.path.join(ROOT, "firmware")) if f.endswith(".py"))
@@ -79,8 +81,10 @@ def test_package_and_manifest_hold_the_firmware_and_the_shared_glue():
         assert os.path.isfile(os.path.join(ROOT, path)) and os.path.basename(path) == name
     assert [(name, base + "/" + name) for name, base in manifest()[1]] == [tuple(u) for u in urls]
     for board in BOARDS:
-        assert package("boards/%s/package.json" % board)["urls"] == [["lib/board.py", "board.py"],
-                                                                      ["main.py", "main.py"]]
+        assert package("boards/%s/package.json" % board)["urls"] == [
+            ["lib/board.py", "board.py"],
+            ["main.py", "main.py"],
+        ]
 
 
 @pytest.fixture
@@ -105,8 +109,12 @@ def installed(root):
 
 def test_micropythons_mip_installs_the_package_and_the_board_runs_it(micropython, http_root, tmp_path):
     device = tmp_path / "device"
-    script = ("import mip\nmip.install(%r, target=%r)\nmip.install(%r, target=%r)\n" % (
-        http_root + "/package.json", str(device / "lib"), http_root + "/boards/esp32/package.json", str(device)))
+    script = "import mip\nmip.install(%r, target=%r)\nmip.install(%r, target=%r)\n" % (
+        http_root + "/package.json",
+        str(device / "lib"),
+        http_root + "/boards/esp32/package.json",
+        str(device),
+    )
     result = subprocess.run([micropython, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "Done" in result.stdout, result.stdout + result.stderr
     assert installed(device) == {"lib/" + f for f in FIRMWARE + GLUE + ["board.py"]} | {"main.py"}
@@ -165,8 +173,8 @@ def test_mpremote_mip_installs_github_org_repo(tmp_path, monkeypatch):
     def urlopen(url):
         prefix = "https://raw.githubusercontent.com/ORG/REPO/HEAD/"
         assert url.startswith(prefix), url
-        asked.append(url[len(prefix):])
-        with open(os.path.join(ROOT, url[len(prefix):]), "rb") as f:
+        asked.append(url[len(prefix) :])
+        with open(os.path.join(ROOT, url[len(prefix) :]), "rb") as f:
             return io.BytesIO(f.read())
 
     monkeypatch.setattr(urllib.request, "urlopen", urlopen)

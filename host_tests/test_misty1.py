@@ -1,14 +1,17 @@
 """EA11: the firmware's MISTY1 and the host's (tools/misty1ref.py) against RFC 2994 and
 each other, on CPython and MicroPython; the S-box tables checked for what the RFC says."""
+
 import os
 
-from hypothesis import given, settings, strategies as st
+from conftest import run_decoder_on_micropython
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from misty1 import S7 as MISTY1_S7
+from misty1 import S9 as MISTY1_S9
+from misty1 import Misty1
+from tokens import bits_from_bytes
 
 from vtc07 import misty1ref
-from conftest import run_decoder_on_micropython
-from misty1 import Misty1
-from misty1 import S7 as MISTY1_S7, S9 as MISTY1_S9
-from tokens import bits_from_bytes
 
 RFC_KEY = bytes.fromhex("00112233445566778899aabbccddeeff")
 RFC_VECTORS = [("0123456789abcdef", "8b1da5f56ab3d07c"), ("fedcba9876543210", "04b68240b13be95d")]

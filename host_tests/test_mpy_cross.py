@@ -1,17 +1,18 @@
 """firmware/ and every board's MicroPython code compile with mpy-cross (`make compile`
 does it too), and none of it imports CPython-only modules."""
+
 import glob
 import os
 import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 HOST_ONLY = ("ptyrelay.py", "manifest.py")  # CPython relay; build scripts for freezing
 SOURCES = sorted(glob.glob(os.path.join(ROOT, "firmware", "*.py"))) + sorted(
-    p for p in glob.glob(os.path.join(ROOT, "boards", "*", "*.py")) if os.path.basename(p) not in HOST_ONLY)
+    p for p in glob.glob(os.path.join(ROOT, "boards", "*", "*.py")) if os.path.basename(p) not in HOST_ONLY
+)
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: os.path.relpath(p, ROOT))

@@ -1,14 +1,15 @@
 """The unix board as a prepayment meter: a simulated load (--load-w) runs the credit down
 and the switch opens at zero; bad --load-w values; `vtc07 watch` against it."""
+
 import subprocess
 import time
 
 import pytest
+from helpers import credit_token
+from unixboard import MAIN, free_port
 
 from vtc07 import cli as vtc07
 from vtc07 import hhu
-from helpers import credit_token
-from unixboard import MAIN, free_port
 
 
 def read(m, *names):
@@ -28,8 +29,7 @@ def test_36_kw_uses_0_1_kwh_in_10_seconds_and_the_switch_opens(unix_board):
             time.sleep(0.2)
         took = time.monotonic() - start
         assert 8.5 < took < 12.5, took
-        assert read(m, "CreditElectricity", "TotalEnergyConsumed", "SwitchReason") == [
-            "0000000000", "0000000001", "2"]
+        assert read(m, "CreditElectricity", "TotalEnergyConsumed", "SwitchReason") == ["0000000000", "0000000001", "2"]
         time.sleep(1)
         assert read(m, "Power", "TotalEnergyConsumed") == ["000000", "0000000001"]  # nothing flows
     board.stop()
@@ -58,16 +58,42 @@ def test_a_varying_load_and_watch(unix_board, capsys):
 
 @pytest.mark.parametrize("value", ["abc", "5-2", "1000000", "-5", "1-1000000", ""])
 def test_bad_load_values_exit_2_naming_the_key(micropython, tmp_path, value):
-    result = subprocess.run([micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(), "--state",
-                             str(tmp_path / "state"), "--load-w", value], capture_output=True, text=True,
-                            timeout=10)
+    result = subprocess.run(
+        [
+            micropython,
+            MAIN,
+            "--tcp",
+            "127.0.0.1:%d" % free_port(),
+            "--state",
+            str(tmp_path / "state"),
+            "--load-w",
+            value,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert result.returncode == 2 and "error: config key 'load_w' must be" in result.stderr, result.stderr
 
 
 def test_a_load_needs_the_token_engine(micropython, tmp_path):
-    result = subprocess.run([micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(), "--state",
-                             str(tmp_path / "state"), "--load-w", "100", "--app", "stub"],
-                            capture_output=True, text=True, timeout=10)
+    result = subprocess.run(
+        [
+            micropython,
+            MAIN,
+            "--tcp",
+            "127.0.0.1:%d" % free_port(),
+            "--state",
+            str(tmp_path / "state"),
+            "--load-w",
+            "100",
+            "--app",
+            "stub",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert result.returncode == 2 and "error: config key 'load_w' needs the token engine" in result.stderr
 
 

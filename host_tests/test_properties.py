@@ -1,21 +1,33 @@
 """Properties of the core under arbitrary input (hypothesis)."""
-import tracemalloc
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+import tracemalloc
 
 import frames
 import meter
 import replay_core
-from vtc07 import tracefile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from storage import MemoryStore
 from tables import RX_MAX, SESSION_TIMEOUT, TX_MAX
+
+from vtc07 import tracefile
 from vtc07.tracefile import command
 
-
 # Input that reaches deep into the state machine: real messages, their pieces, noise.
-PIECES = [b"/?!\r\n", command(b"R1\x020000()"), command(b"R1\x020005()"), command(b"B0"),
-          command(b"W1\x020004(00000000000000000)"), command(b"W1\x020004(00000000008000000)"),
-          b"\x15", b"\x06", b"\x01R1\x02", b"\x03", b"(", b")"]
+PIECES = [
+    b"/?!\r\n",
+    command(b"R1\x020000()"),
+    command(b"R1\x020005()"),
+    command(b"B0"),
+    command(b"W1\x020004(00000000000000000)"),
+    command(b"W1\x020004(00000000008000000)"),
+    b"\x15",
+    b"\x06",
+    b"\x01R1\x02",
+    b"\x03",
+    b"(",
+    b")",
+]
 chunks = st.one_of(st.sampled_from(PIECES), st.binary(max_size=12))
 streams = st.lists(st.tuples(st.integers(0, 3000), chunks), max_size=25)
 

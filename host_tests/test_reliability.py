@@ -1,20 +1,22 @@
 """Reliability under bad input and abuse (issue 6): the token path fuzzed with
 hypothesis, the seeded core fuzz run on MicroPython, brute force against the lockout.
 The long versions of these runs are scripts (docs/reliability.md); here they run short."""
+
 import os
 import subprocess
 
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 import bruteforce
 import meter
-from vtc07 import vending
 from conftest import ROOT
+from helpers import DK, stored
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from meterapp import MeterApplication
 from simline import SimLine
 from storage import MemoryStore
 from tables import CREDIT_MAX, TID_STORE_MIN, TS_1ST_KCT, TS_2ND_KCT, TS_ACCEPT
-from helpers import DK, stored
+
+from vtc07 import vending
 
 STATUSES = set(range(1, 16))  # every tokenStatus a finished token may have (not 0, not 16)
 
@@ -22,8 +24,12 @@ any_number = st.integers(0, (1 << 66) - 1)
 # well-formed tokens for this meter, with fields anywhere in their range
 real_token = st.builds(
     lambda cls, sub, tid, value, rnd: vending.token(cls, sub, rnd, tid, value, DK),
-    st.sampled_from([0, 2]), st.integers(0, 15), st.integers(0, (1 << 24) - 1),
-    st.integers(0, 0xFFFF), st.integers(0, 15))
+    st.sampled_from([0, 2]),
+    st.integers(0, 15),
+    st.integers(0, (1 << 24) - 1),
+    st.integers(0, 0xFFFF),
+    st.integers(0, 15),
+)
 tokens = st.one_of(any_number, real_token, st.integers(1 << 66, 1 << 70), st.integers(-5, -1))
 
 
@@ -59,8 +65,12 @@ def test_binary_token_entry_takes_any_value_with_an_answer(values):
 
 def test_core_fuzz_on_micropython(micropython):
     """50,000 seeded frames (the full run is 1,000,000: docs/reliability.md)."""
-    result = subprocess.run([micropython, os.path.join(ROOT, "tools", "harness", "fuzz_core.py"), "50000", "7"],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [micropython, os.path.join(ROOT, "tools", "harness", "fuzz_core.py"), "50000", "7"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     words = result.stdout.split()
     low, high = (int(x) for x in words[words.index("heap_after_gc") + 1].split(".."))

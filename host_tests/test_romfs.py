@@ -1,28 +1,30 @@
 """ROMFS: `make romfs` images, the unix board running from one (`--rom`), and `make deploy`
 choosing ROMFS or files by what the board's MicroPython says (a stand-in mpremote here:
 no board is attached to the machine that runs the tests)."""
+
 import json
 import os
 import shutil
 import subprocess
 import sys
 
-import pytest
-
 import deploy
+import pytest
 import soak
 import startup_heap
 from conftest import ROOT
 from helpers import credit_token, make_romfs
 from unixboard import UnixBoard
+
 from vtc07 import hhu
 
 UNIX_GLUE = ["load.mpy", "lock.mpy", "options.mpy", "startup.mpy", "unixmain.mpy"]
 HARDWARE_GLUE = ["board.mpy", "boardmain.mpy", "link.mpy", "metrology.mpy"]
 # every firmware module but the catalogue, whose rows stay on the host (the build writes the
 # COMPACT rows a meter needs into meterapp)
-FIRMWARE = sorted(f[:-3] + ".mpy" for f in os.listdir(os.path.join(ROOT, "firmware"))
-                  if f.endswith(".py") and f != "catalogue.py")
+FIRMWARE = sorted(
+    f[:-3] + ".mpy" for f in os.listdir(os.path.join(ROOT, "firmware")) if f.endswith(".py") and f != "catalogue.py"
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +34,11 @@ def unix_image():
 
 def listing(micropython, image):
     """{directory in the image: its files}, as the unix port's VfsRom mounts it."""
-    script = ("import vfs, os\nvfs.mount(vfs.VfsRom(open(%r, 'rb').read()), '/rom')\n"
-              "print(sorted(os.listdir('/rom')))\nprint(sorted(os.listdir('/rom/lib')))\n"
-              "print(sorted(os.listdir('/rom/lib/unix')) if 'unix' in os.listdir('/rom/lib') else [])" % image)
+    script = (
+        "import vfs, os\nvfs.mount(vfs.VfsRom(open(%r, 'rb').read()), '/rom')\n"
+        "print(sorted(os.listdir('/rom')))\nprint(sorted(os.listdir('/rom/lib')))\n"
+        "print(sorted(os.listdir('/rom/lib/unix')) if 'unix' in os.listdir('/rom/lib') else [])" % image
+    )
     out = subprocess.run([micropython, "-c", script], capture_output=True, text=True, timeout=30).stdout
     top, lib, unix = out.strip().splitlines()
     return eval(top), eval(lib), eval(unix)
@@ -52,8 +56,9 @@ def test_hardware_board_image_holds_the_firmware_and_its_glue(micropython):
 
 
 def test_make_romfs_needs_a_board():
-    result = subprocess.run(["make", "-s", "romfs", "BOARD=common"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        ["make", "-s", "romfs", "BOARD=common"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode != 0 and "one of: rp2_pico esp32 stm32_pyboard unix" in result.stdout
 
 
@@ -72,15 +77,22 @@ def test_unix_board_boots_from_the_image_alone_and_takes_a_token(micropython, un
         board.stop()
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--rom", "/nonexistent.img"], "error: cannot mount '/nonexistent.img' as a ROMFS image"),
-    (["--rom", os.path.join(ROOT, "Makefile")], "as a ROMFS image (make romfs BOARD=unix builds one)"),
-    (["--rom", ROOT], "as a ROMFS image"),
-    (["--rom"], "error: --rom needs a value"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--rom", "/nonexistent.img"], "error: cannot mount '/nonexistent.img' as a ROMFS image"),
+        (["--rom", os.path.join(ROOT, "Makefile")], "as a ROMFS image (make romfs BOARD=unix builds one)"),
+        (["--rom", ROOT], "as a ROMFS image"),
+        (["--rom"], "error: --rom needs a value"),
+    ],
+)
 def test_a_bad_rom_option_stops_the_board_with_one_line(micropython, tmp_path, args, says):
-    result = subprocess.run([micropython, os.path.join(ROOT, "boards", "unix", "main.py"), "--tcp", "1",
-                             "--state", str(tmp_path)] + args, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [micropython, os.path.join(ROOT, "boards", "unix", "main.py"), "--tcp", "1", "--state", str(tmp_path)] + args,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stdout + result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error:"), result.stderr
 
@@ -89,13 +101,17 @@ def test_rom_goes_on_the_command_line_and_not_with_lib(micropython, unix_image, 
     main = os.path.join(ROOT, "boards", "unix", "main.py")
     config = tmp_path / "meter.conf"
     config.write_text("rom = %s\n" % unix_image)
-    for args, says in ((["--rom", unix_image, "--lib", os.path.join(ROOT, "build", "firmware")],
-                        "error: give one of --rom and --lib"),
-                       (["--lib", os.path.join(ROOT, "build", "firmware"), "--rom", unix_image],
-                        "error: give one of --rom and --lib"),
-                       (["--config", str(config)], "error: config key 'rom' is not known; valid keys: ")):
-        result = subprocess.run([micropython, main, "--tcp", "1", "--state", str(tmp_path)] + args,
-                                capture_output=True, text=True, timeout=30)
+    for args, says in (
+        (["--rom", unix_image, "--lib", os.path.join(ROOT, "build", "firmware")], "error: give one of --rom and --lib"),
+        (["--lib", os.path.join(ROOT, "build", "firmware"), "--rom", unix_image], "error: give one of --rom and --lib"),
+        (["--config", str(config)], "error: config key 'rom' is not known; valid keys: "),
+    ):
+        result = subprocess.run(
+            [micropython, main, "--tcp", "1", "--state", str(tmp_path)] + args,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert result.returncode == 2, result.stdout + result.stderr
         assert result.stderr.splitlines()[-1].startswith(says), result.stderr
 
@@ -137,8 +153,14 @@ def fake_deploy(tmp_path, query, rc=0, board="rp2_pico"):
     fake.chmod(0o755)
     log = tmp_path / "log"
     env = dict(os.environ, FAKE_LOG=str(log), FAKE_QUERY=query, FAKE_RC=str(rc))
-    result = subprocess.run(["make", "-s", "deploy", "BOARD=" + board, "PORT=/dev/ttyFAKE", "MPREMOTE=" + str(fake)],
-                            cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(
+        ["make", "-s", "deploy", "BOARD=" + board, "PORT=/dev/ttyFAKE", "MPREMOTE=" + str(fake)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
     return result, calls
 
@@ -158,14 +180,16 @@ def test_deploy_writes_the_image_where_the_board_has_romfs(tmp_path):
     assert len(calls) == 2
 
 
-@pytest.mark.parametrize("query", ["ROMFS is not enabled on this device", "No ROMFS partitions available",
-                                   "ImportError: no module named 'vfs'"])
+@pytest.mark.parametrize(
+    "query",
+    ["ROMFS is not enabled on this device", "No ROMFS partitions available", "ImportError: no module named 'vfs'"],
+)
 def test_deploy_copies_mpy_files_where_the_board_has_no_romfs(tmp_path, query):
     result, calls = fake_deploy(tmp_path, query, rc=1 if "Error" in query else 0)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No ROMFS on /dev/ttyFAKE" in result.stdout and "copying the firmware as .mpy files" in result.stdout
     assert [c[2:] for c in calls[:2]] == [["romfs", "query"], ["mkdir", ":lib"]]
-    copied = [os.path.basename(p) for p in calls[2][3:calls[2].index(":lib/")]]
+    copied = [os.path.basename(p) for p in calls[2][3 : calls[2].index(":lib/")]]
     assert copied == sorted(FIRMWARE + HARDWARE_GLUE)
     assert calls[2][-6:] == ["+", "cp", "boards/rp2_pico/main.py", ":main.py", "+", "reset"]
 

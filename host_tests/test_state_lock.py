@@ -1,5 +1,6 @@
 """One meter per state directory (issue 10): a second meter on the same directory stops
 with exit status 2; a lock left by a meter that died does not block the next one."""
+
 import os
 import signal
 import subprocess
@@ -10,15 +11,19 @@ from unixboard import MAIN, UnixBoard, free_port
 
 def second_meter(micropython, state):
     """A meter started on `state` that is expected to refuse: (exit status, output)."""
-    result = subprocess.run([micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(), "--state", str(state)],
-                            capture_output=True, text=True, timeout=10)
+    result = subprocess.run(
+        [micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(), "--state", str(state)],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     return result.returncode, result.stdout + result.stderr
 
 
 def identity(pid):
     """The lock entry name of process `pid` (as boards/unix/lock.py makes it)."""
     stat = open("/proc/%d/stat" % pid).read()
-    return "%d-%s" % (pid, stat[stat.rfind(")") + 2:].split()[19])
+    return "%d-%s" % (pid, stat[stat.rfind(")") + 2 :].split()[19])
 
 
 def test_a_second_meter_on_the_same_directory_exits_2_naming_it(unix_board, micropython, tmp_path):
@@ -79,8 +84,14 @@ def test_a_stopped_meter_gives_the_directory_back(micropython, tmp_path):
 def test_two_meters_started_at_the_same_instant_one_runs(micropython, tmp_path):
     for round in range(4):
         state = tmp_path / ("meter%d" % round)
-        procs = [subprocess.Popen([micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(), "--state", str(state)],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+        procs = [
+            subprocess.Popen(
+                [micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(), "--state", str(state)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for _ in range(2)
+        ]
         try:
             deadline = time.monotonic() + 10
             while all(p.poll() is None for p in procs) and time.monotonic() < deadline:

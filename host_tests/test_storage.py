@@ -1,9 +1,9 @@
 """Redundant records, storage faults, corruption and power cuts at every storage call
 (tools/storage_faults.py runs the same checks in full and prints the figures)."""
+
 import os
 
 import pytest
-
 import storage_faults
 from storage import FileStore, MemoryStore
 

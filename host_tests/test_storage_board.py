@@ -1,11 +1,13 @@
 """Storage faults on the unix board: it starts, says what is wrong, answers reads, refuses
 tokens with a defined answer, and only an operator's --reset-storage gets it out."""
+
 import os
 import shutil
 import time
 
-from vtc07 import tracefile
 from helpers import credit_token, tid
+
+from vtc07 import tracefile
 
 SIGN_ON = "/?!<CR><LF>"
 
@@ -27,7 +29,7 @@ def ask(sock, message):
 
 def read(sock, rid):
     answer = ask(sock, tracefile.read_request(int(rid, 16)))
-    return answer[answer.index("(") + 1:answer.index(")")]
+    return answer[answer.index("(") + 1 : answer.index(")")]
 
 
 def enter(sock, number):
@@ -77,12 +79,17 @@ def test_state_that_is_a_file_stops_the_board_with_a_message(micropython, tmp_pa
     """A typo in --state is a configuration error: a line naming it and exit 2, never a
     meter that dies on its first token."""
     import subprocess
+
     from conftest import ROOT
 
     state = tmp_path / "afile"
     state.write_text("not a directory")
-    result = subprocess.run([micropython, ROOT + "/boards/unix/main.py", "--tcp", "127.0.0.1:1",
-                             "--state", str(state)], capture_output=True, text=True, timeout=10)
+    result = subprocess.run(
+        [micropython, ROOT + "/boards/unix/main.py", "--tcp", "127.0.0.1:1", "--state", str(state)],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stdout + result.stderr
     assert "%s: it is not a directory" % state in result.stderr and result.stderr.count("\n") == 1
 

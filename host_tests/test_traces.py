@@ -1,12 +1,13 @@
 """Every trace under traces/ replayed byte- and millisecond-exact on both interpreters."""
+
 import glob
 import os
 import subprocess
 
 import pytest
-
-from conftest import ROOT, TRACES
 import replay_core
+from conftest import ROOT, TRACES
+
 from vtc07 import tracefile
 
 TRACE_FILES = sorted(glob.glob(os.path.join(TRACES, "*.trace")))
@@ -29,7 +30,9 @@ def test_traces_on_micropython(micropython, built, request):
     lib = ["--lib", request.getfixturevalue("built_firmware")] if built else []
     result = subprocess.run(
         [micropython, os.path.join(ROOT, "tools", "harness", "replay_core.py"), *lib, *TRACE_FILES],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     ok = [line for line in result.stdout.splitlines() if line.startswith("ok ")]
@@ -53,6 +56,8 @@ def test_no_heap_allocation_per_received_character(micropython):
     """10,000 characters through the core on the unix port with the heap locked."""
     result = subprocess.run(
         [micropython, os.path.join(ROOT, "tools", "harness", "bench_core.py"), "--alloc-check"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0 and "alloc_per_char 0" in result.stdout, result.stdout + result.stderr

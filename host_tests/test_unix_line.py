@@ -1,6 +1,7 @@
 """The unix board's TCP line behaves like one serial port (issue 10): a new connection is
 a new HHU that inherits nothing of the last one, and a client that does not read loses its
 answers without stopping the meter."""
+
 import socket
 import time
 
@@ -98,7 +99,7 @@ def test_a_client_that_does_not_read_loses_answers_whole(unix_board):
         held = receive(s, 1 << 20, timeout=0.5)  # what the line kept for it
         # whole answers only (the IDResponse, then data messages), and far fewer than asked
         assert held.startswith(ID_RESPONSE)
-        answers = held[len(ID_RESPONSE):]
+        answers = held[len(ID_RESPONSE) :]
         assert len(answers) % 27 == 0 and answers == answers[:27] * (len(answers) // 27)
         assert answers[:-1].startswith(METER_NUMBER) or not answers
         assert len(answers) // 27 < sent // 2, (len(answers) // 27, sent)

@@ -1,4 +1,5 @@
 """tools/vending.py reproduces every vector of sts-tokens.md section 5."""
+
 import datetime as dt
 
 import pytest
@@ -57,12 +58,15 @@ EA11_DK_TI2 = 0xB208834372EF892EF6E04C28593090D4
 EA07_DK = 0x87F3ECBB2E46B48F
 
 
-@pytest.mark.parametrize("bd, algorithm, sgc, ti, dk", [
-    (2014, "sta", 201457, 1, EA07_DK),
-    (2014, "misty1", 201457, 1, 0x929BD3A415C9420A05EC5EE9F3CE91C3),
-    (1993, "misty1", 123457, 1, EA11_DK),
-    (1993, "misty1", 123457, 2, EA11_DK_TI2),
-])
+@pytest.mark.parametrize(
+    "bd, algorithm, sgc, ti, dk",
+    [
+        (2014, "sta", 201457, 1, EA07_DK),
+        (2014, "misty1", 201457, 1, 0x929BD3A415C9420A05EC5EE9F3CE91C3),
+        (1993, "misty1", 123457, 1, EA11_DK),
+        (1993, "misty1", 123457, 2, EA11_DK_TI2),
+    ],
+)
 def test_dkga04_vectors(bd, algorithm, sgc, ti, dk):
     assert vending.dkga04(VK04, PAN, 2, sgc, ti, 1, bd, algorithm) == dk
 
@@ -75,8 +79,10 @@ def test_dkga04_refuses_what_it_cannot_make():
 
 
 def test_ea11_credit_vectors():
-    for subclass, issued, expected in ((0, dt.datetime(2004, 3, 1, 13, 0), "59386323472137426967"),
-                                       (1, dt.datetime(2004, 3, 1, 13, 5), "47186281207955155808")):
+    for subclass, issued, expected in (
+        (0, dt.datetime(2004, 3, 1, 13, 0), "59386323472137426967"),
+        (1, dt.datetime(2004, 3, 1, 13, 5), "47186281207955155808"),
+    ):
         tid = vending.tid_minutes(issued, 1993)
         assert vending.digits(vending.token(0, subclass, 5, tid, 1, EA11_DK, "misty1")) == expected
 
@@ -84,7 +90,11 @@ def test_ea11_credit_vectors():
 def test_ea11_four_token_key_change_vector():
     tokens = vending.key_change_tokens(EA11_DK_TI2, 255, 1, 0, 2, 2, EA11_DK, "misty1", sgc=123457)
     assert [vending.digits(t) for t in tokens] == [
-        "34812744915211133004", "46903925208523674737", "71464563847088610152", "67904239402617643990"]
+        "34812744915211133004",
+        "46903925208523674737",
+        "71464563847088610152",
+        "67904239402617643990",
+    ]
 
 
 def decrypted(number, dk):
@@ -102,8 +112,9 @@ def decrypted(number, dk):
 
 def test_ea07_dkga04_credit_vectors():
     for subclass, issued, expected, block in (
-            (0, dt.datetime(2014, 3, 1, 13, 0), "70630503470028726114", "05014eec00013188"),
-            (3, dt.datetime(2014, 3, 1, 13, 15), "09746334499913988084", "35014efb0001847c")):
+        (0, dt.datetime(2014, 3, 1, 13, 0), "70630503470028726114", "05014eec00013188"),
+        (3, dt.datetime(2014, 3, 1, 13, 15), "09746334499913988084", "35014efb0001847c"),
+    ):
         tid = vending.tid_minutes(issued, 2014)
         number = vending.token(0, subclass, 5, tid, 1, EA07_DK)
         assert vending.digits(number) == expected and decrypted(number, EA07_DK) == block
@@ -117,7 +128,10 @@ def test_ea07_two_and_three_token_key_change_vectors():
     assert [decrypted(t, EA07_DK) for t in two] == ["3f127f78cdd2c8cc", "4f0220be39b836f9"]
     three = vending.key_change_tokens(new, 255, 1, 0, 2, 2, EA07_DK, sgc=201457)
     assert [vending.digits(t) for t in three] == [
-        "52506022850399603630", "22979178279997208272", "39620459059615037790"]
+        "52506022850399603630",
+        "22979178279997208272",
+        "39620459059615037790",
+    ]
     assert decrypted(three[0], EA07_DK) == "3f167f78cdd2390c"
     assert decrypted(three[2], EA07_DK) == "80312f10000053d5"
 
@@ -155,6 +169,7 @@ def test_class1_edition3_vectors():
 
 # --- `vtc07 generate`: the same vectors from the command line -------------------------------
 
+
 def generate(*argv):
     from vtc07 import cli as vtc07
 
@@ -166,34 +181,60 @@ def generate(*argv):
 def test_generate_ea11_credit_and_four_token_set():
     ea11 = ("--algorithm", "misty1", "--base-date", "1993", "--sgc", "123457", "--rnd", "5")
     assert generate(*ea11, "--issued", "2004-03-01 13:05", "credit", "--service", "water", "--amount", "0.1") == (
-        0, ["47186281207955155808"])
-    assert generate(*ea11, "key-change", "--new-krn", "1", "--new-ti", "2") == (0, [
-        "34812744915211133004", "46903925208523674737", "71464563847088610152", "67904239402617643990"])
-    assert generate("--algorithm", "misty1", "--dk", "%032x" % EA11_DK, "--tid", "5871660", "--rnd", "5",
-                    "credit", "--amount", "0.1") == (0, ["59386323472137426967"])
+        0,
+        ["47186281207955155808"],
+    )
+    assert generate(*ea11, "key-change", "--new-krn", "1", "--new-ti", "2") == (
+        0,
+        ["34812744915211133004", "46903925208523674737", "71464563847088610152", "67904239402617643990"],
+    )
+    assert generate(
+        "--algorithm",
+        "misty1",
+        "--dk",
+        "%032x" % EA11_DK,
+        "--tid",
+        "5871660",
+        "--rnd",
+        "5",
+        "credit",
+        "--amount",
+        "0.1",
+    ) == (0, ["59386323472137426967"])
 
 
 def test_generate_ea07_dkga04_sets_and_currency():
     ea07 = ("--dkga", "04", "--base-date", "2014", "--sgc", "201457", "--rnd", "5")
     assert generate(*ea07, "key-change", "--new-krn", "1", "--new-ti", "2") == (
-        0, ["06510894141453018386", "22979178279997208272"])
+        0,
+        ["06510894141453018386", "22979178279997208272"],
+    )
     assert generate(*ea07, "key-change", "--new-krn", "1", "--new-ti", "2", "--new-sgc", "201457") == (
-        0, ["52506022850399603630", "22979178279997208272", "39620459059615037790"])
+        0,
+        ["52506022850399603630", "22979178279997208272", "39620459059615037790"],
+    )
     assert generate(*ea07, "--issued", "2024-04-21 10:01", "credit", "--service", "currency", "--amount", "1") == (
-        0, ["42334201269947232996"])
+        0,
+        ["42334201269947232996"],
+    )
     assert generate(*ea07, "--issued", "2014-03-01 13:15", "credit", "--service", "time", "--amount", "0.1") == (
-        0, ["09746334499913988084"])
+        0,
+        ["09746334499913988084"],
+    )
 
 
-@pytest.mark.parametrize("argv", [
-    ("--algorithm", "misty1", "--dkga", "02", "credit", "--amount", "1"),  # DKGA02 makes no 128-bit key
-    ("--algorithm", "misty1", "--dk", "E653341F9D5BF36F", "credit", "--amount", "1"),  # 64-bit key for EA11
-    ("--dk", "%032x" % EA11_DK, "credit", "--amount", "1"),  # 128-bit key for EA07
-    ("--algorithm", "des", "--dkga", "04", "credit", "--amount", "1"),
-    ("--dkga", "04", "--vending-key", "XYZ", "credit", "--amount", "1"),
-    ("--dkga", "04", "key-change", "--new-sgc", "1000000"),
-    ("--dkga", "04", "--tid", "1", "credit", "--service", "currency", "--amount", "0.000001"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--algorithm", "misty1", "--dkga", "02", "credit", "--amount", "1"),  # DKGA02 makes no 128-bit key
+        ("--algorithm", "misty1", "--dk", "E653341F9D5BF36F", "credit", "--amount", "1"),  # 64-bit key for EA11
+        ("--dk", "%032x" % EA11_DK, "credit", "--amount", "1"),  # 128-bit key for EA07
+        ("--algorithm", "des", "--dkga", "04", "credit", "--amount", "1"),
+        ("--dkga", "04", "--vending-key", "XYZ", "credit", "--amount", "1"),
+        ("--dkga", "04", "key-change", "--new-sgc", "1000000"),
+        ("--dkga", "04", "--tid", "1", "credit", "--service", "currency", "--amount", "0.000001"),
+    ],
+)
 def test_generate_refuses_bad_arguments_with_exit_2(argv, capsys):
     assert generate(*argv)[0] == 2
     err = capsys.readouterr().err

@@ -16,6 +16,7 @@ stored record (firmware/recovery.py `loop_fault`). A board that sets WATCHDOG_MS
 machine.WDT armed by the loop and fed on every pass, whose wait is cut to FEED_MS: a loop
 that hangs resets the board, which comes back from its stored record (docs/porting.md).
 """
+
 import meter
 from link import Link
 from storage import FileStore
@@ -64,9 +65,19 @@ def build(board, clock, sleep_ms):
         metrology.attach(server.app)
     else:
         metrology = None
-    return Link(board.uart(), server, board.BAUD, clock, sleep_ms, half_duplex=half_duplex,
-                echo=echo, tx_enable=board.tx_enable(), tx_active=board.TX_ACTIVE, led=board.led(),
-                metrology=metrology)
+    return Link(
+        board.uart(),
+        server,
+        board.BAUD,
+        clock,
+        sleep_ms,
+        half_duplex=half_duplex,
+        echo=echo,
+        tx_enable=board.tx_enable(),
+        tx_active=board.TX_ACTIVE,
+        led=board.led(),
+        metrology=metrology,
+    )
 
 
 def main(board):

@@ -19,6 +19,7 @@ objects; `run()` is the board's loop: between passes it sleeps in select.poll on
 with the core's next deadline as timeout. A board with metrology
 (boards/common/metrology.py) has it fed from the same loop, at least every FEED_MS.
 """
+
 from server import Loop
 from ticks import ticks_add, ticks_diff
 
@@ -78,8 +79,20 @@ class Link:
     """A board's UART as the line the core's loop (`server.Loop`) drives:
     its front end between the two."""
 
-    def __init__(self, uart, server, baud, clock, sleep_ms, half_duplex=False, echo=False,
-                 tx_enable=None, tx_active=1, led=None, metrology=None):
+    def __init__(
+        self,
+        uart,
+        server,
+        baud,
+        clock,
+        sleep_ms,
+        half_duplex=False,
+        echo=False,
+        tx_enable=None,
+        tx_active=1,
+        led=None,
+        metrology=None,
+    ):
         """`clock`: time.ticks_ms or a test's clock; `sleep_ms`: time.sleep_ms or a test's."""
         self.uart = uart
         self.server = server

@@ -12,6 +12,7 @@ makes them; no `machine` import here, so the host tests drive it with fake pins)
   stored (a flash write cannot run in an interrupt);
 - the relay pin follows the load switch (`switch`, the Consumption's callback).
 """
+
 from consumption import Consumption
 from ticks import ticks_diff
 

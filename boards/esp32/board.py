@@ -7,8 +7,8 @@ Metrology (docs/porting.md): GPIO25 <- the energy pulse output (METER_CONSTANT i
 falling edge per impulse), GPIO26 -> the relay driver (high: closed), GPIO27 <- the
 supply monitor (falling: power failing).
 """
-from machine import UART, Pin
 
+from machine import UART, Pin
 from metrology import PulseMetrology
 
 BAUD = 2400
@@ -38,5 +38,11 @@ def led() -> "Pin | None":
 
 
 def metrology(now: int) -> "PulseMetrology | None":
-    return PulseMetrology(Pin(PULSE_PIN, Pin.IN, Pin.PULL_UP), METER_CONSTANT, Pin(RELAY_PIN, Pin.OUT),
-                          RELAY_CLOSED, Pin(POWER_FAIL_PIN, Pin.IN, Pin.PULL_UP), now)
+    return PulseMetrology(
+        Pin(PULSE_PIN, Pin.IN, Pin.PULL_UP),
+        METER_CONSTANT,
+        Pin(RELAY_PIN, Pin.OUT),
+        RELAY_CLOSED,
+        Pin(POWER_FAIL_PIN, Pin.IN, Pin.PULL_UP),
+        now,
+    )

@@ -7,8 +7,8 @@ monitor (falling: power failing).
 The RP2040 UART does 7 data bits with even parity itself, and inverts TX and RX in the
 pad if the optical head's logic is inverted (INVERT).
 """
-from machine import UART, Pin
 
+from machine import UART, Pin
 from metrology import PulseMetrology
 
 BAUD = 2400  # profile section 1: fixed per board, 2400 Bd by default
@@ -28,8 +28,7 @@ POWER_FAIL_PIN = 4
 
 def uart() -> UART:
     invert = UART.INV_TX | UART.INV_RX if INVERT else 0
-    return UART(0, baudrate=BAUD, bits=7, parity=0, stop=1, tx=Pin(0), rx=Pin(1),
-                rxbuf=256, invert=invert)
+    return UART(0, baudrate=BAUD, bits=7, parity=0, stop=1, tx=Pin(0), rx=Pin(1), rxbuf=256, invert=invert)
 
 
 def tx_enable() -> "Pin | None":
@@ -41,5 +40,11 @@ def led() -> "Pin | None":
 
 
 def metrology(now: int) -> "PulseMetrology | None":
-    return PulseMetrology(Pin(PULSE_PIN, Pin.IN, Pin.PULL_UP), METER_CONSTANT, Pin(RELAY_PIN, Pin.OUT),
-                          RELAY_CLOSED, Pin(POWER_FAIL_PIN, Pin.IN, Pin.PULL_UP), now)
+    return PulseMetrology(
+        Pin(PULSE_PIN, Pin.IN, Pin.PULL_UP),
+        METER_CONSTANT,
+        Pin(RELAY_PIN, Pin.OUT),
+        RELAY_CLOSED,
+        Pin(POWER_FAIL_PIN, Pin.IN, Pin.PULL_UP),
+        now,
+    )

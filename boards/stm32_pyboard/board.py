@@ -10,8 +10,8 @@ Metrology (docs/porting.md): X3 <- the energy pulse output (METER_CONSTANT imp/k
 edge per impulse), X4 -> the relay driver (high: closed), X5 <- the supply monitor
 (falling: power failing).
 """
-from machine import UART, Pin
 
+from machine import UART, Pin
 from metrology import PulseMetrology
 
 BAUD = 2400
@@ -41,5 +41,11 @@ def led() -> "Pin | None":
 
 
 def metrology(now: int) -> "PulseMetrology | None":
-    return PulseMetrology(Pin(PULSE_PIN, Pin.IN, Pin.PULL_UP), METER_CONSTANT, Pin(RELAY_PIN, Pin.OUT),
-                          RELAY_CLOSED, Pin(POWER_FAIL_PIN, Pin.IN, Pin.PULL_UP), now)
+    return PulseMetrology(
+        Pin(PULSE_PIN, Pin.IN, Pin.PULL_UP),
+        METER_CONSTANT,
+        Pin(RELAY_PIN, Pin.OUT),
+        RELAY_CLOSED,
+        Pin(POWER_FAIL_PIN, Pin.IN, Pin.PULL_UP),
+        now,
+    )

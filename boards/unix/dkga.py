@@ -7,6 +7,7 @@ Used once, at start (boards/unix/options.py), and dropped again: no board carrie
 DES is the firmware's own (firmware/des.py, the EA09 decryption) run with its key schedule
 reversed, which makes it encrypt; SHA-256 is the port's hashlib.
 """
+
 import hashlib
 import sys
 
@@ -22,7 +23,7 @@ class _DesEncrypt(Des):
         rounds = len(keys) // 8
         forward = bytearray(len(keys))
         for r in range(rounds):
-            forward[8 * r:8 * r + 8] = keys[8 * (rounds - 1 - r):8 * (rounds - r)]
+            forward[8 * r : 8 * r + 8] = keys[8 * (rounds - 1 - r) : 8 * (rounds - r)]
         self._keys = forward
 
 
@@ -56,13 +57,23 @@ def _field(text):
 def dkga04(vending_key, meter_number, key_type, sgc, ti, krn, base_date, bits):
     """A `bits` (64 for EA07, 128 for EA11) decoder key: HMAC-SHA256 of the key data under
     the 160-bit vending key, its first bits read big-endian."""
-    data = (b"\x04" + _field("04") + _field("%02d" % (base_date % 100)) + _field("11" if bits == 128 else "07")
-            + _field("%02d" % ti) + b"\x00\x04" + _field("%06d" % sgc) + _field("%X" % key_type)
-            + _field("%X" % krn) + _field(meter_number) + bits.to_bytes(4, "big"))
+    data = (
+        b"\x04"
+        + _field("04")
+        + _field("%02d" % (base_date % 100))
+        + _field("11" if bits == 128 else "07")
+        + _field("%02d" % ti)
+        + b"\x00\x04"
+        + _field("%06d" % sgc)
+        + _field("%X" % key_type)
+        + _field("%X" % krn)
+        + _field(meter_number)
+        + bits.to_bytes(4, "big")
+    )
     key = vending_key.to_bytes(20, "big") + bytes(44)  # HMAC: the key padded to SHA-256's 64-byte block
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in key) + data).digest()
     mac = hashlib.sha256(bytes(b ^ 0x5C for b in key) + inner).digest()
-    return int.from_bytes(mac[:bits // 8], "big")
+    return int.from_bytes(mac[: bits // 8], "big")
 
 
 def derive(options):
@@ -89,7 +100,9 @@ def _derive(options):
     if vending_key < 0 or len(text) not in (16, 40):
         raise ValueError("config key 'vending_key' must be 16 hex digits (DKGA02) or 40 (DKGA04), not %r" % text)
     if "dk" in options:
-        raise ValueError("config keys 'dk' and 'vending_key': give one (the key, or the vending key it is derived from)")
+        raise ValueError(
+            "config keys 'dk' and 'vending_key': give one (the key, or the vending key it is derived from)"
+        )
     number = options.get("meter_number", "600727000000000009")
     data = [number]
     for key, default in (("key_type", "2"), ("sgc", "123456"), ("ti", "1"), ("krn", "1"), ("base_date", "1993")):
@@ -102,11 +115,15 @@ def _derive(options):
     base_date = data.pop()
     if len(text) == 16:
         if algorithm == "misty1":
-            raise ValueError("config key 'vending_key': DKGA02 (16 hex digits) makes 64-bit keys; an EA11 "
-                             "(misty1) meter needs a 40-digit DKGA04 vending key")
+            raise ValueError(
+                "config key 'vending_key': DKGA02 (16 hex digits) makes 64-bit keys; an EA11 "
+                "(misty1) meter needs a 40-digit DKGA04 vending key"
+            )
         return "%016X" % dkga02(vending_key, *data)
     if algorithm == "des":
-        raise ValueError("config key 'vending_key': DKGA04 (40 hex digits) makes EA07 and EA11 keys, not EA09 "
-                         "(des) ones: give a 16-digit DKGA02 vending key")
+        raise ValueError(
+            "config key 'vending_key': DKGA04 (40 hex digits) makes EA07 and EA11 keys, not EA09 "
+            "(des) ones: give a 16-digit DKGA02 vending key"
+        )
     bits = 128 if algorithm == "misty1" else 64
     return "%0*X" % (bits // 4, dkga04(vending_key, *data, base_date, bits))

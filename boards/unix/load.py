@@ -9,6 +9,7 @@ printed on the console as `switch open <reason>` / `switch closed <reason>`
 rest through the power-failing save). Imported only when the option is given: a meter
 without it carries none of this (nor firmware/consumption.py).
 """
+
 import os
 import time
 

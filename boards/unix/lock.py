@@ -22,6 +22,7 @@ the board starts refusing tokens (StorageFault 8) while it answers reads.
 The names here are ones the unix port or the firmware already interns: each new name
 would cost the board heap (docs/profile-choices.md, "One meter per state directory").
 """
+
 import os
 import time
 
@@ -35,10 +36,10 @@ def ident(n):
         return None
     # pid (command) state ppid ... (the command may hold spaces): the start time is the
     # 22nd field; a state of Z (zombie, 90) or X (dead, 88) is a process that has ended
-    field = data[data.rfind(b")") + 2:].split()
+    field = data[data.rfind(b")") + 2 :].split()
     if len(field) < 20 or field[0][0] in (88, 90):
         return None
-    return data[:data.find(b" ")].decode() + "-" + field[19].decode()
+    return data[: data.find(b" ")].decode() + "-" + field[19].decode()
 
 
 def lock(state):
@@ -95,4 +96,3 @@ def lock(state):
         # 20 ENOTDIR: meter.lock is a file; 28 ENOSPC, 30 EROFS: no entry can be made
         return None, "cannot hold state directory %s (%s): OSError %s" % (state, root, e)
     raise OSError("state directory %s is in use by another meter (process %s)" % (state, last.split("-", 1)[0]))
-

@@ -37,6 +37,7 @@ listens: one line on stderr that names the key and what it accepts, exit status 
 The key given here is the one the meter is made with: once a key change token has
 replaced it, the key stored under --state rules.
 """
+
 import sys
 
 _board = sys.argv[0].rsplit("/", 1)[0] if "/" in sys.argv[0] else "."

@@ -2,8 +2,8 @@
 start by boards/unix/startup.py, which drops this module before the firmware is built: its
 code is not in the heap while the meter is built, nor after.
 """
-import os
 
+import os
 
 # the board's own keys; every other key is the meter's (firmware/config.py)
 BOARD_KEYS = ("tcp", "pty", "state", "lib", "heap_log", "test_tr", "config", "reset_storage", "load_w", "vending_key")

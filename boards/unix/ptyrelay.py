@@ -4,6 +4,7 @@ Opens a pty pair in raw mode, prints the path of its terminal side as the first 
 the board's output, connects to the board's loopback port and carries bytes both ways
 until either side closes. Parity stays in the bytes, as on an 8N1 line.
 """
+
 import os
 import select
 import socket

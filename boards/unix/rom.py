@@ -7,6 +7,7 @@ names are interned and its bytecode kept while it runs (docs/benchmarks.md). For
 reason the option is taken off sys.argv here, so unixmain (whose every name costs heap
 from files) never knows it: a `rom` key in a config file stays unknown, refused as any.
 """
+
 import os
 import sys
 
@@ -14,7 +15,7 @@ import vfs
 
 i = sys.argv.index("--rom")
 path = sys.argv[i + 1]
-del sys.argv[i:i + 2]
+del sys.argv[i : i + 2]
 if "--lib" in sys.argv:
     print("error: give one of --rom and --lib", file=sys.stderr)
     sys.exit(2)

@@ -6,6 +6,7 @@ A module of its own: unixmain.main drops it from sys.modules once the meter list
 its bytecode goes back to the heap and only the loop's code (unixmain: SocketLine, serve)
 stays (docs/boards.md, "Start-up heap").
 """
+
 import gc
 import os
 import socket
@@ -79,8 +80,12 @@ def start(argv, board_dir, held):
             import recovery
 
             server, moved = recovery.reset_storage(store, server, options, time.ticks_ms(), keys)
-            print("reset storage:", "nothing to reset, the record is valid" if moved is None
-                  else ", ".join(moved) or "nothing was left to move: a new record")
+            print(
+                "reset storage:",
+                "nothing to reset, the record is valid"
+                if moved is None
+                else ", ".join(moved) or "nothing was left to move: a new record",
+            )
         load = None
         if "load_w" in options:  # boards/unix/load.py: only a meter with a simulated load carries it
             load = __import__("load").start(server.app, options["load_w"], time.ticks_ms())
@@ -116,8 +121,11 @@ def start(argv, board_dir, held):
             listener = listen(host, int(port))
         except OSError as e:  # most often another meter on that port
             release(held[0])
-            print("error: cannot listen on %s:%s (%s): is another meter running there? Start this one on "
-                  "another port: make run TCP_PORT=7002, or --tcp 127.0.0.1:7002" % (host, port, e), file=sys.stderr)
+            print(
+                "error: cannot listen on %s:%s (%s): is another meter running there? Start this one on "
+                "another port: make run TCP_PORT=7002, or --tcp 127.0.0.1:7002" % (host, port, e),
+                file=sys.stderr,
+            )
             return 1
         print("VTC07 meter listening on %s:%s" % (host, port))
     return server, listener, load, int(options.get("heap_log", "0"))

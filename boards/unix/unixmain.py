@@ -6,6 +6,7 @@ It is a module, not the script itself, so that `make compile` builds it into .mp
 firmware: a script is compiled on the device at every start, and every name in it (locals
 too) is interned, which a 64 KB heap cannot spare (docs/benchmarks.md).
 """
+
 import gc
 import os
 import select
@@ -149,7 +150,7 @@ def send(conn, buf, end):
     except OSError:
         return 0  # the HHU went away mid-response: as on a real line, it is lost
     if n and n < end:
-        buf[:end - n] = buf[n:end]
+        buf[: end - n] = buf[n:end]
     return end - n
 
 

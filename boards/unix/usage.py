@@ -1,4 +1,5 @@
 """`boards/unix/main.py --help` (a module of its own: a board started without --help loads none of it)."""
+
 TEXT = """usage: micropython boards/unix/main.py (--tcp [HOST:]PORT | --pty) [--state DIR] [--key value ...]
 
 The VTC07 meter firmware on the MicroPython unix port; its line is a TCP connection or a pty.
@@ -40,6 +41,5 @@ def show(error=None):
         return 0
     import sys
 
-    print("error: cannot load the firmware (%s): --lib takes a folder such as build/firmware" % error,
-          file=sys.stderr)
+    print("error: cannot load the firmware (%s): --lib takes a folder such as build/firmware" % error, file=sys.stderr)
     return 2

@@ -15,6 +15,7 @@ and a meter (host only; the tests run `vtc07` through it):
 Each connection the HHU makes is a connection to the meter of its own (one `vtc07` command
 each), as a probe plugged in again.
 """
+
 import socket
 import threading
 import time

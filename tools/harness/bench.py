@@ -11,6 +11,7 @@ the unix board's heap after start-up from files, the image and sources
 (startup_heap.py), and the frame-parsing throughput of our core against the iec62056-21
 package on CPython, on the same bytes.
 """
+
 import glob
 import os
 import subprocess
@@ -38,8 +39,12 @@ def mpy_sizes():
 def micropython_figures(lib, *flags):
     """bench_core.py's figures; `lib`: build/firmware, or a ROMFS image (.img)."""
     where = ["--rom" if lib.endswith(".img") else "--lib", lib]
-    out = subprocess.run([MICROPYTHON, os.path.join(ROOT, "tools", "harness", "bench_core.py"), *where, *flags, *TRACES],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [MICROPYTHON, os.path.join(ROOT, "tools", "harness", "bench_core.py"), *where, *flags, *TRACES],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return bench_wasm.parse(out)
 
 
@@ -73,7 +78,11 @@ BESIDE = (
     ("heap_modules", "heap of the imported modules", "bytes"),
     ("heap_core", "heap a built core + token engine keeps", "bytes (target on 32-bit: <= 3584)"),
     ("heap_core_ea11", "the same with an EA11 key", "bytes"),
-    ("heap_peak_replay", "peak heap of the core over traces", "bytes, collecting every 2 KB (32-bit: only between messages)"),
+    (
+        "heap_peak_replay",
+        "peak heap of the core over traces",
+        "bytes, collecting every 2 KB (32-bit: only between messages)",
+    ),
     ("heap_peak_replay_no_gc", "the same, never collecting in a trace", "bytes"),
     ("alloc_per_char", "heap allocations per character", "(heap locked while 10,000 are received)"),
 )
@@ -86,10 +95,19 @@ def print_board_loop(figures, port):
     """heap_figures.board_loop's figures: Link over a fake UART, a character per wake."""
     for kind, what in BOARD_KINDS:
         total = figures.get("board_%s_total" % kind, "-")  # mem_total: not on every port
-        print("  %s, %s: board loop, one character per wake: %s objects, %s bytes per request"
-              % (what, port, figures["board_%s_objects" % kind], figures["board_%s_bytes" % kind]))
-        print("      %s us per request%s" % (figures["board_%s_us" % kind], "" if total == "-" else
-              "; %s bytes asked of the heap (micropython.mem_total: heap frames, freed at once, too)" % total))
+        print(
+            "  %s, %s: board loop, one character per wake: %s objects, %s bytes per request"
+            % (what, port, figures["board_%s_objects" % kind], figures["board_%s_bytes" % kind])
+        )
+        print(
+            "      %s us per request%s"
+            % (
+                figures["board_%s_us" % kind],
+                ""
+                if total == "-"
+                else "; %s bytes asked of the heap (micropython.mem_total: heap frames, freed at once, too)" % total,
+            )
+        )
 
 
 def wasm_figures(lib):
@@ -105,12 +123,17 @@ def wasm_figures(lib):
 
 def print_beside(unix, wasm, took):
     """The 32-bit figures (from files) beside the unix port's."""
-    print("MicroPython WebAssembly port %s (32-bit, firmware as .mpy) beside the unix port (64-bit):"
-          % bench_wasm.version())
+    print(
+        "MicroPython WebAssembly port %s (32-bit, firmware as .mpy) beside the unix port (64-bit):"
+        % bench_wasm.version()
+    )
     print("  %-42s %8s %8s" % ("", "64-bit", "32-bit"))
     for name, what, unit in BESIDE:
         print("  %-42s %8s %8s %s" % (what + ":", unix[name], wasm[name], unit))
-    print("  %-42s %8s %8s" % ("firmware modules that import brings in:", unix["modules_imported"], wasm["modules_imported"]))
+    print(
+        "  %-42s %8s %8s"
+        % ("firmware modules that import brings in:", unix["modules_imported"], wasm["modules_imported"])
+    )
     print_board_loop(wasm, "32-bit")
     print("  the 32-bit measurement added %.1f s to this run" % took)
 
@@ -131,16 +154,20 @@ def print_romfs(unix, wasm):
         wasm_rom = bench_wasm.figures(IMAGE, TRACES)
     else:
         wasm = wasm_rom = {name: "-" for name, _, _ in BESIDE}
-    print("Firmware from a ROMFS image (%s, %d bytes: bytecode run in place, as from a board's flash;"
-          % (os.path.relpath(IMAGE, ROOT), os.path.getsize(IMAGE)))
+    print(
+        "Firmware from a ROMFS image (%s, %d bytes: bytecode run in place, as from a board's flash;"
+        % (os.path.relpath(IMAGE, ROOT), os.path.getsize(IMAGE))
+    )
     print("the image itself, in the heap on these ports, not counted) against .mpy files:")
     print("  %-42s %8s %8s %8s %8s" % ("", "64 files", "64 ROMFS", "32 files", "32 ROMFS"))
     for name, what, _ in IN_PLACE:
         print("  %-42s %8s %8s %8s %8s bytes" % (what + ":", unix[name], rom[name], wasm[name], wasm_rom[name]))
     board = startup_heap.measure(MICROPYTHON, "256k", IMAGE)
     romfs = board["romfs"] - board["buffer"] if isinstance(board["romfs"], int) else board["romfs"]
-    print("  unix board's heap after start-up: %s bytes from files, %s from the image (without its"
-          % (board["files"], romfs))
+    print(
+        "  unix board's heap after start-up: %s bytes from files, %s from the image (without its"
+        % (board["files"], romfs)
+    )
     print("  buffer), %s from sources (compiled at start-up)" % board["sources"])
     return True
 
@@ -159,9 +186,22 @@ def instructions_per_token():
     for algorithm in ("sta", "des", "misty1"):
         counts = []
         for rounds in (0, 20):
-            err = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", MICROPYTHON,
-                                  script, "--lib", BUILD, algorithm, str(rounds)],
-                                 capture_output=True, text=True, check=True).stderr
+            err = subprocess.run(
+                [
+                    valgrind,
+                    "--tool=callgrind",
+                    "--callgrind-out-file=/dev/null",
+                    MICROPYTHON,
+                    script,
+                    "--lib",
+                    BUILD,
+                    algorithm,
+                    str(rounds),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stderr
             counts.append(int(err.split("Collected :")[1].split()[0]))
         found[algorithm] = (counts[1] - counts[0]) // 20
     return found
@@ -173,6 +213,7 @@ def parse_ratio():
     import meter
     from iec62056_21 import messages
     from storage import MemoryStore
+
     from vtc07.tracefile import command
 
     msgs = [command(b"R1\x02%04X()" % i) for i in range(16)]
@@ -207,41 +248,61 @@ def main():
     print("  heap of the imported modules:       %s bytes (most of it in flash when frozen)" % figures["heap_modules"])
     print("  heap a built core + token engine keeps: %s bytes" % figures["heap_core"])
     print("  the same with an EA11 key:          %s bytes (target: <= 1024 more)" % figures["heap_core_ea11"])
-    print("  peak heap of the core over traces:  %s bytes (target <= 16384), collecting every 2 KB"
-          % figures["heap_peak_replay"])
-    print("  the same, never collecting in a trace: %s bytes (all of the longest trace's garbage)"
-          % figures["heap_peak_replay_no_gc"])
-    print("  heap allocations per character:     %s (heap locked while 10,000 are received)" % figures["alloc_per_char"])
+    print(
+        "  peak heap of the core over traces:  %s bytes (target <= 16384), collecting every 2 KB"
+        % figures["heap_peak_replay"]
+    )
+    print(
+        "  the same, never collecting in a trace: %s bytes (all of the longest trace's garbage)"
+        % figures["heap_peak_replay_no_gc"]
+    )
+    print(
+        "  heap allocations per character:     %s (heap locked while 10,000 are received)" % figures["alloc_per_char"]
+    )
     print("  time per received character:        %s us (target <= 20)" % figures["us_per_char"])
     print("  EA07 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_sta"])
     print("  EA09 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_des"])
     print("  EA11 token decode and execute:      %s ms per token (target <= 5)" % figures["ms_per_token_misty1"])
     counts = instructions_per_token()
     if counts:
-        print("  instructions per token decode and execute (x86-64, callgrind): EA07 %d, EA09 %d, EA11 %d"
-              % (counts["sta"], counts["des"], counts["misty1"]))
+        print(
+            "  instructions per token decode and execute (x86-64, callgrind): EA07 %d, EA09 %d, EA11 %d"
+            % (counts["sta"], counts["des"], counts["misty1"])
+        )
     else:
         print("  instructions per token: none, no valgrind on PATH")
-    print("  register read through the core, first and last register: %s us (0000), %s us (8020)"
-          % (figures["us_read_first"], figures["us_read_last"]))
-    print("  meter record save (50 TIDs, both copies): %s ms on a POSIX directory, %s ms on littlefs in RAM"
-          % (figures["ms_per_save_posix"], figures["ms_per_save_lfs"]))
-    print("  bytes per stored copy: %s; littlefs per save: %s bytes programmed, %s block erases (512 B blocks)"
-          % (figures["record_bytes"], figures["lfs_prog_bytes_per_save"], figures["lfs_erases_per_save"]))
-    print("  consumption path: %s allocations per consume + measure call, %s us per consume, %s us per measure"
-          % (figures["alloc_per_consume"], figures["us_per_consume"], figures["us_per_measure"]))
+    print(
+        "  register read through the core, first and last register: %s us (0000), %s us (8020)"
+        % (figures["us_read_first"], figures["us_read_last"])
+    )
+    print(
+        "  meter record save (50 TIDs, both copies): %s ms on a POSIX directory, %s ms on littlefs in RAM"
+        % (figures["ms_per_save_posix"], figures["ms_per_save_lfs"])
+    )
+    print(
+        "  bytes per stored copy: %s; littlefs per save: %s bytes programmed, %s block erases (512 B blocks)"
+        % (figures["record_bytes"], figures["lfs_prog_bytes_per_save"], figures["lfs_erases_per_save"])
+    )
+    print(
+        "  consumption path: %s allocations per consume + measure call, %s us per consume, %s us per measure"
+        % (figures["alloc_per_consume"], figures["us_per_consume"], figures["us_per_measure"])
+    )
     print("  heap the metering adds when attached (.mpy modules + object): %s bytes" % figures["heap_metering"])
     print_board_loop(figures, "unix port")
-    print("  smallest -X heapsize replaying all %d traces (core + replayer + trace text): %s KB"
-          % (len(TRACES), smallest_heap_kb()))
+    print(
+        "  smallest -X heapsize replaying all %d traces (core + replayer + trace text): %s KB"
+        % (len(TRACES), smallest_heap_kb())
+    )
     wasm = wasm_figures(BUILD)
     if wasm:
         print_beside(figures, *wasm)
     romfs = print_romfs(figures, wasm and wasm[0])
     ours, theirs = parse_ratio()
     print("CPython frame parsing, same %d-message stream:" % 32)
-    print("  our core (parse + dispatch): %.0f chars/s; iec62056-21 CommandMessage: %.0f chars/s; ratio %.2f"
-          % (ours, theirs, ours / theirs))
+    print(
+        "  our core (parse + dispatch): %.0f chars/s; iec62056-21 CommandMessage: %.0f chars/s; ratio %.2f"
+        % (ours, theirs, ours / theirs)
+    )
     return 0 if wasm and romfs else 1
 
 

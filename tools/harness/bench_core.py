@@ -31,6 +31,7 @@ The core is built with the token engine (firmware/meterapp.py), so the heap figu
 include it. The heap figures are tools/harness/heap_figures.py's, which the 32-bit
 WebAssembly port measures too (tools/harness/bench_wasm.py).
 """
+
 import sys
 
 import firmwarepath
@@ -39,10 +40,10 @@ _args = firmwarepath.setup(sys.argv[1:])
 sys.path.append(firmwarepath._ROOT + "/boards/common")  # the board loop's Link (heap_figures.board_loop)
 
 import gc  # noqa: E402
-import micropython  # noqa: E402
 import time  # noqa: E402
 
 import heap_figures  # noqa: E402  (the heap figures, described once for this port and the 32-bit one)
+import micropython  # noqa: E402
 
 heap_modules = heap_figures.run(heap_figures.modules())  # first: a heap holding only the harness
 
@@ -106,8 +107,8 @@ def ms_per_token(algorithm):
 def save_figures():
     """Time and flash traffic of the record's save, with a full TID store."""
     import os
-    import vfs
 
+    import vfs
     from lfs_powercut import RamBlocks
     from meterapp import MeterApplication
     from storage import FileStore
@@ -123,7 +124,7 @@ def save_figures():
             app.remember(1000 + i)
         app.save(0)
         rounds = 200
-        ops, erases, progged = dev.ops, dev.erases, dev.progged
+        erases, progged = dev.erases, dev.progged
         start = time.ticks_us()
         for _ in range(rounds):
             app.save(0)
@@ -154,7 +155,7 @@ def consumption_figures():
     gc.collect()
     figures = {"heap_metering": gc.mem_alloc() - before}
     app.store = None
-    app.credit[0] = 10 ** 8
+    app.credit[0] = 10**8
     app.mpl = 5000
     result = "allocated"
     gc.collect()
@@ -188,7 +189,9 @@ def main(argv):
         return 0 if alloc == 0 and consumption == 0 else 1
     heap_only = argv[:1] == ["--heap"]
     figures = heap_modules
-    figures.update(heap_figures.run(heap_figures.heap(argv[heap_only:], measured=heap_modules)))  # as on the 32-bit port
+    figures.update(
+        heap_figures.run(heap_figures.heap(argv[heap_only:], measured=heap_modules))
+    )  # as on the 32-bit port
     for name, value in figures.items():
         print(name, value)
     if heap_only:

@@ -10,6 +10,7 @@ every host_tests/traces/*.trace unless traces are given. `make bench` prints the
 the unix port's. The port is the npm package pinned in tools/harness/wasm/package-lock.json,
 which `make venv` installs into .venv/wasm.
 """
+
 import glob
 import os
 import shutil

@@ -9,6 +9,7 @@ meter answers ERR07 without looking at the token. Prints the tokens evaluated in
 hour and the rate once the lockout has reached its longest period (profile section 8:
 1280 s, so at most 3600 / 1280 = 2.8 per hour).
 """
+
 import random
 import sys
 
@@ -53,8 +54,10 @@ def main(argv):
     for h in range(hours):
         print("%4d %7d %6d" % (h + 1, writes[h], evaluated[h]))
     steady = evaluated[1:] or evaluated
-    print("total: %d writes, %d tokens evaluated in %d h; after the first hour at most %d per hour"
-          % (sum(writes), sum(evaluated), hours, max(steady)))
+    print(
+        "total: %d writes, %d tokens evaluated in %d h; after the first hour at most %d per hour"
+        % (sum(writes), sum(evaluated), hours, max(steady))
+    )
     return 0
 
 

@@ -23,6 +23,7 @@ The rewrite keeps every line where it was, so a board's tracebacks point at the 
 imports from it gets each imported value written in as a literal (COMPACT: bytes), so
 the register names and units stay on the host and cost the meter no RAM and no name.
 """
+
 import ast
 import io
 import os
@@ -37,9 +38,14 @@ FIRMWARE = os.path.join(hostpath.ROOT, "firmware")
 
 
 def _is_const(node):
-    return (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-            and not node.targets[0].id.startswith("_")
-            and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", None) == "const")
+    return (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and not node.targets[0].id.startswith("_")
+        and isinstance(node.value, ast.Call)
+        and getattr(node.value.func, "id", None) == "const"
+    )
 
 
 def int_constants(source, known=None):
@@ -50,7 +56,8 @@ def int_constants(source, known=None):
         if _is_const(node):
             expr = ast.Expression(node.value.args[0])
             scope[node.targets[0].id] = values[node.targets[0].id] = eval(
-                compile(expr, "const", "eval"), {"__builtins__": {}}, scope)
+                compile(expr, "const", "eval"), {"__builtins__": {}}, scope
+            )
     return values
 
 
@@ -88,16 +95,19 @@ def inline(source, module, constants):
 
     `module` is the module's name, `constants` what firmware_constants() gives."""
     tree = ast.parse(source)
-    has_const = any(isinstance(n, ast.ImportFrom) and n.module == "micropython"
-                    and any(a.name == "const" for a in n.names) for n in tree.body)
+    has_const = any(
+        isinstance(n, ast.ImportFrom) and n.module == "micropython" and any(a.name == "const" for a in n.names)
+        for n in tree.body
+    )
     names = set(constants.get(module, ()))  # its own: renamed where they are defined
     edits = []
     literals = {}
     for node in tree.body:
         data = _bytes_of_literals(node)
         if data is not None:  # bytes((1, 2, ...)) -> b"\x01\x02...": no tuple kept in RAM
-            edits.append((node.lineno, node.end_lineno,
-                          "%s = %r" % (ast.get_source_segment(source, node.targets[0]), data)))
+            edits.append(
+                (node.lineno, node.end_lineno, "%s = %r" % (ast.get_source_segment(source, node.targets[0]), data))
+            )
             continue
         if isinstance(node, ast.ImportFrom) and node.module == "catalogue":
             values = catalogue_values()
@@ -121,7 +131,7 @@ def inline(source, module, constants):
     replacements.update((name, repr(value)) for name, value in literals.items())  # catalogue
     lines = _replace_names(source, replacements).splitlines(keepends=True)
     for first, last, replacement in sorted(edits, reverse=True):
-        lines[first - 1:last] = [replacement + "\n"] + ["\n"] * (last - first)
+        lines[first - 1 : last] = [replacement + "\n"] + ["\n"] * (last - first)
     return "".join(lines)
 
 
@@ -129,11 +139,17 @@ def _bytes_of_literals(node):
     """The value of a module-level `NAME = bytes((int, ...))`, else None. The sources write
     tables so, in the standard's decimal numbers; in a .mpy the tuple would be a constant
     object in RAM beside the bytes (about 9 B an entry on the unix port)."""
-    if not (isinstance(node, ast.Assign) and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call)
-            and isinstance(node.value.func, ast.Name) and node.value.func.id == "bytes"
-            and len(node.value.args) == 1 and not node.value.keywords
-            and isinstance(node.value.args[0], (ast.Tuple, ast.List))):
+    if not (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id == "bytes"
+        and len(node.value.args) == 1
+        and not node.value.keywords
+        and isinstance(node.value.args[0], (ast.Tuple, ast.List))
+    ):
         return None
     items = node.value.args[0].elts
     if not all(isinstance(e, ast.Constant) and type(e.value) is int and 0 <= e.value < 256 for e in items):
@@ -169,8 +185,17 @@ def build(mpy_cross, out_dir, sources):
         stage(staging, sources)
         for path in sources:
             module = os.path.basename(path)[:-3]
-            subprocess.run([mpy_cross, "-s", module, "-o", os.path.join(out_dir, module + ".mpy"),
-                            os.path.join(staging, module + ".py")], check=True)
+            subprocess.run(
+                [
+                    mpy_cross,
+                    "-s",
+                    module,
+                    "-o",
+                    os.path.join(out_dir, module + ".mpy"),
+                    os.path.join(staging, module + ".py"),
+                ],
+                check=True,
+            )
 
 
 def main(argv):

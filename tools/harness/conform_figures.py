@@ -13,6 +13,7 @@
 A loaded run is the default run without the lockout and session clauses (they only wait)
 unless --full is given.
 """
+
 import argparse
 import multiprocessing
 import os
@@ -38,8 +39,9 @@ def _burn():
 
 
 def loaded(args):
-    burners = [multiprocessing.get_context("fork").Process(target=_burn, daemon=True)
-               for _ in range(os.cpu_count() or 2)]
+    burners = [
+        multiprocessing.get_context("fork").Process(target=_burn, daemon=True) for _ in range(os.cpu_count() or 2)
+    ]
     for p in burners:
         p.start()
     rows = []
@@ -51,24 +53,41 @@ def loaded(args):
             unsure = [c["id"] for c in report["cases"] if c["status"] == "inconclusive"]
             unc = report["timing"]["tr_uncertainty_ms"]
             rows.append((fails, unsure, unc["median"], unc["max"], seconds))
-            print("run %3d: exit %d, %d FAIL %s, %d INCONCLUSIVE %s, tr uncertainty median %.2f max %.2f ms, %.0f s"
-                  % (n, status, len(fails), fails, len(unsure), unsure, unc["median"], unc["max"], seconds), flush=True)
+            print(
+                "run %3d: exit %d, %d FAIL %s, %d INCONCLUSIVE %s, tr uncertainty median %.2f max %.2f ms, %.0f s"
+                % (n, status, len(fails), fails, len(unsure), unsure, unc["median"], unc["max"], seconds),
+                flush=True,
+            )
     finally:
         for p in burners:
             p.terminate()
             p.join()
-    print("%d runs (%s, every core busy): %d with a FAIL, %d with an INCONCLUSIVE; tr uncertainty per run: "
-          "median of medians %.2f ms, largest max %.2f ms; run time median %.0f s"
-          % (len(rows), "pty" if args.pty else "TCP", sum(1 for r in rows if r[0]), sum(1 for r in rows if r[1]),
-             statistics.median(r[2] for r in rows), max(r[3] for r in rows), statistics.median(r[4] for r in rows)))
+    print(
+        "%d runs (%s, every core busy): %d with a FAIL, %d with an INCONCLUSIVE; tr uncertainty per run: "
+        "median of medians %.2f ms, largest max %.2f ms; run time median %.0f s"
+        % (
+            len(rows),
+            "pty" if args.pty else "TCP",
+            sum(1 for r in rows if r[0]),
+            sum(1 for r in rows if r[1]),
+            statistics.median(r[2] for r in rows),
+            max(r[3] for r in rows),
+            statistics.median(r[4] for r in rows),
+        )
+    )
 
 
 def _one(state, pty, full):
     import subprocess
+
     only = [] if full else ["--only", LOADED_ONLY]
     if pty:
-        proc = subprocess.Popen([micropython_binary(), os.path.join(ROOT, "boards/unix/main.py"), "--pty",
-                                 "--state", state], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [micropython_binary(), os.path.join(ROOT, "boards/unix/main.py"), "--pty", "--state", state],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             port = proc.stdout.readline().strip()
             start = time.monotonic()
@@ -100,6 +119,7 @@ def zoo_table(args):
 
 def tokens(args):
     from vtc07.conform import tokenlist
+
     print("| list | vectors | pass |")
     print("|---|---|---|")
     for name, path in tokenlist.shipped().items():
@@ -107,8 +127,9 @@ def tokens(args):
         with tempfile.TemporaryDirectory() as d:
             board = UnixBoard(micropython_binary(), os.path.join(d, "state"), *flags.split()).start()
             try:
-                status, report = zoo.run_kit(["--port", "socket://127.0.0.1:%d" % board.port, "--only", "tokens",
-                                              "--tokens", name])
+                status, report = zoo.run_kit(
+                    ["--port", "socket://127.0.0.1:%d" % board.port, "--only", "tokens", "--tokens", name]
+                )
             finally:
                 board.stop()
         cases = [c for c in report["cases"] if c["clause"] == "tokens"]
@@ -121,10 +142,21 @@ def default(args):
         try:
             extra = ["--certify"] if args.certify else []
             start = time.monotonic()
-            status, report = zoo.run_kit(["--port", "socket://127.0.0.1:%d" % board.port, "--token", FIRST_VECTOR,
-                                          "--address", "600727000000000009"] + extra)
-            print("%s run: exit %d, %s, %.0f s" % ("certification" if extra else "default", status,
-                                                  report["counts"], time.monotonic() - start))
+            status, report = zoo.run_kit(
+                [
+                    "--port",
+                    "socket://127.0.0.1:%d" % board.port,
+                    "--token",
+                    FIRST_VECTOR,
+                    "--address",
+                    "600727000000000009",
+                ]
+                + extra
+            )
+            print(
+                "%s run: exit %d, %s, %.0f s"
+                % ("certification" if extra else "default", status, report["counts"], time.monotonic() - start)
+            )
         finally:
             board.stop()
 

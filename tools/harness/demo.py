@@ -10,6 +10,7 @@ The key is derived (the default vending key) from the key data the meter reports
 revision, key type, supply group, tariff index, base date and algorithm, so the demo
 follows a key change such as the one in docs/hhu.md.
 """
+
 import argparse
 import json
 import os
@@ -19,10 +20,21 @@ import sys
 import hostpath
 
 VTC07 = [sys.executable, "-m", "vtc07"]
-ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
-    [os.path.join(hostpath.ROOT, "tools")] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-KEY_DATA = ("LastTID", "KeyRevisionNumber", "KeyType", "SupplyGroupCode", "TariffIndex", "BaseDate",
-            "EncryptionAlgorithm")
+ENV = dict(
+    os.environ,
+    PYTHONPATH=os.pathsep.join(
+        [os.path.join(hostpath.ROOT, "tools")] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+    ),
+)
+KEY_DATA = (
+    "LastTID",
+    "KeyRevisionNumber",
+    "KeyType",
+    "SupplyGroupCode",
+    "TariffIndex",
+    "BaseDate",
+    "EncryptionAlgorithm",
+)
 ALGORITHMS = {"7": "sta", "9": "des", "11": "misty1"}
 
 
@@ -45,13 +57,31 @@ def main(argv=None):
     args = p.parse_args(argv)
     port = ["--port", args.port]
     run(port + ["id"])
-    meter = {r["name"]: r["value"] for r in json.loads(
-        run(port + ["read", "--json"] + list(KEY_DATA)).stdout)["registers"]}
-    token = run(["generate", "--tid", str(int(meter["LastTID"]) + 1), "--krn", str(int(meter["KeyRevisionNumber"])),
-                 "--key-type", str(int(meter["KeyType"])), "--sgc", str(int(meter["SupplyGroupCode"])),
-                 "--ti", str(int(meter["TariffIndex"])), "--base-date", str(int(meter["BaseDate"])),
-                 "--algorithm", ALGORITHMS.get(str(int(meter["EncryptionAlgorithm"])), "sta"),
-                 "credit", "--amount", args.amount]).stdout.strip()
+    meter = {
+        r["name"]: r["value"] for r in json.loads(run(port + ["read", "--json"] + list(KEY_DATA)).stdout)["registers"]
+    }
+    token = run(
+        [
+            "generate",
+            "--tid",
+            str(int(meter["LastTID"]) + 1),
+            "--krn",
+            str(int(meter["KeyRevisionNumber"])),
+            "--key-type",
+            str(int(meter["KeyType"])),
+            "--sgc",
+            str(int(meter["SupplyGroupCode"])),
+            "--ti",
+            str(int(meter["TariffIndex"])),
+            "--base-date",
+            str(int(meter["BaseDate"])),
+            "--algorithm",
+            ALGORITHMS.get(str(int(meter["EncryptionAlgorithm"])), "sta"),
+            "credit",
+            "--amount",
+            args.amount,
+        ]
+    ).stdout.strip()
     run(port + ["token", token])
     run(port + ["read", "CreditElectricity"])
     again = run(port + ["token", token], check=False)

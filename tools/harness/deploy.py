@@ -12,6 +12,7 @@ main.py from there, not from /rom), and the board is reset.
 Exit status: 0 deployed, 1 mpremote failed (the board unreachable, the image too big),
 2 bad arguments.
 """
+
 import os
 import subprocess
 import sys
@@ -19,8 +20,12 @@ import sys
 USAGE = "usage: deploy.py MPREMOTE PORT IMAGE LIB_DIR MAIN_PY"
 # what `mpremote romfs query` says of a MicroPython without a usable ROMFS (before 1.23
 # there is not even a vfs module to ask)
-NO_ROMFS = ("ROMFS is not enabled on this device", "No ROMFS partitions available", "partition not found on device",
-            "no module named 'vfs'")
+NO_ROMFS = (
+    "ROMFS is not enabled on this device",
+    "No ROMFS partitions available",
+    "partition not found on device",
+    "no module named 'vfs'",
+)
 
 
 def has_romfs(query_output):
@@ -46,8 +51,10 @@ def commands(mpremote, port, image, lib, main_py, romfs):
     tail = ["+", "cp", main_py, ":main.py", "+", "reset"]
     if romfs:
         return [(connect + ["romfs", "deploy", image, "+", "exec", _remove_old_files(names)] + tail, False)]
-    return [(connect + ["mkdir", ":lib"], True),  # fails when lib/ is there already
-            (connect + ["cp"] + [os.path.join(lib, n) for n in names] + [":lib/"] + tail, False)]
+    return [
+        (connect + ["mkdir", ":lib"], True),  # fails when lib/ is there already
+        (connect + ["cp"] + [os.path.join(lib, n) for n in names] + [":lib/"] + tail, False),
+    ]
 
 
 def main(argv):
@@ -63,15 +70,21 @@ def main(argv):
     said = (query.stdout + query.stderr).strip()
     romfs = has_romfs(said)
     if romfs is None:
-        print("error: cannot ask the board on %s about ROMFS: %s" % (
-            port, said.splitlines()[-1] if said else "mpremote said nothing"))
+        print(
+            "error: cannot ask the board on %s about ROMFS: %s"
+            % (port, said.splitlines()[-1] if said else "mpremote said nothing")
+        )
         return 1
     if romfs:
-        print("ROMFS on %s: deploying %s (%d bytes; the firmware runs in place from flash)" % (
-            port, image, os.path.getsize(image)))
+        print(
+            "ROMFS on %s: deploying %s (%d bytes; the firmware runs in place from flash)"
+            % (port, image, os.path.getsize(image))
+        )
     else:
-        print("No ROMFS on %s (its MicroPython is older than 1.25 or built without ROMFS): copying the "
-              "firmware as .mpy files to lib/ instead; their bytecode loads into RAM (docs/boards.md)" % port)
+        print(
+            "No ROMFS on %s (its MicroPython is older than 1.25 or built without ROMFS): copying the "
+            "firmware as .mpy files to lib/ instead; their bytecode loads into RAM (docs/boards.md)" % port
+        )
     for argv, may_fail in commands(mpremote, port, image, lib, main_py, romfs):
         done = subprocess.run(argv, capture_output=may_fail)
         if done.returncode and not may_fail:

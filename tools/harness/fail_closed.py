@@ -25,6 +25,7 @@ and on the unix board (MicroPython, --no-board skips it): the reproduced cases o
 full and read-only file systems with a stale lock (a tmpfs; INCONCLUSIVE where it cannot
 be mounted).
 """
+
 import argparse
 import contextlib
 import errno
@@ -37,7 +38,7 @@ import sys
 import tempfile
 import time
 
-import hostpath  # noqa: F401  (firmware/ on sys.path)
+import hostpath
 import meter
 import recovery
 import storage
@@ -47,6 +48,7 @@ from meterapp import MeterApplication
 from storage import FileStore
 from storage_faults import DK, NEW_DK, credit, prepare, snapshot
 from tables import SAVE_TENTHS
+
 from vtc07 import tracefile, vending
 
 OUTCOMES = ("recovered", "degraded", "fail-closed", "fail-open", "crashed", "dead at start")
@@ -63,7 +65,7 @@ class Table:
         self.notes = []
 
     def add(self, fault, outcome):
-        for name, counts in self.rows:
+        for name, _counts in self.rows:
             if name == fault:
                 break
         else:
@@ -103,6 +105,7 @@ def classify(app, model):
 
 
 # --- at rest: each file replaced ----------------------------------------------------------
+
 
 def damage(root, name, kind):
     path = os.path.join(root, name)
@@ -145,9 +148,11 @@ def at_rest(table, work, base, model):
                     os.remove(os.path.join(root, "meter.made"))
                 try:
                     app = MeterApplication(FileStore(root), {})
-                except Exception:  # noqa: BLE001  (what is counted here is a dead start)
-                    table.add("%s: one file" % kind if len(names) == 1 else "%s: %s" % (kind, "+".join(names)),
-                              "dead at start")
+                except Exception:
+                    table.add(
+                        "%s: one file" % kind if len(names) == 1 else "%s: %s" % (kind, "+".join(names)),
+                        "dead at start",
+                    )
                     continue
                 where = "one file" if len(names) == 1 else "both copies" if len(names) == 2 else "all three"
                 fault = "%-10s %s%s" % (kind, where, ", seal lost" if seal_lost else "")
@@ -156,6 +161,7 @@ def at_rest(table, work, base, model):
 
 
 # --- MemoryError at every line of the token and save path ---------------------------------
+
 
 class Inject:
     """sys.settrace: MemoryError at the `at`-th line (or call) run in firmware/; `seen`
@@ -194,7 +200,7 @@ def _guarded_poll(server, now, token):
         server.app.submit(token, now)
         server.poll(now)
         return False
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         with contextlib.redirect_stdout(io.StringIO()):
             recovery.loop_fault(server, e, now)
         return True
@@ -213,7 +219,7 @@ def memory(table, work, base, model):
     guarded = 0
     for label, make in TOKEN_PATHS + (("consumption save", None),):
         points = None  # each line of the path, injected where it first runs
-        for at in iter(lambda: points.pop(0) if points else (0 if points is None else None), None):
+        for at in iter(lambda: points.pop(0) if points else (0 if points is None else None), None):  # noqa: B023
             root = os.path.join(work, "mem")
             shutil.rmtree(root, ignore_errors=True)
             shutil.copytree(base, root)
@@ -229,7 +235,7 @@ def memory(table, work, base, model):
                     try:
                         app.consumption.consume(0, 100 * SAVE_TENTHS, 1000, 0)
                         escaped = False
-                    except Exception as e:  # noqa: BLE001  (the guard's part)
+                    except Exception as e:
                         with contextlib.redirect_stdout(io.StringIO()):
                             recovery.loop_fault(server, e, 0)
                         escaped = True
@@ -243,8 +249,9 @@ def memory(table, work, base, model):
             result = _after_fault(server, root, before, make)
             table.add("MemoryError: " + label, result)
             if result in ("fail-open", "crashed"):
-                table.notes.append("MemoryError, %s, at %s: %s" % (
-                    label, [k for k, v in inj.seen.items() if v == at], result))
+                table.notes.append(
+                    "MemoryError, %s, at %s: %s" % (label, [k for k, v in inj.seen.items() if v == at], result)
+                )
         table.notes.append("MemoryError, %s: %d lines of the path, each injected" % (label, count))
     table.notes.append("MemoryError: %d of them reached the board loop's guard" % guarded)
 
@@ -262,8 +269,13 @@ def _after_fault(server, root, before, make):
         # consumption: RAM may bill ahead of storage (consumption.py bills again what a
         # failed save took back), credit + consumed stays what it was
         cs, cr = stored[0], ram[0]
-        same = (stored[1:-2] == ram[1:-2] and cs[1:6] == cr[1:6] and cs[7:10] == cr[7:10]
-                and cs[0] + cs[6] == cr[0] + cr[6] and cr[6] >= cs[6])
+        same = (
+            stored[1:-2] == ram[1:-2]
+            and cs[1:6] == cr[1:6]
+            and cs[7:10] == cr[7:10]
+            and cs[0] + cs[6] == cr[0] + cr[6]
+            and cr[6] >= cs[6]
+        )
     else:
         same = stored[:-2] == ram[:-2]
     if not same:
@@ -281,6 +293,7 @@ def _after_fault(server, root, before, make):
 
 
 # --- each storage errno at each storage call ---------------------------------------------
+
 
 class CallFaults:
     """The `at`-th storage call (stat, open, write, flush, read) raises `exc`."""
@@ -338,9 +351,13 @@ class _File:
         self.f.close()
 
 
-ERRNOS = (("EIO", lambda: OSError(errno.EIO, "I/O error")), ("ENOSPC", lambda: OSError(errno.ENOSPC, "full")),
-          ("EROFS", lambda: OSError(errno.EROFS, "read-only")), ("EACCES", lambda: OSError(errno.EACCES, "denied")),
-          ("MemoryError", lambda: MemoryError("injected")))
+ERRNOS = (
+    ("EIO", lambda: OSError(errno.EIO, "I/O error")),
+    ("ENOSPC", lambda: OSError(errno.ENOSPC, "full")),
+    ("EROFS", lambda: OSError(errno.EROFS, "read-only")),
+    ("EACCES", lambda: OSError(errno.EACCES, "denied")),
+    ("MemoryError", lambda: MemoryError("injected")),
+)
 
 
 def storage_calls(table, work, base, model):
@@ -360,7 +377,10 @@ def storage_calls(table, work, base, model):
                 break
             table.add("%s at each storage call of a save" % name, _after_fault(server, root, before, True))
             at += 1
-    for label, where in (("full store (ENOSPC on every write)", "write"), ("read-only store (EROFS on every open)", "open")):
+    for label, where in (
+        ("full store (ENOSPC on every write)", "write"),
+        ("read-only store (EROFS on every open)", "open"),
+    ):
         root = os.path.join(work, "full")
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(base, root)
@@ -379,6 +399,7 @@ def storage_calls(table, work, base, model):
 
 # --- the unix board -----------------------------------------------------------------------
 
+
 def _ask(sock, message):
     if isinstance(message, str):
         message = bytes(tracefile.unescape(message))
@@ -394,7 +415,7 @@ def _ask(sock, message):
 
 def _read(sock, rid):
     answer = _ask(sock, tracefile.read_request(rid))
-    return answer[answer.index("(") + 1:answer.index(")")]
+    return answer[answer.index("(") + 1 : answer.index(")")]
 
 
 def _enter(sock, number):
@@ -406,8 +427,16 @@ def _enter(sock, number):
 class Board:
     def __init__(self, binary, state, interp=(), flags=()):
         self.port = _free_port()
-        cmd = [binary, *interp, os.path.join(hostpath.ROOT, "boards", "unix", "main.py"),
-               "--tcp", "127.0.0.1:%d" % self.port, "--state", state, *flags]
+        cmd = [
+            binary,
+            *interp,
+            os.path.join(hostpath.ROOT, "boards", "unix", "main.py"),
+            "--tcp",
+            "127.0.0.1:%d" % self.port,
+            "--state",
+            state,
+            *flags,
+        ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
     def listening(self, wait=10):
@@ -484,10 +513,20 @@ def unix_board(table, work):
     lib = os.path.join(hostpath.ROOT, "build", "firmware")
     small = ("-X", "heapsize=64k") if os.path.isdir(lib) else ()  # as issue 18 found it
     cases = [
-        ("seal deleted, both copies zeroed", lambda s: [damage(s, "meter.made", "deleted"),
-                                                        damage(s, "meter.a", "zeroed"), damage(s, "meter.b", "zeroed")], ()),
-        ("seal deleted, both copies truncated", lambda s: [damage(s, n, "truncated") for n in RECORD_FILES[:2]]
-         + [damage(s, "meter.made", "deleted")], ()),
+        (
+            "seal deleted, both copies zeroed",
+            lambda s: [
+                damage(s, "meter.made", "deleted"),
+                damage(s, "meter.a", "zeroed"),
+                damage(s, "meter.b", "zeroed"),
+            ],
+            (),
+        ),
+        (
+            "seal deleted, both copies truncated",
+            lambda s: [damage(s, n, "truncated") for n in RECORD_FILES[:2]] + [damage(s, "meter.made", "deleted")],
+            (),
+        ),
         ("all three files deleted", lambda s: [damage(s, n, "deleted") for n in RECORD_FILES], ()),
         ("one copy 2 MB of random bytes, 64 KB heap", lambda s: damage(s, "meter.a", "oversized"), small),
         ("the seal 2 MB of random bytes, 64 KB heap", lambda s: damage(s, "meter.made", "oversized"), small),
@@ -496,8 +535,11 @@ def unix_board(table, work):
         ("a FIFO in place of meter.made", lambda s: damage(s, "meter.made", "FIFO"), ()),
         ("a FIFO in place of faults.a", lambda s: damage(s, "faults.a", "FIFO"), ()),
         ("a directory in place of one copy", lambda s: damage(s, "meter.a", "directory"), ()),
-        ("a plain file where the lock goes", lambda s: [shutil.rmtree(os.path.join(s, "meter.lock")),
-                                                        damage(s, "meter.lock", "zeroed")], ()),
+        (
+            "a plain file where the lock goes",
+            lambda s: [shutil.rmtree(os.path.join(s, "meter.lock")), damage(s, "meter.lock", "zeroed")],
+            (),
+        ),
     ]
     for label, make, interp in cases:
         state = os.path.join(work, "b")
@@ -521,9 +563,22 @@ def squeezed(table, work, binary, step=32, count=120):
         table.notes.append("squeezed heap: INCONCLUSIVE (no build/firmware: make compile)")
         return
     tokens = [str(vending.token(0, 0, 5, FRESH + i, vending.amount_field(1), DK)) for i in range(count)]
-    out = subprocess.run([binary, "-X", "heapsize=128k", os.path.join(hostpath.ROOT, "tools", "harness", "squeeze.py"),
-                          "--lib", lib, os.path.join(work, "squeeze"), str(step), *tokens],
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [
+            binary,
+            "-X",
+            "heapsize=128k",
+            os.path.join(hostpath.ROOT, "tools", "harness", "squeeze.py"),
+            "--lib",
+            lib,
+            os.path.join(work, "squeeze"),
+            str(step),
+            *tokens,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     lines = [line.split() for line in out.stdout.splitlines() if line.startswith("free ")]
     accepted = 0
     refused_from = None
@@ -546,16 +601,19 @@ def squeezed(table, work, binary, step=32, count=120):
     for _ in range(count - len(lines)):  # the script died: an exception got past the guard
         table.add("MemoryError on the unix port: a token with the heap squeezed", "crashed")
     if refused_from is not None:
-        table.notes.append("squeezed heap: tokens not taken (no ACK, 17 or ERR08) with up to %d bytes free "
-                           "in one piece; taken above" % refused_from)
+        table.notes.append(
+            "squeezed heap: tokens not taken (no ACK, 17 or ERR08) with up to %d bytes free "
+            "in one piece; taken above" % refused_from
+        )
 
 
 def _mounted(table, work, binary, base, credit_before):
     """Full and read-only file systems with a killed meter's stale lock (a 256 KB tmpfs)."""
     mnt = os.path.join(work, "mnt")
     os.mkdir(mnt)
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,nr_inodes=400", "tmpfs", mnt],
-                      capture_output=True).returncode:
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k,nr_inodes=400", "tmpfs", mnt], capture_output=True
+    ).returncode:
         table.notes.append("unix board, full and read-only stores: INCONCLUSIVE (no tmpfs mount here)")
         return
     try:

@@ -11,6 +11,7 @@ otherwise firmware/ is used as it is. On CPython the const() shim (cpython/) goe
 The host package's directory (tools/vtc07) goes last, for the trace format (tracefile,
 framing), which a script imports by its bare name on MicroPython.
 """
+
 import sys
 
 _ROOT = (__file__.rsplit("/", 1)[0] if "/" in __file__ else ".") + "/../.."  # tools/harness

@@ -10,6 +10,7 @@ session timeout. The core must never raise, must always answer within its timers
 hang: `next_event` never asks for more than its longest timer, the 1280 s lockout), and its heap after a
 collection must stay flat. Prints frames, seconds, frames per second and the heap range.
 """
+
 import gc
 import random
 import sys
@@ -19,10 +20,11 @@ import firmwarepath
 _args = firmwarepath.setup(sys.argv[1:])
 
 import meter  # noqa: E402
+
 try:
-    from vtc07 import tracefile  # noqa: E402
+    from vtc07 import tracefile
 except ImportError:  # MicroPython: firmwarepath put tools/vtc07 on the path
-    import tracefile  # noqa: E402
+    import tracefile
 from simline import SimLine  # noqa: E402
 from storage import MemoryStore  # noqa: E402
 from tables import KCT_WINDOW_MS, LOCKOUT_MAX_S, SESSION_TIMEOUT  # noqa: E402
@@ -40,6 +42,7 @@ except ImportError:  # CPython
     def ticks_diff(a, b):
         return a - b
 
+
 def heap_used():
     """Bytes in use after a collection: gc.mem_alloc on MicroPython, tracemalloc on CPython."""
     gc.collect()
@@ -52,8 +55,7 @@ def heap_used():
     return tracemalloc.get_traced_memory()[0]
 
 
-REGISTERS = (b"0000", b"0001", b"0002", b"0003", b"0004", b"0005", b"0006", b"8001", b"8005",
-             b"8016", b"FFFF", b"12G4")
+REGISTERS = (b"0000", b"0001", b"0002", b"0003", b"0004", b"0005", b"0006", b"8001", b"8005", b"8016", b"FFFF", b"12G4")
 HEX = b"0123456789ABCDEF"
 
 
@@ -93,11 +95,11 @@ def damage(frame):
         return frame
     i = random.getrandbits(8) % n
     if roll == 0:
-        return frame[:i] + bytes([frame[i] ^ (1 << (random.getrandbits(3) % 7))]) + frame[i + 1:]
+        return frame[:i] + bytes([frame[i] ^ (1 << (random.getrandbits(3) % 7))]) + frame[i + 1 :]
     if roll == 1:
-        return frame[:i] + frame[i + 1:]  # a character lost
+        return frame[:i] + frame[i + 1 :]  # a character lost
     if roll == 2:
-        return frame[:i + 1] + frame[i:]  # a character doubled
+        return frame[: i + 1] + frame[i:]  # a character doubled
     if roll == 3:
         return frame[:i]  # cut short
     return frame
@@ -134,8 +136,10 @@ def main(argv):
     frames = int(argv[0]) if argv else 1000000
     seed = int(argv[1]) if len(argv) > 1 else 1
     seconds, low, high, final = run(frames, seed)
-    print("frames %d seed %d seconds %.1f frames_per_s %d heap_after_gc %d..%d final %d"
-          % (frames, seed, seconds, frames / max(seconds, 0.001), low, high, final))
+    print(
+        "frames %d seed %d seconds %.1f frames_per_s %d heap_after_gc %d..%d final %d"
+        % (frames, seed, seconds, frames / max(seconds, 0.001), low, high, final)
+    )
     return 0
 
 

@@ -13,6 +13,7 @@ returns a dict of figures. The ports differ in when a collection can run:
 The core is built with the token engine (firmware/meterapp.py), so the heap figures
 include it. Names of the figures are bench_core.py's.
 """
+
 import gc
 import sys
 

@@ -1,6 +1,7 @@
 """Importing this makes a harness script run from the checkout find the host package
 (tools/vtc07, which brings the firmware's modules: tables, crc, the RegisterTable) and
 the firmware itself, without an install."""
+
 import os
 import sys
 

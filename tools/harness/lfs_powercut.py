@@ -12,6 +12,7 @@ mounts what is left, restarts the meter from it and checks it against the model:
 the sum of the accepted tokens, no TID is accepted twice, the key is wholly old or wholly
 new, the lockout is never weaker than before the cut.
 """
+
 import sys
 
 BLOCKS = 64  # a 32 KB littlefs, the size of a small board's state partition
@@ -46,12 +47,12 @@ class RamBlocks:
 
     def readblocks(self, n, buf, off=0):
         a = n * BLOCK_SIZE + off
-        buf[:] = self.data[a:a + len(buf)]
+        buf[:] = self.data[a : a + len(buf)]
 
     def writeblocks(self, n, buf, off=0):
         if self._tick():
             a = n * BLOCK_SIZE + off
-            self.data[a:a + len(buf)] = buf
+            self.data[a : a + len(buf)] = buf
             self.progged += len(buf)
 
     def ioctl(self, op, arg):
@@ -62,15 +63,15 @@ class RamBlocks:
         if op == 6 and self._tick():  # erase
             self.erases += 1
             a = arg * BLOCK_SIZE
-            self.data[a:a + BLOCK_SIZE] = b"\xff" * BLOCK_SIZE
+            self.data[a : a + BLOCK_SIZE] = b"\xff" * BLOCK_SIZE
         return 0
 
 
 def child(tokens):
     """On MicroPython: every cut point of every operation, checked; prints one line each."""
     import os
-    import vfs
 
+    import vfs
     from meterapp import MeterApplication
     from storage import FileStore
 
@@ -91,8 +92,19 @@ def child(tokens):
         return app.step(now)
 
     def state(app):
-        return (list(app.credit), app.tids, app.mpl, app.key_changed, bytes(app.dk), app.krn,
-                app.ti, app.read_register(0x8016), app.last[0], app.lockout.count, app.lockout.remaining_ms(0))
+        return (
+            list(app.credit),
+            app.tids,
+            app.mpl,
+            app.key_changed,
+            bytes(app.dk),
+            app.krn,
+            app.ti,
+            app.read_register(0x8016),
+            app.last[0],
+            app.lockout.count,
+            app.lockout.remaining_ms(0),
+        )
 
     def setup_credit(app):
         assert run(app, "old_credit") == 1
@@ -200,8 +212,10 @@ def child(tokens):
                     failed += 1
                     print("FAIL", name, "fill", fill, "cut", cut_at, e)
                 unmount()
-        print("op %s: %d cut points (%d images, %d erases among their block operations): %d old state, %d new state"
-              % (name, tried, FILLS, erases, old, new))
+        print(
+            "op %s: %d cut points (%d images, %d erases among their block operations): %d old state, %d new state"
+            % (name, tried, FILLS, erases, old, new)
+        )
     print("failed", failed)
 
 
@@ -212,9 +226,10 @@ def host(argv):
     import subprocess
 
     import hostpath
-    from vtc07 import vending
     from meterapp import DEFAULT_DK
     from unixboard import micropython_binary
+
+    from vtc07 import vending
 
     lib = argv[argv.index("--lib") + 1] if "--lib" in argv else os.path.join(hostpath.ROOT, "firmware")
     dk = int(DEFAULT_DK, 16)
@@ -223,17 +238,26 @@ def host(argv):
     credit = lambda t, amount, key=dk: vending.token(0, 0, 5, t, vending.amount_field(amount), key)  # noqa: E731
     kct = vending.key_change_tokens(new_dk, 255, 2, 0, 2, 7, dk)
     tokens = {
-        "old_credit": credit(t0 - 5, 30), "credit": credit(t0, 70), "credit_tid": t0,
-        "mpl": vending.token(2, 0, 5, t0 + 1, 256, dk), "mpl_tid": t0 + 1,
-        "kct1": kct[0], "kct2": kct[1],
-        "reject1": credit(t0 + 50, 1, new_dk), "reject2": credit(t0 + 51, 1, new_dk),
+        "old_credit": credit(t0 - 5, 30),
+        "credit": credit(t0, 70),
+        "credit_tid": t0,
+        "mpl": vending.token(2, 0, 5, t0 + 1, 256, dk),
+        "mpl_tid": t0 + 1,
+        "kct1": kct[0],
+        "kct2": kct[1],
+        "reject1": credit(t0 + 50, 1, new_dk),
+        "reject2": credit(t0 + 51, 1, new_dk),
         "reject3": credit(t0 + 52, 1, new_dk),
         "class1": vending.class1_token(0, 2**36 - 1, 0),
     }
     args = ["%s=%d" % kv for kv in tokens.items()]
     args += ["dk=%s" % dk.to_bytes(8, "big").hex(), "new_dk=%s" % new_dk.to_bytes(8, "big").hex()]
-    result = subprocess.run([micropython_binary(), os.path.abspath(__file__), "--child", lib] + args,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [micropython_binary(), os.path.abspath(__file__), "--child", lib] + args,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return result.returncode, result.stdout + result.stderr
 
 

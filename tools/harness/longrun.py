@@ -7,17 +7,19 @@ less than SAVE_TENTHS of consumption (none when the board signalled power failin
 
     python3 tools/longrun.py [--steps N] [--seed S]     (make reliability: 200,000 steps)
 """
+
 import argparse
 import datetime
 import random
 import sys
 
 import hostpath  # noqa: F401  (firmware/ on sys.path)
-from vtc07 import vending
 from consumption import Consumption
 from meterapp import MeterApplication
 from storage import MemoryStore
 from tables import SAVE_TENTHS
+
+from vtc07 import vending
 
 DK = 0xE653341F9D5BF36F
 T0 = vending.tid_minutes(datetime.datetime(2004, 3, 1))
@@ -33,8 +35,15 @@ def run(steps=10000, seed=1):
     bought = [0, 0, 0, 0]
     now = 0
     tid = T0
-    result = {"steps": steps, "tokens": 0, "cuts": 0, "power_fail_cuts": 0, "failures": 0,
-              "max_unbilled_tenths": 0, "consumed": [0, 0, 0, 0]}
+    result = {
+        "steps": steps,
+        "tokens": 0,
+        "cuts": 0,
+        "power_fail_cuts": 0,
+        "failures": 0,
+        "max_unbilled_tenths": 0,
+        "consumed": [0, 0, 0, 0],
+    }
     for _ in range(steps):
         now += rnd.choice((1, 10, 100, 1000, 60000))
         action = rnd.random()
@@ -62,7 +71,11 @@ def run(steps=10000, seed=1):
             meter = Consumption(restarted)
             unbilled = sum(app.usage[:4]) - sum(restarted.usage[:4])
             result["max_unbilled_tenths"] = max(result["max_unbilled_tenths"], unbilled)
-            if unbilled < 0 or unbilled >= SAVE_TENTHS or (signalled and (unbilled or app.usage[4:] != restarted.usage[4:])):
+            if (
+                unbilled < 0
+                or unbilled >= SAVE_TENTHS
+                or (signalled and (unbilled or app.usage[4:] != restarted.usage[4:]))
+            ):
                 result["failures"] += 1
             app = restarted
             result["cuts"] += 1
@@ -83,8 +96,10 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args(argv)
     result = run(args.steps, args.seed)
-    print("longrun: %(steps)d steps, %(tokens)d tokens, %(cuts)d power cuts (%(power_fail_cuts)d signalled), "
-          "most unbilled by a cut %(max_unbilled_tenths)d tenths, failures %(failures)d" % result)
+    print(
+        "longrun: %(steps)d steps, %(tokens)d tokens, %(cuts)d power cuts (%(power_fail_cuts)d signalled), "
+        "most unbilled by a cut %(max_unbilled_tenths)d tenths, failures %(failures)d" % result
+    )
     return 1 if result["failures"] else 0
 
 

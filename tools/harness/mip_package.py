@@ -5,7 +5,8 @@
     python3 tools/harness/mip_package.py --check   exit 1 if any of them is out of date
 
 The version has one home, the firmware's SoftwareVersion (VERSION in firmware/server.py,
-which the host package's `__version__` and so pyproject.toml read too). JSON cannot refer to it, so the files that carry it are
+which the host package's `__version__` and so pyproject.toml read too). JSON cannot refer to it, so
+the files that carry it are
 written from it here, with the file lists from firmware/ and boards/common/; a test runs
 the check, so a new firmware module or a new version cannot ship with a stale package.
 
@@ -17,6 +18,7 @@ the check, so a new firmware module or a new version cannot ship with a stale pa
 - manifest.py: the same modules for MicroPython's manifest tools (metadata() first, then
   one module() per file), e.g. micropython-lib's package index or include() in a frozen build.
 """
+
 import json
 import os
 import sys
@@ -50,24 +52,30 @@ def _json(urls, note):
     """mip's package.json, one file to a line."""
     rows = ",\n".join("  " + json.dumps(pair) for pair in urls)
     return '{\n "version": %s,\n "description": %s,\n "urls": [\n%s\n ]\n}\n' % (
-        json.dumps(version()), json.dumps(note), rows)
+        json.dumps(version()),
+        json.dumps(note),
+        rows,
+    )
 
 
 def files():
     """{path in the repository: the text it must hold}."""
     out = {"package.json": _json([[name, path] for name, path in modules()], DESCRIPTION)}
-    lines = ["# Written by tools/harness/mip_package.py (`make package`) from firmware/, boards/common/",
-             "# and the version in firmware/server.py: edit those, not this file.",
-             "# The firmware and the shared board glue as sources, for MicroPython's manifest tools;",
-             "# a board's frozen build uses boards/<board>/manifest.py (constants folded in).",
-             "metadata(version=%r, description=%r)  # noqa: F821" % (version(), DESCRIPTION)]
+    lines = [
+        "# Written by tools/harness/mip_package.py (`make package`) from firmware/, boards/common/",
+        "# and the version in firmware/server.py: edit those, not this file.",
+        "# The firmware and the shared board glue as sources, for MicroPython's manifest tools;",
+        "# a board's frozen build uses boards/<board>/manifest.py (constants folded in).",
+        "metadata(version=%r, description=%r)  # noqa: F821" % (version(), DESCRIPTION),
+    ]
     for name, path in modules():
         lines.append("module(%r, base_path=%r)  # noqa: F821" % (name, os.path.dirname(path)))
     out["manifest.py"] = "\n".join(lines) + "\n"
     for board in hardware_boards():
         out["boards/%s/package.json" % board] = _json(
             [["lib/board.py", "board.py"], ["main.py", "main.py"]],
-            "The %s board's pins and main.py; install package.json (the firmware) too" % board)
+            "The %s board's pins and main.py; install package.json (the firmware) too" % board,
+        )
     return out
 
 

@@ -11,15 +11,16 @@ new), the credit grows by the token's amount exactly once, never twice. Prints, 
 rate, how many sessions ended with the result, with a clean error, and how many were
 wrong (must be 0).
 """
+
 import sys
 import tempfile
 
 import hostpath  # noqa: F401  (the host package and firmware/ on sys.path)
-from vtc07 import hhu
-from vtc07 import vending
 from noisyline import Channel, NoisyLine
 from powercut import DK
 from unixboard import UnixBoard, micropython_binary
+
+from vtc07 import hhu, vending
 
 CREDIT = hhu.BY_NAME["creditelectricity"]
 
@@ -45,12 +46,12 @@ def run_rate(micropython, ber, sessions, seed):
             to_meter, to_hhu = Channel(ber, seed * 1000 + 2 * i), Channel(ber, seed * 1000 + 2 * i + 1)
             with NoisyLine(port, to_meter=to_meter, to_hhu=to_hhu) as line:
                 try:
-                    reported = session(line.port, lambda meter: meter.enter_token(token)[0])
+                    reported = session(line.port, lambda meter: meter.enter_token(token)[0])  # noqa: B023
                 except hhu.HhuError as e:
                     reported = None
                     results["errors"].append(str(e).split(":")[0])
             # the truth, on a clean line
-            again = session(port, lambda meter: meter.enter_token(token)[0])
+            again = session(port, lambda meter: meter.enter_token(token)[0])  # noqa: B023
             credit += amount  # applied now if not before: exactly once either way
             right = again in (1, 10) and (reported is None or reported == 1)
             if reported is not None and reported == 1 and again != 10:
@@ -70,7 +71,9 @@ def run_rate(micropython, ber, sessions, seed):
 
 def main(argv):
     sessions = int(argv[argv.index("--sessions") + 1]) if "--sessions" in argv else 20
-    rates = [float(r) for r in (argv[argv.index("--rates") + 1] if "--rates" in argv else "0,1e-5,1e-4,1e-3").split(",")]
+    rates = [
+        float(r) for r in (argv[argv.index("--rates") + 1] if "--rates" in argv else "0,1e-5,1e-4,1e-3").split(",")
+    ]
     seed = int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 1
     micropython = micropython_binary()
     print("bit-error rate  sessions  result  clean error  wrong")

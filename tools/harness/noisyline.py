@@ -7,18 +7,21 @@
 (the same bytes, changed ones, or b"" for a dropped chunk). Used by the tests to make a
 real meter process NAK, go silent, or send garbled answers, without a mock meter.
 """
+
 import socket
 import threading
 
 
 def flip_parity(index=0):
     """A damage function: the byte at `index` (negative from the end) gets its bit 7 flipped."""
+
     def damage(data):
         if not data:
             return data
         b = bytearray(data)
         b[index] ^= 0x80
         return bytes(b)
+
     return damage
 
 
@@ -45,8 +48,9 @@ class NoisyLine:
             return
         meter_side = socket.create_connection(self._meter)
         self._socks += [hhu_side, meter_side]
-        threading.Thread(target=self._pump, args=(hhu_side, meter_side, lambda d: self.to_meter(d)),
-                         daemon=True).start()
+        threading.Thread(
+            target=self._pump, args=(hhu_side, meter_side, lambda d: self.to_meter(d)), daemon=True
+        ).start()
         self._pump(meter_side, hhu_side, lambda d: self.to_hhu(d))
 
     @staticmethod

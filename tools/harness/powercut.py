@@ -17,18 +17,19 @@ no longer be taken (the STS rule: Old). The credit must then be the sum of the a
 tokens: nothing lost, nothing doubled. A rejected token's result must be readable (stored)
 exactly when its lockout count is stored: no cut leaves a readable rejection uncounted.
 """
+
 import random
 import sys
 import tempfile
 import time
 
 import hostpath  # noqa: F401  (firmware/ on sys.path)
-from vtc07 import tracefile
-from vtc07 import vending
 from meterapp import DEFAULT_DK, MeterApplication
 from storage import FileStore
 from tables import TID_STORE_MIN
 from unixboard import UnixBoard, micropython_binary
+
+from vtc07 import tracefile, vending
 
 DK = int(DEFAULT_DK, 16)  # the unix board's default key
 OTHER_DK = 0xE94023262E9993C2  # another meter's key (sts-tokens.md)
@@ -49,8 +50,9 @@ def check_state(state, amounts, applied):
     unknown = [t for t in app.tids if t not in amounts]
     assert not unknown, "TIDs no token had: %r" % unknown
     dropped = applied - set(app.tids)
-    assert not dropped or (len(app.tids) >= TID_STORE_MIN and max(dropped) < min(app.tids)), \
+    assert not dropped or (len(app.tids) >= TID_STORE_MIN and max(dropped) < min(app.tids)), (
         "applied tokens missing from the store: %r" % sorted(dropped)
+    )
     applied |= set(app.tids)
     expected = sum(amounts[t] for t in applied)
     assert app.credit[0] == expected, "credit %d, applied tokens add up to %d" % (app.credit[0], expected)
@@ -132,10 +134,17 @@ def campaign(micropython, runs, seed=1, state=None):
     total = sum(amounts[t] for t in applied)
     assert "(%010d)" % total in credit, "final credit %s, applied tokens add up to %d" % (credit, total)
     assert accepted == len(missed) and used == len(again) - len(missed)
-    return {"runs": runs, "cut_before_save": cut_before_save, "cut_after_save": cut_after_save,
-            "rejections_counted": rejections["counted"],
-            "rejections_cut": rejections["cut before evaluation or save"],
-            "used": used, "accepted": accepted, "old": old, "final_credit": total}
+    return {
+        "runs": runs,
+        "cut_before_save": cut_before_save,
+        "cut_after_save": cut_after_save,
+        "rejections_counted": rejections["counted"],
+        "rejections_cut": rejections["cut before evaluation or save"],
+        "used": used,
+        "accepted": accepted,
+        "old": old,
+        "final_credit": total,
+    }
 
 
 def main(argv):
@@ -143,12 +152,15 @@ def main(argv):
     seed = int(argv[argv.index("--seed") + 1]) if "--seed" in argv else 1
     micropython = micropython_binary()
     result = campaign(micropython, runs, seed)
-    print("%(runs)d power cuts: the token was not applied %(cut_before_save)d times, applied "
-          "%(cut_after_save)d times. Entered again: %(accepted)d missed tokens accepted, %(used)d "
-          "applied ones Used; %(old)d missed ones too old to take. Credit %(final_credit)d tenths, the exact sum of the applied tokens: "
-          "nothing lost, nothing doubled. Rejected tokens: %(rejections_counted)d counted with their "
-          "result, %(rejections_cut)d cut before their result was stored (neither readable nor "
-          "counted); 0 readable and uncounted" % result)
+    print(
+        "%(runs)d power cuts: the token was not applied %(cut_before_save)d times, applied "
+        "%(cut_after_save)d times. Entered again: %(accepted)d missed tokens accepted, %(used)d "
+        "applied ones Used; %(old)d missed ones too old to take. Credit %(final_credit)d "
+        "tenths, the exact sum of the applied tokens: "
+        "nothing lost, nothing doubled. Rejected tokens: %(rejections_counted)d counted with their "
+        "result, %(rejections_cut)d cut before their result was stored (neither readable nor "
+        "counted); 0 readable and uncounted" % result
+    )
     return 0
 
 

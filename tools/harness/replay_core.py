@@ -10,6 +10,7 @@ The client's lines are fed to a fresh core at their times; the core's output, wi
 time `poll` gave it out, must equal the trace's server lines. `--record` rewrites the
 server lines from the core (for authoring; the result is reviewed before it is committed).
 """
+
 import sys
 
 if __name__ == "__main__":
@@ -18,15 +19,16 @@ if __name__ == "__main__":
     _args = firmwarepath.setup(sys.argv[1:])
 
 try:
-    from vtc07 import tracefile  # noqa: E402
+    from vtc07 import tracefile
 except ImportError:  # MicroPython: firmwarepath put tools/vtc07 on the path
-    import tracefile  # noqa: E402
-import meter  # noqa: E402
-from storage import MemoryStore  # noqa: E402
-from simline import SimLine  # noqa: E402
+    import tracefile
+import meter
+from simline import SimLine
+from storage import MemoryStore
 
 # @ settings of the replay itself, not of the meter (docs/traces.md)
 REPLAY_KEYS = ("start", "lockout")
+
 
 def make_server(settings, start):
     """A core configured from a trace's @ settings, as a board configures it from flags."""

@@ -10,10 +10,11 @@ silent. Used by the logic tests, the trace replay (replay_core.py), long measure
 (brute force against the token lockout), the seeded core fuzz run, and as the port the HHU
 client (tools/vtc07/hhu.py) talks through in tests (`SimSerial`).
 """
+
 try:
-    from vtc07 import tracefile  # noqa: E402
+    from vtc07 import tracefile
 except ImportError:  # MicroPython: firmwarepath put tools/vtc07 on the path
-    import tracefile  # noqa: E402
+    import tracefile
 from server import Loop
 from ticks import ticks_add
 

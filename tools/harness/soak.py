@@ -15,6 +15,7 @@ The board prints its heap in use after a collection every second; the run fails 
 MemoryError, a missing or wrong answer, or heap growth between the first and the last
 quarter.
 """
+
 import os
 import sys
 import tempfile
@@ -22,14 +23,27 @@ import threading
 import time
 
 import hostpath
-from vtc07 import tracefile
-from vtc07 import vending
-from vtc07.hhu import id_response_complete, message_complete
 from powercut import DK
 from unixboard import UnixBoard, micropython_binary
 
-READABLE = (b"0000", b"0001", b"0002", b"0003", b"0005", b"0006", b"8000", b"8001", b"8005", b"800B",
-            b"8010", b"8014", b"8016")
+from vtc07 import tracefile, vending
+from vtc07.hhu import id_response_complete, message_complete
+
+READABLE = (
+    b"0000",
+    b"0001",
+    b"0002",
+    b"0003",
+    b"0005",
+    b"0006",
+    b"8000",
+    b"8001",
+    b"8005",
+    b"800B",
+    b"8010",
+    b"8014",
+    b"8016",
+)
 
 
 # what a token write may answer: taken (ACK), or an error data message (locked, bad value)
@@ -45,8 +59,9 @@ def messages(count):
         cycle += 1
         token = vending.token(0, 0, cycle % 16, 1000 + cycle, 1, DK)
         batch = [(b"/?!\r\n", id_response_complete, (b"/STS",))]
-        batch += [(tracefile.command(b"R1\x02" + rid + b"()"), message_complete, (b"\x02" + rid + b"(",))
-                  for rid in READABLE]
+        batch += [
+            (tracefile.command(b"R1\x02" + rid + b"()"), message_complete, (b"\x02" + rid + b"(",)) for rid in READABLE
+        ]
         for value in (b"%017X" % token, b"%017X" % token, b"%017X" % (cycle * 7919), b"12"):
             batch.append((tracefile.command(b"W1\x020004(" + value + b")"), message_complete, _WRITE_ANSWERS))
             batch.append((tracefile.command(b"R1\x020005()"), message_complete, (b"\x020005(",)))
@@ -56,7 +71,6 @@ def messages(count):
                 return
             sent += 1
             yield item
-
 
 
 def heap_sampler(proc):
@@ -77,9 +91,17 @@ def heap_sampler(proc):
 
 def soak(micropython, count, heap="64k", lib=None, state=None):
     lib = lib or os.path.join(hostpath.ROOT, "build", "firmware")
-    board = UnixBoard(micropython, state or tempfile.mkdtemp(prefix="soak-"),
-                      "--rom" if lib.endswith(".img") else "--lib", lib, "--heap-log", "1000", "--test-tr", "1",
-                      interpreter_args=["-X", "heapsize=" + heap])
+    board = UnixBoard(
+        micropython,
+        state or tempfile.mkdtemp(prefix="soak-"),
+        "--rom" if lib.endswith(".img") else "--lib",
+        lib,
+        "--heap-log",
+        "1000",
+        "--test-tr",
+        "1",
+        interpreter_args=["-X", "heapsize=" + heap],
+    )
     try:
         board.start()
         samples, lines = heap_sampler(board.proc)
@@ -98,8 +120,9 @@ def soak(micropython, count, heap="64k", lib=None, state=None):
                 except ConnectionResetError:
                     chunk = b""
                 if not chunk:
-                    raise RuntimeError("the board closed the line after %d messages:\n%s"
-                                       % (sent, "\n".join(lines[-8:])))
+                    raise RuntimeError(
+                        "the board closed the line after %d messages:\n%s" % (sent, "\n".join(lines[-8:]))
+                    )
                 answer += bytes(tracefile.from_line(chunk))
             if not answer.startswith(beginnings):
                 raise RuntimeError("message %d %r: answer %r" % (sent, bytes(request), answer))
@@ -112,24 +135,34 @@ def soak(micropython, count, heap="64k", lib=None, state=None):
     assert not errors, errors
     quarter = max(1, len(samples) // 4)
     early, late = samples[:quarter], samples[-quarter:]
-    return {"messages": sent, "seconds": seconds, "heap": heap, "samples": len(samples),
-            "heap_min": min(samples), "heap_max": max(samples),
-            "growth": max(late) - max(early)}
+    return {
+        "messages": sent,
+        "seconds": seconds,
+        "heap": heap,
+        "samples": len(samples),
+        "heap_min": min(samples),
+        "heap_max": max(samples),
+        "growth": max(late) - max(early),
+    }
 
 
 def main(argv):
     import argparse
 
-    parser = argparse.ArgumentParser(prog="soak.py", description="Many messages against the unix board on a small heap.")
+    parser = argparse.ArgumentParser(
+        prog="soak.py", description="Many messages against the unix board on a small heap."
+    )
     parser.add_argument("--messages", type=int, default=100000)
     parser.add_argument("--heap", default="64k", help="-X heapsize, e.g. 64k")
     parser.add_argument("--lib", help="build/firmware (.mpy) or a ROMFS image (.img); default: the sources")
     args = parser.parse_args(argv)  # a bad argument: usage, one line, exit 2
     micropython = micropython_binary()
     r = soak(micropython, args.messages, args.heap, args.lib)
-    print("%(messages)d messages in %(seconds).0f s on -X heapsize=%(heap)s: heap in use after "
-          "collection %(heap_min)d..%(heap_max)d bytes over %(samples)d samples, growth from the "
-          "first to the last quarter %(growth)d bytes, no MemoryError" % r)
+    print(
+        "%(messages)d messages in %(seconds).0f s on -X heapsize=%(heap)s: heap in use after "
+        "collection %(heap_min)d..%(heap_max)d bytes over %(samples)d samples, growth from the "
+        "first to the last quarter %(growth)d bytes, no MemoryError" % r
+    )
     return 0 if r["growth"] <= 512 else 1
 
 

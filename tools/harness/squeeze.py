@@ -9,6 +9,7 @@ the core polled as the board loop does, inside its guard (recovery.loop_fault); 
 filler is then let go. One line per token: `free <bytes> status <TokenStatus> guard <0/1>
 busy <0/1> refusing <0/1> credit <in RAM> stored <as a restart reads it>`.
 """
+
 import sys
 
 import firmwarepath
@@ -21,7 +22,6 @@ import meter  # noqa: E402
 import recovery  # noqa: E402
 from meterapp import MeterApplication  # noqa: E402
 from storage import FileStore  # noqa: E402
-
 
 
 def one(server, token, free):
@@ -39,12 +39,14 @@ def one(server, token, free):
             n += 1
         except MemoryError:
             size //= 2
-    reserve = None
+    del reserve  # the `free` bytes, given back for the token
     gc.collect()
     left = gc.mem_free()
     guard = None
     try:
-        server.write_register(4, bytes(int(c, 16) for c in "%017X" % token))  # BinaryTokenEntry: ACK (0), or refused (ERR08 ...)
+        server.write_register(
+            4, bytes(int(c, 16) for c in "%017X" % token)
+        )  # BinaryTokenEntry: ACK (0), or refused (ERR08 ...)
         server.poll(0)
     except Exception as e:  # the board loop's guard
         guard = e
@@ -64,7 +66,23 @@ free = 0
 for number in _args[2:]:
     left, guard = one(server, int(number), free)
     stored = MeterApplication(FileStore(state), {})
-    print("free", free, "left", left, "status", app.token_status, "guard", int(guard), "busy", int(app.busy),
-          "refusing", int(app.refusing), "credit", app.credit[0], "stored", stored.credit[0])
+    print(
+        "free",
+        free,
+        "left",
+        left,
+        "status",
+        app.token_status,
+        "guard",
+        int(guard),
+        "busy",
+        int(app.busy),
+        "refusing",
+        int(app.refusing),
+        "credit",
+        app.credit[0],
+        "stored",
+        stored.credit[0],
+    )
     stored = None
     free += step

@@ -12,6 +12,7 @@ the heap in use after a collection once it listens:
 - sources: firmware/ as it is (`make run`), compiled at start-up.
 A way that does not start in the heap size given is reported as such.
 """
+
 import os
 import subprocess
 import sys
@@ -26,8 +27,16 @@ BUILD = os.path.join(hostpath.ROOT, "build")
 
 def heap_after_start(micropython, flags, heap):
     """Heap in use after the first collection once the board listens, or the error line."""
-    board = UnixBoard(micropython, tempfile.mkdtemp(prefix="heap-"), *flags, "--heap-log", "200",
-                      "--test-tr", "1", interpreter_args=["-X", "heapsize=" + heap])
+    board = UnixBoard(
+        micropython,
+        tempfile.mkdtemp(prefix="heap-"),
+        *flags,
+        "--heap-log",
+        "200",
+        "--test-tr",
+        "1",
+        interpreter_args=["-X", "heapsize=" + heap],
+    )
     try:
         board.start()
     except RuntimeError as e:
@@ -74,8 +83,10 @@ def main(argv):
     print("unix board, -X heapsize=%s, heap in use after start-up:" % heap)
     print("  files (.mpy, --lib build/firmware): %s" % r["files"])
     if isinstance(r["romfs"], int):
-        print("  ROMFS (--rom, %d B image):          %d B, %d B without the image buffer" % (
-            r["image"], r["romfs"], r["romfs"] - r["buffer"]))
+        print(
+            "  ROMFS (--rom, %d B image):          %d B, %d B without the image buffer"
+            % (r["image"], r["romfs"], r["romfs"] - r["buffer"])
+        )
     else:
         print("  ROMFS (--rom, %d B image):          %s" % (r["image"], r["romfs"]))
     print("  sources (firmware/, compiled):      %s" % r["sources"])

@@ -12,6 +12,7 @@ left. Each outcome is checked against a model of what was stored:
                  lockout; the target is 0
 `--every N` takes every Nth byte position of the corruption sweep (1: all of them).
 """
+
 import argparse
 import errno
 import os
@@ -22,11 +23,12 @@ import tempfile
 
 import hostpath  # noqa: F401  (firmware/ on sys.path)
 import storage
-from vtc07 import vending
 from consumption import Consumption
 from meterapp import MeterApplication
 from storage import FileStore
 from tables import SAVE_TENTHS, TID_STORE_MIN
+
+from vtc07 import vending
 
 DK = 0xE653341F9D5BF36F  # the unix board's default key
 NEW_DK = 0x0123456789ABCDEF
@@ -48,9 +50,22 @@ def credit(t, amount, dk=NEW_DK):
 
 def snapshot(app):
     """Everything a restart must give back: the application's state and the lockout's."""
-    return (list(app.credit) + [app.balance, app.sgc] + list(app.usage), app.tids, app.mpl, app.key_changed, bytes(app.dk), app.key_type,
-            app.krn, app.ken, app.ti, app.base_date, app.read_register(0x8016), app.last[0],
-            app.lockout.count, app.lockout.remaining_ms(0))
+    return (
+        list(app.credit) + [app.balance, app.sgc] + list(app.usage),
+        app.tids,
+        app.mpl,
+        app.key_changed,
+        bytes(app.dk),
+        app.key_type,
+        app.krn,
+        app.ken,
+        app.ti,
+        app.base_date,
+        app.read_register(0x8016),
+        app.last[0],
+        app.lockout.count,
+        app.lockout.remaining_ms(0),
+    )
 
 
 def prepare(root):
@@ -77,6 +92,7 @@ def outcome(root, model):
 
 # --- corruption sweep -------------------------------------------------------------------
 
+
 def corruption(every=1, seed=1):
     """Every stored file, every byte overwritten (0x00, 0xFF, random), every bit flipped."""
     rng = random.Random(seed)
@@ -93,7 +109,7 @@ def corruption(every=1, seed=1):
             damages = [0x00, 0xFF, rng.randrange(256)] + [good[pos] ^ (1 << b) for b in range(8)]
             for value in damages:
                 with open(path, "wb") as f:
-                    f.write(good[:pos] + bytes((value,)) + good[pos + 1:])
+                    f.write(good[:pos] + bytes((value,)) + good[pos + 1 :])
                 result = outcome(root, model)
                 counts[result] += 1
                 cases += 1
@@ -106,6 +122,7 @@ def corruption(every=1, seed=1):
 
 
 # --- fault classes ------------------------------------------------------------------------
+
 
 class _OpenPatch:
     """While entered, firmware/storage.py opens its files through `self.open`."""
@@ -135,7 +152,6 @@ class Faults(_OpenPatch):
                 raise OSError(code, os.strerror(code))
             return _FailingFile(open(path, mode), code, where)
         return open(path, mode)
-
 
 
 class _FailingFile:
@@ -174,7 +190,7 @@ def _at_rest(kind, path):
     if kind == "truncated to 0":
         data = b""
     elif kind == "truncated to half":
-        data = good[:len(good) // 2]
+        data = good[: len(good) // 2]
     elif kind == "last byte cut":
         data = good[:-1]
     elif kind == "zero-filled":
@@ -196,12 +212,27 @@ def _at_rest(kind, path):
         f.write(data)
 
 
-AT_REST = ("seal deleted", "older firmware's one-file record", "truncated to 0", "truncated to half", "last byte cut", "zero-filled", "0xFF-filled",
-           "bit flipped", "deleted", "directory in its place")
+AT_REST = (
+    "seal deleted",
+    "older firmware's one-file record",
+    "truncated to 0",
+    "truncated to half",
+    "last byte cut",
+    "zero-filled",
+    "0xFF-filled",
+    "bit flipped",
+    "deleted",
+    "directory in its place",
+)
 READ_ERRORS = (("EIO on read", errno.EIO), ("EACCES on read", errno.EACCES))
-WRITE_ERRORS = (("read-only (EROFS on open)", errno.EROFS, "open"), ("EIO on open", errno.EIO, "open"),
-                ("ENOSPC on write (full)", errno.ENOSPC, "write"), ("EIO on write", errno.EIO, "write"),
-                ("ENOSPC on flush", errno.ENOSPC, "flush"), ("EIO on flush", errno.EIO, "flush"))
+WRITE_ERRORS = (
+    ("read-only (EROFS on open)", errno.EROFS, "open"),
+    ("EIO on open", errno.EIO, "open"),
+    ("ENOSPC on write (full)", errno.ENOSPC, "write"),
+    ("EIO on write", errno.EIO, "write"),
+    ("ENOSPC on flush", errno.ENOSPC, "flush"),
+    ("EIO on flush", errno.EIO, "flush"),
+)
 
 
 def fault_classes():
@@ -254,7 +285,7 @@ def _save_fault(root, model, targets, code, where):
             faults.write_error[name] = (code, where)
         try:
             status = run(app, token)
-        except Exception as e:  # noqa: BLE001  (what is counted here is a crash)
+        except Exception as e:
             return "crashed: %r" % e, False
         in_ram = snapshot(app)
     bit2 = bool(app.status_bits() & 0x04)
@@ -267,11 +298,13 @@ def _save_fault(root, model, targets, code, where):
     again = run(app, token)  # the fault is gone: the token is taken, or Used if it was
     if again != (10 if applied else 1) or app.fault != 0:
         return "after the fault: status %d, fault %d" % (again, app.fault), False
-    return ("answered %d, %s, then %s" % (status, "applied" if applied else "not applied",
-                                         "Used" if applied else "Accept")), True
+    return (
+        "answered %d, %s, then %s" % (status, "applied" if applied else "not applied", "Used" if applied else "Accept")
+    ), True
 
 
 # --- power cuts at every storage call -------------------------------------------------------
+
 
 class Cutter(_OpenPatch):
     """Replaces `open` inside firmware/storage.py: the power goes at the `cut_at`-th file
@@ -292,7 +325,6 @@ class Cutter(_OpenPatch):
         return _CuttingFile(f, self) if "w" in mode else f
 
 
-
 class _CuttingFile:
     def __init__(self, f, cutter):
         self.f, self.cutter = f, cutter
@@ -300,7 +332,7 @@ class _CuttingFile:
     def write(self, data):
         for i in range(len(data)):  # a cut may fall between any two bytes
             self.cutter.tick()
-            self.f.write(bytes(data[i:i + 1]))
+            self.f.write(bytes(data[i : i + 1]))
             self.f.flush()
 
     def flush(self):
@@ -467,21 +499,21 @@ def _power_fail_check(before, restarted):
 
 KCT = vending.key_change_tokens(NEW_DK, 255, 2, 0, 2, 7, DK)
 OPERATIONS = (
-    ("first token of a new meter", lambda app: None, lambda app: run(app, credit(T0, 70, dk=DK)),
-     _first_check),
+    ("first token of a new meter", lambda app: None, lambda app: run(app, credit(T0, 70, dk=DK)), _first_check),
     ("credit token", _credit_setup, lambda app: run(app, credit(T0, 70, dk=DK)), _credit_check),
-    ("management token (MaximumPowerLimit)", _credit_setup,
-     lambda app: run(app, vending.token(2, 0, 5, T0 + 1, 256, DK)), _mpl_check),
+    (
+        "management token (MaximumPowerLimit)",
+        _credit_setup,
+        lambda app: run(app, vending.token(2, 0, 5, T0 + 1, 256, DK)),
+        _mpl_check,
+    ),
     ("key change, first half", _credit_setup, lambda app: run(app, KCT[0]), _kct_first_check),
     ("key change, second half", _kct_setup, lambda app: run(app, KCT[1]), _kct_second_check),
-    ("rejected token (lockout count)", _reject_setup, lambda app: run(app, credit(T0 + 51, 1)),
-     _reject_check),
+    ("rejected token (lockout count)", _reject_setup, lambda app: run(app, credit(T0 + 51, 1)), _reject_check),
     ("consumption save (SAVE_TENTHS billed)", _consumption_setup, _consume, _consumption_check),
     ("power-fail save", _consumption_setup, _power_fail, _power_fail_check),
-    ("lockout runs out", _expiry_setup, lambda app: app.lockout.poll(10000) and app.save(10000),
-     _expiry_check),
-    ("EA11 4-token key change, last section", _set_setup, lambda app: run(app, EA11_SET[3]),
-     _set_check, EA11),
+    ("lockout runs out", _expiry_setup, lambda app: app.lockout.poll(10000) and app.save(10000), _expiry_check),
+    ("EA11 4-token key change, last section", _set_setup, lambda app: run(app, EA11_SET[3]), _set_check, EA11),
 )
 
 
@@ -497,8 +529,10 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     cases, counts = corruption(args.every, args.seed)
-    print("corruption: %d cases: %d recovered, %d failed closed, %d failed open"
-          % (cases, counts["recovered"], counts["failed closed"], counts["failed open"]))
+    print(
+        "corruption: %d cases: %d recovered, %d failed closed, %d failed open"
+        % (cases, counts["recovered"], counts["failed closed"], counts["failed open"])
+    )
     bad = counts["failed open"]
     total = 0
     for fault, where, result, ok in fault_classes():

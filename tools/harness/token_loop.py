@@ -3,6 +3,7 @@ takes the instructions per token from two runs (K and 0), the start-up cancelled
 
     micropython tools/harness/token_loop.py --lib build/firmware ALGORITHM K
 """
+
 import sys
 
 import firmwarepath

@@ -1,5 +1,6 @@
 """The unix board as a process on a loopback TCP port (host side: tests and the
 reliability scripts start it the same way)."""
+
 import os
 import shutil
 import socket
@@ -39,8 +40,11 @@ class UnixBoard:
         self.proc = None
 
     def start(self):
-        cmd = [self.binary] + self.interpreter_args + [
-            self.main, "--tcp", "127.0.0.1:%d" % self.port, "--state", str(self.state), *self.flags]
+        cmd = (
+            [self.binary]
+            + self.interpreter_args
+            + [self.main, "--tcp", "127.0.0.1:%d" % self.port, "--state", str(self.state), *self.flags]
+        )
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.time() + 10
         while time.time() < deadline:

@@ -7,6 +7,7 @@ timeout, token execution time) or the correct unix board behind a Relay that cha
 it says (late, twice, not at all, a damaged BCC or parity, for another register, a wrong
 tokenStatus).
 """
+
 import socket
 import threading
 import time
@@ -44,6 +45,7 @@ class Relay:
 
     def __init__(self, meter_port, to_hhu, host="127.0.0.1"):
         import multiprocessing
+
         self.to_hhu = to_hhu
         self._meter = (host, meter_port)
         self._listener = socket.socket()
@@ -114,6 +116,7 @@ def every(n, change):
             return [(0, data)]
         count[0] += 1
         return change(data) if count[0] % n == 0 else [(0, data)]
+
     return apply
 
 
@@ -163,13 +166,19 @@ ZOO = {
     "tr 100 ms": (("--test-tr", "100"), None, ("--only", "signon,read"), "tr"),
     "ta 500 ms": (("--ta", "500"), None, ("--only", "signon,read,ta"), "ta"),
     "recovery 500 ms": (("--recovery", "500"), None, ("--only", "signon,read,nak"), "nak"),
-    "another address": (("--address", "123456"), None,
-                        ("--only", "signon,read", "--address", "600727000000000009"), "signon"),
-    "session timeout 500 ms": (("--session-timeout", "500"), None, ("--only", "signon,session,read,nak,ta"),
-                               "session"),
-    "slow execution 3 s": (("--app", "stub", "--exec-ms", "3000"), None,
-                           ("--only", "signon,execution,lockout", "--token-time", "2", "--leave-locked"),
-                           "execution"),
+    "another address": (
+        ("--address", "123456"),
+        None,
+        ("--only", "signon,read", "--address", "600727000000000009"),
+        "signon",
+    ),
+    "session timeout 500 ms": (("--session-timeout", "500"), None, ("--only", "signon,session,read,nak,ta"), "session"),
+    "slow execution 3 s": (
+        ("--app", "stub", "--exec-ms", "3000"),
+        None,
+        ("--only", "signon,execution,lockout", "--token-time", "2", "--leave-locked"),
+        "execution",
+    ),
     "late answers 1.7 s": ((), every(3, late), ("--only", "signon,read,errors"), "tr"),
     "answers twice": ((), twice, ("--only", "signon,read,errors"), "answers"),
     "dropped answers": ((), every(4, dropped), ("--only", "signon,read,errors"), "answers"),
@@ -183,7 +192,9 @@ ZOO = {
 def run_kit(argv):
     """`vtc07 conform ARGV --json` in this process: (exit status, report dict or None)."""
     import json
+
     from vtc07 import cli
+
     lines = []
     status = cli.main(["conform"] + list(argv) + ["--json"], out=lines.append)
     return status, (json.loads("\n".join(lines)) if lines else None)
@@ -192,6 +203,7 @@ def run_kit(argv):
 def judge_meter(name, micropython, state_dir):
     """Run the kit against one wrong meter: (expected clause, exit status, report)."""
     from unixboard import UnixBoard
+
     flags, change, options, clause = ZOO[name]
     board = UnixBoard(micropython, state_dir, *flags).start()
     try:

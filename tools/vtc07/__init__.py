@@ -15,6 +15,7 @@ only inside this package, as vtc07._firmware.tables and so on, and a firmware na
 imported from a module of this package (the firmware's own, or vtc07's: `from tables
 import ...`) is resolved there by the import hook below.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -60,8 +61,13 @@ for _pkg, _dir in zip((__name__ + "._firmware", __name__ + "._cpython"), _firmwa
             _SHARED.setdefault(_file[:-3], _pkg + "." + _file[:-3])
 
 
-def _import(name: str, globals: Optional[Mapping[str, object]] = None, locals: Optional[Mapping[str, object]] = None,
-            fromlist: Sequence[str] = (), level: int = 0) -> types.ModuleType:
+def _import(
+    name: str,
+    globals: Optional[Mapping[str, object]] = None,
+    locals: Optional[Mapping[str, object]] = None,
+    fromlist: Sequence[str] = (),
+    level: int = 0,
+) -> types.ModuleType:
     """__import__ for the modules of this package: a firmware name is the package's copy."""
     if level == 0 and name in _SHARED:
         return importlib.import_module(_SHARED[name])
@@ -84,8 +90,9 @@ class _Finder:
     """Finds vtc07's submodules (the firmware's among them) and loads them with _Loader."""
 
     @staticmethod
-    def find_spec(fullname: str, path: Optional[Sequence[str]] = None,
-                  target: Optional[types.ModuleType] = None) -> Optional[importlib.machinery.ModuleSpec]:
+    def find_spec(
+        fullname: str, path: Optional[Sequence[str]] = None, target: Optional[types.ModuleType] = None
+    ) -> Optional[importlib.machinery.ModuleSpec]:
         if not fullname.startswith(__name__ + ".") or path is None:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)

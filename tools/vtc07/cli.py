@@ -24,6 +24,7 @@ HHU failed (line, timeout, garbled answers), 2 bad usage, 3 the meter refused (e
 message, token rejected, replay differs), 130 interrupted (Ctrl-C). `conform` has its own
 (docs/conformance.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable, NoReturn, Optional, Sequence, TypeVar
 
-from . import __version__
-from . import options
+from . import __version__, options
 from .hhu import HhuError, MeterRefused
 
 if TYPE_CHECKING:  # hhu is imported when a command needs it: `import vtc07.cli` stays light
@@ -55,8 +55,13 @@ class Report:
         self.json = as_json
         self.data: dict[str, Any] = {}
         self._progress = sys.stderr.isatty() and not as_json
-        self._colour = (out is print and not as_json and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-                        and os.environ.get("TERM") != "dumb")
+        self._colour = (
+            out is print
+            and not as_json
+            and sys.stdout.isatty()
+            and "NO_COLOR" not in os.environ
+            and os.environ.get("TERM") != "dumb"
+        )
         self.done = False  # finish() prints nothing more but an error (watch prints as it goes)
 
     def line(self, text: str) -> None:
@@ -87,17 +92,26 @@ class Report:
 
 # --- the registry of commands ------------------------------------------------------------
 
+
 class Command:
     """One `vtc07` command. `run(meter, args, rep)` for a command on the line (the HHU
     opens the port, runs it, and sends Break after it if `leave_idle`), `run(args, rep)`
     for one without (`line` False); `setup(parser)` adds its arguments; `check(args)`
     checks them before the port is opened (ValueError: exit 2)."""
 
-    def __init__(self, name: str, help: str, run: Callable[..., int],
-                 setup: Optional[Callable[[argparse.ArgumentParser], None]] = None, line: bool = True,
-                 leave_idle: bool = True, check: Optional[Callable[[argparse.Namespace], object]] = None,
-                 description: Optional[str] = None, parser: Optional[Callable[[Any], argparse.ArgumentParser]] = None,
-                 own: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        run: Callable[..., int],
+        setup: Optional[Callable[[argparse.ArgumentParser], None]] = None,
+        line: bool = True,
+        leave_idle: bool = True,
+        check: Optional[Callable[[argparse.Namespace], object]] = None,
+        description: Optional[str] = None,
+        parser: Optional[Callable[[Any], argparse.ArgumentParser]] = None,
+        own: bool = False,
+    ) -> None:
         self.name, self.help, self.run, self.setup = name, help, run, setup
         self.line, self.leave_idle, self.check, self.description = line, leave_idle, check, description
         self.own = own  # its own report and exit statuses: run(args, out) -> status (conform)
@@ -106,8 +120,9 @@ class Command:
     def parser(self, sub: Any, common: argparse.ArgumentParser) -> argparse.ArgumentParser:
         if self._parser:
             return self._parser(sub)
-        p = sub.add_parser(self.name, parents=[common] if self.line else [], help=self.help,
-                           description=self.description or self.help)
+        p = sub.add_parser(
+            self.name, parents=[common] if self.line else [], help=self.help, description=self.description or self.help
+        )
         if self.setup:
             self.setup(p)
         if "--json" not in p._option_string_actions:
@@ -125,9 +140,11 @@ def register(command: Command) -> Command:
 
 def command(name: str, help: str, **kw: Any) -> Callable[[RunT], RunT]:
     """Decorator: `run` registered as the command `name`."""
+
     def add(run: RunT) -> RunT:
         register(Command(name, help, run, **kw))
         return run
+
     return add
 
 
@@ -136,18 +153,33 @@ def _import_commands() -> None:
     `import vtc07.cli` stays light (hhu builds its register table when first asked)."""
     from . import conform, generate, watch
 
-    register(Command("generate", "make a token (vending side)", generate.run, generate.setup, line=False,
-                     description="Make STS tokens as a vending system would. The defaults are the unix "
-                     "board's meter and key (sts-tokens.md section 5). Options may come before or after KIND."))
+    register(
+        Command(
+            "generate",
+            "make a token (vending side)",
+            generate.run,
+            generate.setup,
+            line=False,
+            description="Make STS tokens as a vending system would. The defaults are the unix "
+            "board's meter and key (sts-tokens.md section 5). Options may come before or after KIND.",
+        )
+    )
     register(Command("watch", "credit, power and the load switch, live", watch.run, watch.setup, leave_idle=True))
-    register(Command("conform", "run the VTC07 profile's conformance cases against a meter",
-                     lambda args, out: conform.main(args, out), parser=conform.add_parser, own=True))
+    register(
+        Command(
+            "conform",
+            "run the VTC07 profile's conformance cases against a meter",
+            lambda args, out: conform.main(args, out),
+            parser=conform.add_parser,
+            own=True,
+        )
+    )
 
 
 # --- line commands ------------------------------------------------------------------------
 
+
 def sign_on(meter: Hhu, rep: Report) -> str:
-    from . import hhu
 
     rep.progress("signing on (up to %.0f s) ..." % meter.first_s)
     try:
@@ -173,8 +205,7 @@ def cmd_id(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
     ident = sign_on(meter, rep)
     speeds = {chr(char): baud for baud, char in BAUD_CHARS}
     rep.line("%s" % ident)
-    rep.line("manufacturer %s, speed %s Bd, identification %s"
-             % (ident[1:4], speeds.get(ident[4], "?"), ident[5:]))
+    rep.line("manufacturer %s, speed %s Bd, identification %s" % (ident[1:4], speeds.get(ident[4], "?"), ident[5:]))
     rep.data.update(id_response=ident, manufacturer=ident[1:4], baud=speeds.get(ident[4]), identification=ident[5:])
     return 0
 
@@ -207,8 +238,12 @@ def _read_all(meter: Hhu, regs: Sequence[Register], rep: Report) -> int:
 
 
 def _setup_read(p: argparse.ArgumentParser) -> None:
-    p.add_argument("registers", nargs="+", metavar="REG",
-                   help="a register's 4-digit ID (8001) or name (CreditElectricity, any case)")
+    p.add_argument(
+        "registers",
+        nargs="+",
+        metavar="REG",
+        help="a register's 4-digit ID (8001) or name (CreditElectricity, any case)",
+    )
 
 
 def _check_registers(args: argparse.Namespace) -> None:
@@ -258,8 +293,14 @@ def cmd_write(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
     reg = hhu.lookup(args.register)
     sign_on(meter, rep)
     answer = meter.write(reg, args.value)
-    rep.data.update(id="%04X" % reg.rid, name=reg.name, value=args.value, written=answer is None,
-                    error=answer, meaning=hhu.describe(reg, answer) if answer else "")
+    rep.data.update(
+        id="%04X" % reg.rid,
+        name=reg.name,
+        value=args.value,
+        written=answer is None,
+        error=answer,
+        meaning=hhu.describe(reg, answer) if answer else "",
+    )
     if answer is None:
         rep.line("%04X %s: written" % (reg.rid, reg.name))
         return 0
@@ -267,10 +308,12 @@ def cmd_write(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
     return 3
 
 
-KCT_REFUSED = ("a key change half (subclass %s) entered earlier is waiting in this meter: a class 2 token "
-               "entered now may be the other half of another set, and two halves of different sets make a key "
-               "nobody issued. Enter a key change set whole in one command; if this token is that half's own "
-               "other half, give --force (docs/hhu.md)")
+KCT_REFUSED = (
+    "a key change half (subclass %s) entered earlier is waiting in this meter: a class 2 token "
+    "entered now may be the other half of another set, and two halves of different sets make a key "
+    "nobody issued. Enter a key change set whole in one command; if this token is that half's own "
+    "other half, give --force (docs/hhu.md)"
+)
 
 
 def split_tokens(words: Sequence[str]) -> list[int]:
@@ -280,22 +323,34 @@ def split_tokens(words: Sequence[str]) -> list[int]:
     text = " ".join(words)
     digits = "".join(c for c in text if c not in " -")
     if len(digits) > 20 and len(digits) % 20 == 0 and digits.isdigit():
-        return [hhu.token_number(digits[i:i + 20]) for i in range(0, len(digits), 20)]
+        return [hhu.token_number(digits[i : i + 20]) for i in range(0, len(digits), 20)]
     return [hhu.token_number(text)]
 
 
 def _setup_token(p: argparse.ArgumentParser) -> None:
-    p.add_argument("digits", nargs="+", metavar="DIGITS",
-                   help="a 20-digit token (dashes and spaces allowed), or a key change set's tokens in a row")
-    p.add_argument("--force", action="store_true",
-                   help="enter a class 2 token although a key change half entered earlier is waiting")
+    p.add_argument(
+        "digits",
+        nargs="+",
+        metavar="DIGITS",
+        help="a 20-digit token (dashes and spaces allowed), or a key change set's tokens in a row",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="enter a class 2 token although a key change half entered earlier is waiting",
+    )
 
 
-@command("token", "enter tokens (a key change set may be given whole)", setup=_setup_token,
-         check=lambda args: split_tokens(args.digits))
+@command(
+    "token",
+    "enter tokens (a key change set may be given whole)",
+    setup=_setup_token,
+    check=lambda args: split_tokens(args.digits),
+)
 def cmd_token(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
-    from . import hhu, vending
     from tables import CLASS_MANAGEMENT, TOKEN_CLASS_SHIFT
+
+    from . import hhu, vending
 
     numbers = split_tokens(args.digits)
     sign_on(meter, rep)
@@ -308,23 +363,33 @@ def cmd_token(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
             rep.data["key_change_half_waiting"] = waiting
             if not args.force:
                 raise ValueError(KCT_REFUSED % waiting)
-            print("vtc07: warning: " + (KCT_REFUSED % waiting).split(". Enter")[0] + "; entered (--force)",
-                  file=sys.stderr)
+            print(
+                "vtc07: warning: " + (KCT_REFUSED % waiting).split(". Enter")[0] + "; entered (--force)",
+                file=sys.stderr,
+            )
     rep.data["tokens"] = []
     for number in numbers:
         token_class = (number >> TOKEN_CLASS_SHIFT) & 3
         status, before, after = meter.enter_token(
-            number, hhu.CHANGES.get(token_class, ()),
-            lambda s: rep.progress("the meter is working on the token: %.0f s ..." % s))
+            number,
+            hhu.CHANGES.get(token_class, ()),
+            lambda s: rep.progress("the meter is working on the token: %.0f s ..." % s),
+        )
         rep.progress()
         meaning = hhu.TOKEN_STATUS.get(status, "unknown")
         rep.line("token %s: %s" % (vending.group(number), rep.good("%02d %s" % (status, meaning), status in ACCEPTED)))
         changes = [name for name in before if before[name] != after[name]]
         for name in changes:
             rep.line("  " + hhu.change_words(name, before[name], after[name]))
-        rep.data["tokens"].append({"token": vending.group(number), "status": status, "meaning": meaning,
-                                   "accepted": status in ACCEPTED,
-                                   "changes": [{"name": n, "before": before[n], "after": after[n]} for n in changes]})
+        rep.data["tokens"].append(
+            {
+                "token": vending.group(number),
+                "status": status,
+                "meaning": meaning,
+                "accepted": status in ACCEPTED,
+                "changes": [{"name": n, "before": before[n], "after": after[n]} for n in changes],
+            }
+        )
         if status not in ACCEPTED:
             return 3
     return 0
@@ -339,8 +404,13 @@ def cmd_break(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
 
 def _setup_replay(p: argparse.ArgumentParser) -> None:
     p.add_argument("traces", nargs="+", metavar="TRACE", help="a trace file (docs/traces.md)")
-    p.add_argument("--tolerance", type=options.ranged(0, 10**6), default=50, metavar="MS",
-                   help="ms a response may be off (default %(default)s)")
+    p.add_argument(
+        "--tolerance",
+        type=options.ranged(0, 10**6),
+        default=50,
+        metavar="MS",
+        help="ms a response may be off (default %(default)s)",
+    )
 
 
 def _check_replay(args: argparse.Namespace) -> None:
@@ -388,8 +458,10 @@ def raw_message(text: str) -> list[int]:
     except ValueError:
         chars = None
     if chars is None or not all(n in tracefile.NAMES.values() or re.fullmatch("[0-9A-Fa-f]{2}", n) for n in names):
-        raise ValueError("%r: write characters as themselves or as <SOH> <STX> <ETX> <ACK> <NAK> <CR> <LF>, "
-                         "<hh> (two hex digits) or {hh} (a raw line byte); \"<\" itself is <3C>" % text)
+        raise ValueError(
+            "%r: write characters as themselves or as <SOH> <STX> <ETX> <ACK> <NAK> <CR> <LF>, "
+            '<hh> (two hex digits) or {hh} (a raw line byte); "<" itself is <3C>' % text
+        )
     if not chars:
         raise ValueError("an empty message")
     if chars[0] in (0x01, ord("/"), 0x06, 0x15) or chars[0] & tracefile.RAW:
@@ -411,10 +483,16 @@ def _check_raw(args: argparse.Namespace) -> None:
         raw_message(text)
 
 
-@command("raw", "send messages as written, show the answers", setup=_setup_raw, check=_check_raw, leave_idle=False,
-         description="Send messages as written in the trace notation (docs/traces.md) and show "
-         "what comes back, with no checks: a message not starting with <SOH>, /, <ACK> or <NAK> "
-         "becomes a command (SOH, it, ETX, BCC). Example: vtc07 raw 'R1<STX>7FFF()' (ERR01).")
+@command(
+    "raw",
+    "send messages as written, show the answers",
+    setup=_setup_raw,
+    check=_check_raw,
+    leave_idle=False,
+    description="Send messages as written in the trace notation (docs/traces.md) and show "
+    "what comes back, with no checks: a message not starting with <SOH>, /, <ACK> or <NAK> "
+    "becomes a command (SOH, it, ETX, BCC). Example: vtc07 raw 'R1<STX>7FFF()' (ERR01).",
+)
 def cmd_raw(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
     """Requests the HHU would refuse (an unknown register, a wrong value), to see the meter's
     ERRnn; the answers are shown as they came, garbled ones too."""
@@ -442,6 +520,7 @@ def cmd_raw(meter: Hhu, args: argparse.Namespace, rep: Report) -> int:
 
 # --- commands without a line -------------------------------------------------------------
 
+
 @command("ports", "list the serial ports (USB VID:PID; warns of adapters known bad at 7E1)", line=False)
 def cmd_ports(args: argparse.Namespace, rep: Report) -> int:
     from . import ports
@@ -453,9 +532,14 @@ def _setup_completion(p: argparse.ArgumentParser) -> None:
     p.add_argument("shell", nargs="?", choices=("bash", "zsh"), default="bash", help="the shell (default bash)")
 
 
-@command("completion", "print a shell completion script", line=False, setup=_setup_completion,
-         description='Print a completion script for bash or zsh. Load it with eval "$(vtc07 completion bash)" '
-         "in ~/.bashrc (zsh: eval \"$(vtc07 completion zsh)\" in ~/.zshrc).")
+@command(
+    "completion",
+    "print a shell completion script",
+    line=False,
+    setup=_setup_completion,
+    description='Print a completion script for bash or zsh. Load it with eval "$(vtc07 completion bash)" '
+    'in ~/.bashrc (zsh: eval "$(vtc07 completion zsh)" in ~/.zshrc).',
+)
 def cmd_completion(args: argparse.Namespace, rep: Report) -> int:
     from . import completion
 
@@ -466,6 +550,7 @@ def cmd_completion(args: argparse.Namespace, rep: Report) -> int:
 
 # --- the parser ----------------------------------------------------------------------------
 
+
 class UsageError(Exception):
     pass
 
@@ -474,30 +559,65 @@ class Parser(argparse.ArgumentParser):
     """A usage error is one line and exit status 2, as every other bad argument."""
 
     def error(self, message: str) -> NoReturn:
-        where = self.prog[len("vtc07"):].strip()
+        where = self.prog[len("vtc07") :].strip()
         raise UsageError("%s%s (see %s -h)" % (where + ": " if where else "", message, self.prog))
 
 
 def _line_options(p: argparse.ArgumentParser, keep: Optional[str], defaults: dict[str, Any]) -> None:
     d = lambda value: keep if keep else value  # noqa: E731
-    p.add_argument("-p", "--port", type=options.port, default=d(defaults["port"]), metavar="URL",
-                   help="pyserial URL or device (default: $VTC07_PORT, vtc07.toml, or %s)" % DEFAULT_PORT)
-    p.add_argument("-b", "--baud", type=options.ranged(1, 10**7), default=d(defaults["baud"]), metavar="N",
-                   help="the line's speed in Bd (default %d)" % defaults["baud"])
-    p.add_argument("--parity", choices=("soft", "uart"), default=d(defaults["parity"]),
-                   help="soft: 8N1 port, parity made in bit 7 (default); uart: a 7E1 port (bit 7 of what "
-                   "comes back is ignored: some adapters leak the parity bit there)")
-    p.add_argument("--address", type=options.address, default=d(defaults["address"]), metavar="A",
-                   help="meter address for the IDRequest (default: any)")
-    p.add_argument("--echo", action="store_true", default=d(defaults["echo"]),
-                   help="the adapter echoes what is sent (half-duplex current loop, RS-485): take the echo "
-                   "back and check it")
-    p.add_argument("--timeout", type=options.seconds(0.1, 600), default=d(defaults["timeout"]), metavar="S",
-                   help="seconds an answer may take to start (default %g)" % defaults["timeout"])
-    p.add_argument("-v", "--verbose", action="count", default=d(0),
-                   help="log the line on stderr: each message with a time stamp (-vv: each character)")
-    p.add_argument("--trace", default=d(None), metavar="FILE",
-                   help="record the session in the trace format to this file")
+    p.add_argument(
+        "-p",
+        "--port",
+        type=options.port,
+        default=d(defaults["port"]),
+        metavar="URL",
+        help="pyserial URL or device (default: $VTC07_PORT, vtc07.toml, or %s)" % DEFAULT_PORT,
+    )
+    p.add_argument(
+        "-b",
+        "--baud",
+        type=options.ranged(1, 10**7),
+        default=d(defaults["baud"]),
+        metavar="N",
+        help="the line's speed in Bd (default %d)" % defaults["baud"],
+    )
+    p.add_argument(
+        "--parity",
+        choices=("soft", "uart"),
+        default=d(defaults["parity"]),
+        help="soft: 8N1 port, parity made in bit 7 (default); uart: a 7E1 port (bit 7 of what "
+        "comes back is ignored: some adapters leak the parity bit there)",
+    )
+    p.add_argument(
+        "--address",
+        type=options.address,
+        default=d(defaults["address"]),
+        metavar="A",
+        help="meter address for the IDRequest (default: any)",
+    )
+    p.add_argument(
+        "--echo",
+        action="store_true",
+        default=d(defaults["echo"]),
+        help="the adapter echoes what is sent (half-duplex current loop, RS-485): take the echo back and check it",
+    )
+    p.add_argument(
+        "--timeout",
+        type=options.seconds(0.1, 600),
+        default=d(defaults["timeout"]),
+        metavar="S",
+        help="seconds an answer may take to start (default %g)" % defaults["timeout"],
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=d(0),
+        help="log the line on stderr: each message with a time stamp (-vv: each character)",
+    )
+    p.add_argument(
+        "--trace", default=d(None), metavar="FILE", help="record the session in the trace format to this file"
+    )
     p.add_argument("--json", action="store_true", default=d(False), help="report as JSON on stdout")
 
 
@@ -505,8 +625,14 @@ def line_defaults() -> dict[str, Any]:
     """The line options' defaults: built in, then vtc07.toml, then $VTC07_PORT."""
     from .hhu import FIRST_CHAR_S
 
-    defaults: dict[str, Any] = {"port": DEFAULT_PORT, "baud": 2400, "parity": "soft", "address": "", "echo": False,
-                "timeout": FIRST_CHAR_S}
+    defaults: dict[str, Any] = {
+        "port": DEFAULT_PORT,
+        "baud": 2400,
+        "parity": "soft",
+        "address": "",
+        "echo": False,
+        "timeout": FIRST_CHAR_S,
+    }
     path = options.config_path()
     if path:
         defaults.update(options.load_config(path))
@@ -519,8 +645,12 @@ def parser(defaults: Optional[dict[str, Any]] = None) -> Parser:
     if not COMMANDS.get("generate"):
         _import_commands()
     defaults = defaults or line_defaults()
-    p = Parser(prog="vtc07", description=__doc__.split("\n\n")[0],
-               epilog="\n\n".join(__doc__.split("\n\n")[1:]), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(
+        prog="vtc07",
+        description=__doc__.split("\n\n")[0],
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--version", action="version", version="vtc07 %s" % __version__)
     _line_options(p, None, defaults)
     common = argparse.ArgumentParser(add_help=False)
@@ -531,8 +661,21 @@ def parser(defaults: Optional[dict[str, Any]] = None) -> Parser:
     return p
 
 
-ORDER = ("id", "read", "dump", "write", "token", "break", "raw", "ports", "conform", "watch", "replay", "generate",
-         "completion")
+ORDER = (
+    "id",
+    "read",
+    "dump",
+    "write",
+    "token",
+    "break",
+    "raw",
+    "ports",
+    "conform",
+    "watch",
+    "replay",
+    "generate",
+    "completion",
+)
 
 
 def _check_trace(args: argparse.Namespace) -> None:
@@ -576,8 +719,17 @@ def main(argv: Optional[Sequence[str]] = None, out: Out = print) -> int:
             cmd.check(args)
         _check_trace(args)
         log = (lambda text: print(text, file=sys.stderr)) if args.verbose else None
-        with hhu.Hhu(args.port, args.baud, args.parity, args.address, args.trace, echo=args.echo,
-                     first_s=args.timeout, verbose=args.verbose, log=log) as meter:
+        with hhu.Hhu(
+            args.port,
+            args.baud,
+            args.parity,
+            args.address,
+            args.trace,
+            echo=args.echo,
+            first_s=args.timeout,
+            verbose=args.verbose,
+            log=log,
+        ) as meter:
             try:
                 return cmd.run(meter, args, rep)
             finally:

@@ -12,17 +12,15 @@ it may pass ta. A garbled response is answered with NAK so the meter repeats it,
 3 times; a NAK from the meter makes the client send its request again, at most 3 times.
 Every failure is an `HhuError` whose text says what happened in plain words.
 """
+
 from __future__ import annotations
 
 import datetime
 import time
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
-import serial
-
 import catalogue  # the companion registers' names and units (firmware/catalogue.py)
-
-from . import tracefile
+import serial
 from formats import FMT_A, FMT_B, FMT_D, FMT_H, parse_number, valid_ascii
 from frames import bcc
 from registers import ACCESS, FORMAT, READ, WIDTH, WRITE
@@ -45,6 +43,8 @@ from tables import (
     TS_NOT_READY,
 )
 from tokens import Token, digits_to_number
+
+from . import tracefile
 
 FIRST_CHAR_S = (max(TR_MAX, RECOVERY_WAIT) + 500) / 1000  # + the host's and line's latency
 GAP_S = TA / 1000
@@ -78,20 +78,22 @@ TOKEN_STATUS = {
     13: "CRC: wrong meter, wrong key or a mistyped token",
     14: "MfrCode: test token for another manufacturer",
     15: "Lockout: the last token came while token entry was locked out (whether it still is: "
-        "TokenLockoutTimeRemaining)",
+    "TokenLockoutTimeRemaining)",
     16: "not ready: still being processed",
     17: "storage fault: the result could not be stored, the token was not applied",
 }
 # SwitchState and SwitchReason values (firmware/loadswitch.py)
 SWITCH = ("closed", "closed, low credit", "open")
-SWITCH_REASONS = ("", "low credit", "credit exhausted", "over MaximumPowerLimit", "phase unbalance",
-                  "relay fault")
-STORAGE_FAULTS = ("ok", "a damaged copy of the record was recovered from the other",
-                  "a save failed: the stored state stands", "the record cannot be read: tokens refused",
-                  "no valid copy of the record: tokens refused",
-                  "a record of another format: tokens refused")
-SERVER_STATUS_BITS = ("busy with a token", "token lockout active", "storage fault", "tamper",
-                      "credit exhausted")
+SWITCH_REASONS = ("", "low credit", "credit exhausted", "over MaximumPowerLimit", "phase unbalance", "relay fault")
+STORAGE_FAULTS = (
+    "ok",
+    "a damaged copy of the record was recovered from the other",
+    "a save failed: the stored state stands",
+    "the record cannot be read: tokens refused",
+    "no valid copy of the record: tokens refused",
+    "a record of another format: tokens refused",
+)
+SERVER_STATUS_BITS = ("busy with a token", "token lockout active", "storage fault", "tamper", "credit exhausted")
 KEY_TYPES = ("DITK (initialisation)", "DDTK (default)", "DUTK (unique)", "DCTK (common)")
 ALGORITHMS = {7: "EA07 STA", 9: "EA09 DES", 11: "EA11 MISTY1"}
 # registers whose D value is in tenths, and their unit; the others' units (the catalogue's)
@@ -194,8 +196,7 @@ def lookup(name: str) -> Register:
         except ValueError:
             pass
     if reg is None:
-        raise ValueError("no register %r (give a 4-digit ID such as 8001 or a name such as "
-                         "CreditElectricity)" % name)
+        raise ValueError("no register %r (give a 4-digit ID such as 8001 or a name such as CreditElectricity)" % name)
     return reg
 
 
@@ -250,7 +251,9 @@ def no_switch(values: dict[str, str]) -> bool:
 
 def format_words(reg: Register) -> str:
     """What a register's values are, in words ("exactly 10 decimal digits")."""
-    kind = {FMT_H: "hex digits", FMT_D: "decimal digits", FMT_B: "binary digits", FMT_A: "printable characters"}[reg.fmt]
+    kind = {FMT_H: "hex digits", FMT_D: "decimal digits", FMT_B: "binary digits", FMT_A: "printable characters"}[
+        reg.fmt
+    ]
     return ("1 to %d %s" if reg.fmt == FMT_A else "exactly %d %s") % (reg.width, kind)
 
 
@@ -258,9 +261,22 @@ def format_words(reg: Register) -> str:
 # subclass is encrypted: the HHU cannot tell which management register it sets)
 CHANGES = {
     0: CREDITS + ("CreditCurrency",),
-    2: CREDITS + ("CreditCurrency", "MaximumPowerLimit", "TariffRate", "MaximumPhasePowerUnbalanceLimit",
-                  "WaterMeterFactor", "TamperStatus", "KeyRevisionNumber", "KeyType", "SupplyGroupCode",
-                  "TariffIndex", "KeyExpiryNumber", "BaseDate", "EncryptionAlgorithm"),
+    2: CREDITS
+    + (
+        "CreditCurrency",
+        "MaximumPowerLimit",
+        "TariffRate",
+        "MaximumPhasePowerUnbalanceLimit",
+        "WaterMeterFactor",
+        "TamperStatus",
+        "KeyRevisionNumber",
+        "KeyType",
+        "SupplyGroupCode",
+        "TariffIndex",
+        "KeyExpiryNumber",
+        "BaseDate",
+        "EncryptionAlgorithm",
+    ),
 }
 
 
@@ -269,8 +285,13 @@ def change_words(name: str, before: str, after: str) -> str:
     if name in TENTHS and before.isdigit() and after.isdigit():
         unit = TENTHS[name]
         delta = int(after) - int(before)
-        return "%s: %s -> %s (%s%s)" % (name, tenths(int(before), unit), tenths(int(after), unit),
-                                        "+" if delta >= 0 else "", tenths(delta, unit))
+        return "%s: %s -> %s (%s%s)" % (
+            name,
+            tenths(int(before), unit),
+            tenths(int(after), unit),
+            "+" if delta >= 0 else "",
+            tenths(delta, unit),
+        )
     reg = by_name()[name.lower()]
     words = lambda v: (v + " " + describe(reg, v)).strip()  # noqa: E731
     return "%s: %s -> %s" % (name, words(before), words(after))
@@ -296,10 +317,19 @@ def token_number(text: str) -> int:
 
 
 class Hhu:
-    def __init__(self, url: Optional[str], baud: int = 2400, parity: str = "soft", address: str = "",
-                 trace: Optional[str] = None, port: Any = None, echo: bool = False,
-                 first_s: float = FIRST_CHAR_S, verbose: int = 0,
-                 log: Optional[Callable[[str], object]] = None) -> None:
+    def __init__(
+        self,
+        url: Optional[str],
+        baud: int = 2400,
+        parity: str = "soft",
+        address: str = "",
+        trace: Optional[str] = None,
+        port: Any = None,
+        echo: bool = False,
+        first_s: float = FIRST_CHAR_S,
+        verbose: int = 0,
+        log: Optional[Callable[[str], object]] = None,
+    ) -> None:
         """`trace`: a file path; the session is recorded there in the trace format.
         `echo`: the adapter echoes every byte sent (half-duplex current loop, RS-485): the
         echo is read back after each send and must be what was sent. `first_s`: how long
@@ -316,16 +346,21 @@ class Hhu:
         if port is None:
             try:
                 port = serial.serial_for_url(
-                    url, baudrate=baud, timeout=0,
+                    url,
+                    baudrate=baud,
+                    timeout=0,
                     bytesize=serial.EIGHTBITS if self.soft else serial.SEVENBITS,
-                    parity=serial.PARITY_NONE if self.soft else serial.PARITY_EVEN)
+                    parity=serial.PARITY_NONE if self.soft else serial.PARITY_EVEN,
+                )
             except (serial.SerialException, OSError, ValueError) as e:
                 raise HhuError("cannot open %s: %s" % (url, _reason(e)))
             except Exception as e:  # termios.error: a pty cannot be set to 7E1
                 if type(e).__name__ != "error":
                     raise
-                raise HhuError("cannot set %s to %s: %s (a pty or the simulated meter needs --parity soft)"
-                               % (url, "7E1" if not self.soft else "8N1", e.args[-1]))
+                raise HhuError(
+                    "cannot set %s to %s: %s (a pty or the simulated meter needs --parity soft)"
+                    % (url, "7E1" if not self.soft else "8N1", e.args[-1])
+                )
         self.port = port
         # the clock: the host's, or the port's own where it keeps one (the line simulator,
         # tools/harness/simline.py: its time is virtual, so the HHU's waits are too)
@@ -423,11 +458,15 @@ class Hhu:
             deadline = self.clock.monotonic() + GAP_S
         mask = 0xFF if self.soft else 0x7F
         if not echo:
-            raise HhuError("no echo came back within %.1f s of what was sent: this adapter does not echo; "
-                           "leave out --echo" % self.first_s)
+            raise HhuError(
+                "no echo came back within %.1f s of what was sent: this adapter does not echo; "
+                "leave out --echo" % self.first_s
+            )
         if bytes(b & mask for b in echo) != bytes(b & mask for b in data):
-            raise HhuError("the echo differs from what was sent (sent %s, echoed %s): a collision on the line, "
-                           "or an adapter that does not echo (leave out --echo)" % (data.hex(" "), echo.hex(" ")))
+            raise HhuError(
+                "the echo differs from what was sent (sent %s, echoed %s): a collision on the line, "
+                "or an adapter that does not echo (leave out --echo)" % (data.hex(" "), echo.hex(" "))
+            )
 
     def receive(self, complete: Callable[[list[int]], bool], first_s: Optional[float] = None) -> Optional[list[int]]:
         """One answer as it comes, without repeats: its characters (RAW-flagged where the
@@ -448,11 +487,17 @@ class Hhu:
             out.append(b & 0x7F)
         if self.bit7:
             if self.bit7 == self.bit7_parity:
-                self._note("leak", "the adapter passes the parity bit through as bit 7 (as a CH340 does in 7E1): "
-                           "what comes back is taken as 7-bit data")
+                self._note(
+                    "leak",
+                    "the adapter passes the parity bit through as bit 7 (as a CH340 does in 7E1): "
+                    "what comes back is taken as 7-bit data",
+                )
             else:
-                self._note("bit7", "bit 7 was set on %d received characters that are not a leaked parity bit: "
-                           "taken as 7-bit data" % self.bit7)
+                self._note(
+                    "bit7",
+                    "bit 7 was set on %d received characters that are not a leaked parity bit: "
+                    "taken as 7-bit data" % self.bit7,
+                )
         return out
 
     def _receive(self, complete: Callable[[list[int]], bool], first_s: Optional[float] = None) -> Optional[list[int]]:
@@ -488,8 +533,10 @@ class Hhu:
 
     def _not_an_echo(self, chars: list[int]) -> None:
         if not self.echo and chars == self._sent:
-            raise HhuError("what came back is what the HHU sent: the line echoes (a half-duplex current-loop "
-                           "or RS-485 adapter?); give --echo")
+            raise HhuError(
+                "what came back is what the HHU sent: the line echoes (a half-duplex current-loop "
+                "or RS-485 adapter?); give --echo"
+            )
 
     # --- messages -------------------------------------------------------------------
 
@@ -500,14 +547,17 @@ class Hhu:
             self.send(request.encode())
             chars = self._receive(id_response_complete)
             if chars is None:
-                raise HhuError("the meter is silent: no answer to the sign-on within %.1f s "
-                               "(wrong address, wrong port or speed, or not connected?)" % self.first_s)
+                raise HhuError(
+                    "the meter is silent: no answer to the sign-on within %.1f s "
+                    "(wrong address, wrong port or speed, or not connected?)" % self.first_s
+                )
             self._not_an_echo(chars)
             if _clean(chars) and chars[0] == ord("/") and chars[-2:] == [CR, LF] and len(chars) >= 8:
                 return bytes(chars[:-2]).decode()
             self.repeats += 1  # garbled: sign on again (an IDResponse is not repeated on NAK)
-        raise HhuError("the meter's identification came garbled %d times: %s"
-                       % (REPEATS_MAX + 1, tracefile.escape(chars)))  # type: ignore[arg-type]  # None raised above
+        raise HhuError(
+            "the meter's identification came garbled %d times: %s" % (REPEATS_MAX + 1, tracefile.escape(chars))  # type: ignore[arg-type]  # None raised above
+        )
 
     def brk(self) -> None:
         self.send(tracefile.command(b"B0"))
@@ -520,16 +570,19 @@ class Hhu:
         while True:
             chars = self._receive(message_complete)
             if chars is None:
-                raise HhuError("the meter is silent: no answer within %.1f s (session ended? "
-                               "sign on again)" % self.first_s)
+                raise HhuError(
+                    "the meter is silent: no answer within %.1f s (session ended? sign on again)" % self.first_s
+                )
             self._not_an_echo(chars)
             if chars == [ACK]:
                 return chars
             if chars == [NAK]:
                 naks_received += 1
                 if naks_received >= REPEATS_MAX:  # the meter has gone Idle (profile section 4)
-                    raise HhuError("the meter answered NAK %d times and ended the session: it "
-                                   "cannot read our messages (line noise, wrong speed?)" % naks_received)
+                    raise HhuError(
+                        "the meter answered NAK %d times and ended the session: it "
+                        "cannot read our messages (line noise, wrong speed?)" % naks_received
+                    )
                 self.repeats += 1
                 self.send(request)
                 continue
@@ -537,8 +590,10 @@ class Hhu:
                 return chars
             naks_sent += 1
             if naks_sent > REPEATS_MAX:
-                raise HhuError("the meter's answer came garbled %d times (parity or BCC "
-                               "wrong): %s" % (naks_sent, tracefile.escape(chars)))
+                raise HhuError(
+                    "the meter's answer came garbled %d times (parity or BCC "
+                    "wrong): %s" % (naks_sent, tracefile.escape(chars))
+                )
             self.repeats += 1
             self.send(bytes([NAK]))
 
@@ -558,14 +613,14 @@ class Hhu:
         text = bytes(chars[1:-2]).decode("ascii", "replace")  # rid(value)
         expected = "%04X(" % reg.rid
         if chars == [ACK] or not text.startswith(expected) or not text.endswith(")"):
-            raise HhuError("the meter's answer is not for register %04X: %s"
-                           % (reg.rid, tracefile.escape(chars)))
-        return text[len(expected):-1]
+            raise HhuError("the meter's answer is not for register %04X: %s" % (reg.rid, tracefile.escape(chars)))
+        return text[len(expected) : -1]
 
     # --- token entry ----------------------------------------------------------------
 
-    def enter_token(self, number: int, registers: Sequence[str] = CREDITS,
-                    progress: Optional[Callable[[float], object]] = None) -> tuple[int, dict[str, str], dict[str, str]]:
+    def enter_token(
+        self, number: int, registers: Sequence[str] = CREDITS, progress: Optional[Callable[[float], object]] = None
+    ) -> tuple[int, dict[str, str], dict[str, str]]:
         """Write the token and wait for its result: (tokenStatus, values before, after);
         the values are {name: value text} of those of `registers` (names) the meter has.
         `progress(seconds)` is called while the meter is busy with the token."""
@@ -575,19 +630,24 @@ class Hhu:
         answer = self.write(ids[REG_BINARY_TOKEN_ENTRY], "%0*X" % (TOKEN_DIGITS_HEX, number))
         if answer == "ERR07":
             left = self.read(ids[REG_LOCKOUT_REMAINING])
-            raise MeterRefused("token entry is locked out for another %s s after rejected tokens (ERR07)"
-                               % (int(left) if left.isdigit() else left))
+            raise MeterRefused(
+                "token entry is locked out for another %s s after rejected tokens (ERR07)"
+                % (int(left) if left.isdigit() else left)
+            )
         if answer is not None:
-            raise MeterRefused("the meter refused the token entry: %s %s"
-                               % (answer, describe(ids[REG_BINARY_TOKEN_ENTRY], answer)))
+            raise MeterRefused(
+                "the meter refused the token entry: %s %s" % (answer, describe(ids[REG_BINARY_TOKEN_ENTRY], answer))
+            )
         deadline = self.clock.monotonic() + TOKEN_WAIT_S
         status_reg = ids[REG_TOKEN_STATUS]
         while True:
             self.clock.sleep(TOKEN_POLL_S)
             value = self.read(status_reg)
             if value.startswith("ERR"):
-                raise MeterRefused("the meter took the token but refused to read TokenStatus: %s %s"
-                                   % (value, describe(status_reg, value)))
+                raise MeterRefused(
+                    "the meter took the token but refused to read TokenStatus: %s %s"
+                    % (value, describe(status_reg, value))
+                )
             if not value.isdigit():
                 raise HhuError("the meter's TokenStatus %r is not a number" % value)
             status = int(value)

@@ -6,9 +6,11 @@ the RFC's description in Python integers: 32-bit FO/FL on whole words, encryptio
 decryption each as the RFC writes it. The S-box tables are the firmware's (firmware/misty1.py) (one copy of the
 numbers, checked by host_tests/test_misty1.py); the code shares nothing else with it.
 """
+
 from __future__ import annotations
 
-from misty1 import S7 as MISTY1_S7, S9 as MISTY1_S9  # noqa: E402
+from misty1 import S7 as MISTY1_S7
+from misty1 import S9 as MISTY1_S9
 
 S7 = list(MISTY1_S7)
 S9 = [MISTY1_S9[2 * i] << 8 | MISTY1_S9[2 * i + 1] for i in range(512)]
@@ -30,7 +32,7 @@ class Misty1:
         """`key`: 16 bytes, in the order they are printed."""
         if len(key) != 16:
             raise ValueError("a MISTY1 key is 16 bytes")
-        k = [int.from_bytes(key[2 * i:2 * i + 2], "big") for i in range(8)]
+        k = [int.from_bytes(key[2 * i : 2 * i + 2], "big") for i in range(8)]
         self.ek = k + [fi(k[i], k[(i + 1) % 8]) for i in range(8)]
 
     def fo(self, fo_in: int, k: int) -> int:

@@ -14,6 +14,7 @@ Its keys are the line options' defaults:
 
 $VTC07_PORT overrides the file's port, an option given on the command line both.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,7 @@ from tables import ADDRESS_MAX
 
 def ranged(lo: int, hi: int, what: str = "a number") -> Callable[[str], int]:
     """argparse type: a whole number in lo..hi."""
+
     def check(text: str) -> int:
         try:
             value = int(text, 10)
@@ -34,12 +36,14 @@ def ranged(lo: int, hi: int, what: str = "a number") -> Callable[[str], int]:
         if not lo <= value <= hi:
             raise argparse.ArgumentTypeError("%d is out of range (%d..%d)" % (value, lo, hi))
         return value
+
     check.__name__ = what
     return check
 
 
 def seconds(lo: float, hi: float) -> Callable[[str], float]:
     """argparse type: a finite number of seconds in lo..hi (inf and nan are not)."""
+
     def check(text: str) -> float:
         try:
             value = float(text)
@@ -48,6 +52,7 @@ def seconds(lo: float, hi: float) -> Callable[[str], float]:
         if not (math.isfinite(value) and lo <= value <= hi):
             raise argparse.ArgumentTypeError("%s is not a number of seconds from %g to %g" % (text, lo, hi))
         return value
+
     check.__name__ = "seconds"
     return check
 
@@ -63,10 +68,11 @@ def port(text: str) -> str:
     own messages for those leak its internals)."""
     for scheme in ("socket://", "rfc2217://"):
         if text.startswith(scheme):
-            host, _, number = text[len(scheme):].partition("?")[0].rpartition(":")
+            host, _, number = text[len(scheme) :].partition("?")[0].rpartition(":")
             if not host or not number.isdigit() or not 0 < int(number) < 65536:
-                raise argparse.ArgumentTypeError("%r: a %s URL is %sHOST:PORT with PORT 1..65535"
-                                                 % (text, scheme[:-3], scheme))
+                raise argparse.ArgumentTypeError(
+                    "%r: a %s URL is %sHOST:PORT with PORT 1..65535" % (text, scheme[:-3], scheme)
+                )
     if not text:
         raise argparse.ArgumentTypeError("an empty port")
     return text

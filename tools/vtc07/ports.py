@@ -1,5 +1,6 @@
 """`vtc07 ports`: the serial ports, with the USB VID:PID of each adapter, and a warning for
 the adapters known to mishandle 7E1, the VTC07 line's framing (docs/hhu.md)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Optional
@@ -10,7 +11,7 @@ if TYPE_CHECKING:
 # (VID, PID) -> what goes wrong in 7E1, and what to do about it
 KNOWN_7E1 = {
     (0x1A86, 0x7523): "CH340/HL-340: passes the parity bit through as bit 7 in 7E1; use --parity soft, or "
-                      "--parity uart (the HHU then takes 7-bit data and says so)",
+    "--parity uart (the HHU then takes 7-bit data and says so)",
     (0x1A86, 0x5523): "CH341: passes the parity bit through as bit 7 in 7E1; use --parity soft",
     (0x1A86, 0xE018): "CH9344: its Linux driver corrupts 7E1 characters; use --parity soft",
     (0x1A86, 0x55D9): "CH348: its Linux driver (ch9344) corrupts 7E1 characters; use --parity soft",
@@ -32,8 +33,13 @@ def warning(port: Any) -> Optional[str]:
 def describe(port: Any) -> dict[str, Any]:
     """One port as the JSON report has it (device, description, hwid as pyserial gives them)."""
     usb = "%04X:%04X" % (port.vid, port.pid) if port.vid is not None else None
-    return {"device": port.device, "description": port.description, "hwid": port.hwid, "usb": usb,
-            "warning": warning(port)}
+    return {
+        "device": port.device,
+        "description": port.description,
+        "hwid": port.hwid,
+        "usb": usb,
+        "warning": warning(port),
+    }
 
 
 def run(rep: Report, comports: Optional[Callable[[], Any]] = None) -> int:
@@ -44,8 +50,9 @@ def run(rep: Report, comports: Optional[Callable[[], Any]] = None) -> int:
     ports = [describe(p) for p in sorted(comports(), key=lambda p: p.device)]
     rep.data["ports"] = ports
     for p in ports:
-        rep.line("%-20s %s%s  [%s]" % (p["device"], "USB %s  " % p["usb"] if p["usb"] else "", p["description"],
-                                       p["hwid"]))
+        rep.line(
+            "%-20s %s%s  [%s]" % (p["device"], "USB %s  " % p["usb"] if p["usb"] else "", p["description"], p["hwid"])
+        )
         if p["warning"]:
             rep.line("%20s warning: %s" % ("", p["warning"]))
     if not ports:

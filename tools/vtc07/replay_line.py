@@ -9,12 +9,14 @@ Settings in the trace (`@ key value`) are not sent anywhere: start the meter wit
 matching flags (`board_flags`). Replay-only settings (`start`, `lockout`) cannot be set
 on a running meter, so such traces are for `replay_core.py`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional
 
-from . import tracefile
 from tables import ACK, NAK, SOH, STX
+
+from . import tracefile
 
 REPLAY_ONLY = ("start", "lockout")
 
@@ -41,7 +43,8 @@ def message_name(chars: list[int]) -> str:
         return "IDRequest" if chars[1:2] == [ord("?")] else "IDResponse"
     if first == SOH and len(chars) > 1:
         return {ord("R"): "ReadCommand", ord("W"): "WriteCommand", ord("B"): "BreakCommand"}.get(
-            chars[1] & 0x7F, "command")
+            chars[1] & 0x7F, "command"
+        )
     if first == STX:
         return "Error data message" if b"(ERR" in bytes(c & 0x7F for c in chars) else "Data message"
     return "characters"
@@ -108,21 +111,27 @@ def replay(meter: Any, trace: tracefile.Trace, tolerance_ms: float = 50) -> list
     return _compare(expected, received, tolerance_ms)
 
 
-def _compare(expected: list[tuple[int, list[int], list[int], float]], received: list[tuple[float, int]],
-             tolerance_ms: float) -> list[str]:
+def _compare(
+    expected: list[tuple[int, list[int], list[int], float]], received: list[tuple[float, int]], tolerance_ms: float
+) -> list[str]:
     i = 0
     for ms, chars, request, due in expected:
-        got = received[i:i + len(chars)]
+        got = received[i : i + len(chars)]
         got_chars = [c for _, c in got]
         where = "at %d ms, answering %s %s" % (ms, message_name(request), tracefile.escape(request))
         if got_chars != chars:
             width = max(len(chars), len(got_chars))
-            return ["first difference %s:" % where, side_by_side("expected", chars, width),
-                    side_by_side("got", got_chars, width)]
+            return [
+                "first difference %s:" % where,
+                side_by_side("expected", chars, width),
+                side_by_side("got", got_chars, width),
+            ]
         late = got[0][0] - due
         if abs(late) > tolerance_ms:
-            return ["first difference %s: the right bytes, %+d ms off (tolerance %d ms)"
-                    % (where, late, tolerance_ms), side_by_side("expected", chars)]
+            return [
+                "first difference %s: the right bytes, %+d ms off (tolerance %d ms)" % (where, late, tolerance_ms),
+                side_by_side("expected", chars),
+            ]
         i += len(chars)
     if i < len(received):
         extra = [c for _, c in received[i:]]

@@ -5,6 +5,7 @@ For tests and demos: it makes the tokens a vending system would issue, and repro
 vectors of ../shared/spec/sts-tokens.md and sts-edition3.md. Plain Python integers; DES
 from pycryptodome, MISTY1 from tools/misty1ref.py, HMAC-SHA256 from the standard library.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -13,18 +14,35 @@ import hmac
 import os
 from typing import Callable, Optional
 
+from crc import crc16
 from Crypto.Cipher import DES
+from tables import (
+    CRC_C_BYTE,
+    CREDIT_SUBCLASSES,
+    SC_CLEAR_CREDIT,
+    SC_CLEAR_TAMPER,
+    SC_KCT1,
+    SC_KCT2,
+    SC_KCT3,
+    SC_KCT4,
+    SC_MPL,
+    SC_MPPUL,
+    SC_TARIFF_RATE,
+    SC_WATER_FACTOR,
+    SGC_MAX,
+)
+from tables import STA_P as P
+from tables import STA_S1 as S1
+from tables import STA_S2 as S2
 
-from crc import crc16  # noqa: E402  (the one CRC-16 of the project)
-from tables import STA_P as P, STA_S1 as S1, STA_S2 as S2  # noqa: E402
-from tables import (  # noqa: E402  (class 0 and 2 subclasses)
-    CREDIT_SUBCLASSES, CRC_C_BYTE, SC_CLEAR_CREDIT, SC_CLEAR_TAMPER, SC_KCT1, SC_KCT2, SC_KCT3, SC_KCT4, SC_MPL,
-    SC_MPPUL, SC_TARIFF_RATE, SC_WATER_FACTOR, SGC_MAX)
-from . import misty1ref  # noqa: E402
+from . import misty1ref
 
 M64 = (1 << 64) - 1
-BASE_DATES = {1993: datetime.datetime(1993, 1, 1), 2014: datetime.datetime(2014, 1, 1),
-              2035: datetime.datetime(2035, 1, 1)}
+BASE_DATES = {
+    1993: datetime.datetime(1993, 1, 1),
+    2014: datetime.datetime(2014, 1, 1),
+    2035: datetime.datetime(2035, 1, 1),
+}
 
 
 def _rotl(k: int, n: int) -> int:
@@ -75,8 +93,9 @@ def dkga02(vending_key: int, meter_number: str, key_type: int, sgc: int, ti: int
     return des_encrypt(x, vending_key) ^ x ^ vending_key
 
 
-def dkga04(vending_key: int, meter_number: str, key_type: int, sgc: int, ti: int, krn: int, base_date: int,
-           algorithm: str) -> int:
+def dkga04(
+    vending_key: int, meter_number: str, key_type: int, sgc: int, ti: int, krn: int, base_date: int, algorithm: str
+) -> int:
     """Decoder key from a 160-bit vending key (sts-edition3.md section 2): HMAC-SHA256 over
     the key data, its first 8 bytes for EA07, 16 for EA11, read big-endian."""
     check_key_data(meter_number, key_type, sgc, ti, krn)
@@ -89,11 +108,21 @@ def dkga04(vending_key: int, meter_number: str, key_type: int, sgc: int, ti: int
     def field(text: str) -> bytes:
         return bytes((len(text),)) + text.encode()
 
-    data = (b"\x04" + field("04") + field("%02d" % (base_date % 100)) + field("11" if bits == 128 else "07")
-            + field("%02d" % ti) + b"\x00\x04" + field("%06d" % sgc) + field("%X" % key_type)
-            + field("%X" % krn) + field(meter_number) + bits.to_bytes(4, "big"))
+    data = (
+        b"\x04"
+        + field("04")
+        + field("%02d" % (base_date % 100))
+        + field("11" if bits == 128 else "07")
+        + field("%02d" % ti)
+        + b"\x00\x04"
+        + field("%06d" % sgc)
+        + field("%X" % key_type)
+        + field("%X" % krn)
+        + field(meter_number)
+        + bits.to_bytes(4, "big")
+    )
     mac = hmac.new(vending_key.to_bytes(20, "big"), data, hashlib.sha256).digest()
-    return int.from_bytes(mac[:bits // 8], "big")
+    return int.from_bytes(mac[: bits // 8], "big")
 
 
 def misty1_encrypt(block: int, dk: int) -> int:
@@ -227,8 +256,17 @@ def class1_token(subclass: int, control: int, mfr_code: int) -> int:
     return transpose(1, with_crc(1, first48))
 
 
-def key_change_tokens(new_key: int, ken: int, krn: int, ro: int, kt: int, ti: int, dk: int, algorithm: str = "sta",
-                      sgc: Optional[int] = None) -> tuple[int, ...]:
+def key_change_tokens(
+    new_key: int,
+    ken: int,
+    krn: int,
+    ro: int,
+    kt: int,
+    ti: int,
+    dk: int,
+    algorithm: str = "sta",
+    sgc: Optional[int] = None,
+) -> tuple[int, ...]:
     """The key change set, in subclass order, that moves a meter from decoder key `dk` to
     `new_key` (sts-edition3.md section 3): for a 64-bit key Set1st and Set2ndSectionDecoderKey,
     and with `sgc` the 3rd section carrying it (3KCT set in the 1st); for a 128-bit key (an
@@ -267,8 +305,14 @@ def key_change_tokens(new_key: int, ken: int, krn: int, ro: int, kt: int, ti: in
 
 SERVICES = ("electricity", "water", "gas", "time")  # class 0 subclasses 0-3; 4-7 currency
 CREDIT_UNITS = ("kWh", "m3", "m3", "min")
-MANAGEMENT = {"mpl": SC_MPL, "clear-credit": SC_CLEAR_CREDIT, "tariff-rate": SC_TARIFF_RATE,
-              "clear-tamper": SC_CLEAR_TAMPER, "mppul": SC_MPPUL, "water-factor": SC_WATER_FACTOR}
+MANAGEMENT = {
+    "mpl": SC_MPL,
+    "clear-credit": SC_CLEAR_CREDIT,
+    "tariff-rate": SC_TARIFF_RATE,
+    "clear-tamper": SC_CLEAR_TAMPER,
+    "mppul": SC_MPPUL,
+    "water-factor": SC_WATER_FACTOR,
+}
 
 
 def credit_field(subclass: int, amount: str) -> int:
@@ -301,7 +345,7 @@ def management_field(subclass: int, value: int) -> int:
 def group(number: int) -> str:
     """20 digits in groups of 4, as printed on a receipt."""
     d = digits(number)
-    return "-".join(d[i:i + 4] for i in range(0, 20, 4))
+    return "-".join(d[i : i + 4] for i in range(0, 20, 4))
 
 
 def random_rnd() -> int:

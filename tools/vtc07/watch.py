@@ -13,6 +13,7 @@ session timeout) watch signs on again; when the line is lost (another HHU took t
 simulated meter's line to enter a token) it says so on stderr, waits --resume seconds
 (default 10) for the other HHU to finish, and takes the line back.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,17 +33,24 @@ FIELDS = ("CreditElectricity", "TotalEnergyConsumed", "Power", "SwitchState", "S
 
 
 def setup(w: argparse.ArgumentParser) -> None:
-    w.add_argument("--interval", type=seconds(0.01, 86400), default=1.0, metavar="S",
-                   help="seconds between samples (default 1)")
-    w.add_argument("--count", type=ranged(0, 10**9), default=0, metavar="N",
-                   help="stop after N samples (default: until Ctrl-C)")
-    w.add_argument("--resume", type=seconds(0, 3600), default=10.0, metavar="S",
-                   help="when the line is lost (another HHU took it), wait S seconds before taking it back "
-                   "(default 10)")
+    w.add_argument(
+        "--interval", type=seconds(0.01, 86400), default=1.0, metavar="S", help="seconds between samples (default 1)"
+    )
+    w.add_argument(
+        "--count", type=ranged(0, 10**9), default=0, metavar="N", help="stop after N samples (default: until Ctrl-C)"
+    )
+    w.add_argument(
+        "--resume",
+        type=seconds(0, 3600),
+        default=10.0,
+        metavar="S",
+        help="when the line is lost (another HHU took it), wait S seconds before taking it back (default 10)",
+    )
 
 
 def sample_line(values: dict[str, str]) -> str:
     """One sample as words: the registers' values by name -> a line."""
+
     def number(name: str) -> Optional[int]:
         v = values[name]
         return int(v) if v.isdigit() else None

@@ -11,6 +11,7 @@ A conformance kit for a meter maker or a test lab, split by role:
   command   the `conform` options (cli.py registers them) and main
 docs/conformance.md says what each case checks.
 """
+
 from .clauses import bad_class1_token, random_class0_token  # noqa: F401
 from .command import add_parser, main  # noqa: F401
 from .runner import CLAUSES, SECTIONS  # noqa: F401

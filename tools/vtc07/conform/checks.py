@@ -1,7 +1,8 @@
 """What a message must look like (profile section 3), what a value must be (section 6), and
 the one rule by which a measured interval becomes a verdict."""
-from . import profile as P
+
 from .. import tracefile
+from . import profile as P
 
 PASS, FAIL, INCONCLUSIVE, INAPPLICABLE, SKIP = "PASS", "FAIL", "INCONCLUSIVE", "INAPPLICABLE", "SKIP"
 VERDICTS = (PASS, FAIL, INCONCLUSIVE, INAPPLICABLE, SKIP)
@@ -63,8 +64,9 @@ def _received(answer, what, kind):
         raise LineFault("missing", "%s: no %s" % (what, kind))
     bad = first_parity_error(answer)
     if bad >= 0:
-        raise LineFault("form", "%s: the %s has a parity error at character %d: %s"
-                        % (what, kind, bad + 1, escape(answer)))
+        raise LineFault(
+            "form", "%s: the %s has a parity error at character %d: %s" % (what, kind, bad + 1, escape(answer))
+        )
 
 
 def check_id_response(answer, what, baud):
@@ -74,8 +76,9 @@ def check_id_response(answer, what, baud):
         raise Finding("%s: no IDResponse" % what)
     bad = first_parity_error(answer)
     if bad >= 0:
-        raise LineFault("form", "%s: the IDResponse has a parity error at character %d: %s"
-                        % (what, bad + 1, escape(answer)))
+        raise LineFault(
+            "form", "%s: the IDResponse has a parity error at character %d: %s" % (what, bad + 1, escape(answer))
+        )
     text = bytes(answer).decode("ascii", "replace")
     if text[:1] != "/" or answer[-2:] != [P.CR, P.LF] or len(answer) < 8:
         raise Finding("%s: not an IDResponse (/XXXZident<CR><LF>): %s" % (what, escape(answer)))
@@ -86,8 +89,10 @@ def check_id_response(answer, what, baud):
     if speed not in speeds:
         raise Finding("%s: baud character %r is none of 0-5" % (what, speed))
     if speeds[speed] != baud:
-        raise Finding("%s: baud character %r says %d Bd, the line runs %d Bd (no switch-over in VTC07)"
-                      % (what, speed, speeds[speed], baud))
+        raise Finding(
+            "%s: baud character %r says %d Bd, the line runs %d Bd (no switch-over in VTC07)"
+            % (what, speed, speeds[speed], baud)
+        )
     if not 1 <= len(ident) <= P.IDENT_MAX or any(not 0x20 <= ord(c) <= 0x7E for c in ident):
         raise Finding("%s: identification %r is not 1..16 printable characters" % (what, ident))
     return text[:-2]
@@ -103,8 +108,9 @@ def check_data(answer, rid, what):
     if answer[0] != P.STX or len(answer) < 9 or answer[-2] != P.ETX:
         raise LineFault("form", "%s: not a Data message (STX id(value) ETX BCC): %s" % (what, escape(answer)))
     if answer[-1] != bcc(answer[1:-1]):
-        raise LineFault("form", "%s: BCC is %02X, should be %02X: %s"
-                        % (what, answer[-1], bcc(answer[1:-1]), escape(answer)))
+        raise LineFault(
+            "form", "%s: BCC is %02X, should be %02X: %s" % (what, answer[-1], bcc(answer[1:-1]), escape(answer))
+        )
     if any(c < 0x20 for c in answer[1:-2]):
         raise LineFault("form", "%s: a control character inside the message: %s" % (what, escape(answer)))
     body = bytes(answer[1:-2]).decode("ascii", "replace")
@@ -113,7 +119,7 @@ def check_data(answer, rid, what):
         raise LineFault("form", "%s: not a Data message (STX id(value) ETX BCC): %s" % (what, escape(answer)))
     if not body.startswith(head):
         raise LineFault("register", "%s: the answer is not for register %04X: %s" % (what, rid, escape(answer)))
-    value = body[len(head):-1]
+    value = body[len(head) : -1]
     if value.startswith("ERR") and not (len(value) == 5 and value[3:].isdigit()):
         raise Finding("%s: error code is not 2 decimal digits: %s" % (what, value))
     return value

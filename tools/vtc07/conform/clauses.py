@@ -4,13 +4,24 @@ Each clause function takes the Kit and the Run and opens one `with run(id, title
 inside, a case raises Finding (FAIL), Inconclusive, Inapplicable or Skipped, or ends (PASS).
 """
 
+from .. import tracefile, vending
 from . import profile as P
 from .checks import (
-    Finding, Inapplicable, Inconclusive, Skipped, TokenTimeout, check_data, check_format,
-    check_id_response, check_value, escape, figure, judge, FAIL, INCONCLUSIVE,
+    FAIL,
+    INCONCLUSIVE,
+    Finding,
+    Inapplicable,
+    Inconclusive,
+    Skipped,
+    TokenTimeout,
+    check_data,
+    check_format,
+    check_id_response,
+    check_value,
+    escape,
+    figure,
+    judge,
 )
-from .. import tracefile
-from .. import vending
 
 UNKNOWN_REGISTER = 0x7FFF  # no table of the profile assigns it (Table 15: 0000-0006, 6.9: 8000-80FF)
 OTHER_ADDRESS = "VTC07CONFORMANCEKIT0"  # an IDRequest address no real meter has
@@ -79,8 +90,9 @@ class Kit:
         if got is not None:
             lo, hi = got.interval(self.line.char_s)
             self.line.collect(TURNAROUND_S)
-            raise Finding("%s: answered %s after %.0f ms, where the profile wants silence"
-                          % (what, escape(got.chars), hi * 1000))
+            raise Finding(
+                "%s: answered %s after %.0f ms, where the profile wants silence" % (what, escape(got.chars), hi * 1000)
+            )
 
     def pause(self, seconds, why=""):
         """Line silence for `seconds`, anything the meter says taken and classified."""
@@ -163,15 +175,20 @@ class Kit:
                 return status, None
             self.not_ready_seen += 1
             if self.busy_answer is None:  # once: a write while busy must get ERR06
-                self.busy_answer = self.write(P.REG_BINARY_TOKEN_ENTRY, digits,
-                                              "BinaryTokenEntry again while TokenStatus reads 16") or "ACK"
+                self.busy_answer = (
+                    self.write(P.REG_BINARY_TOKEN_ENTRY, digits, "BinaryTokenEntry again while TokenStatus reads 16")
+                    or "ACK"
+                )
             if self.clock.now() > deadline:
-                raise TokenTimeout("%s: TokenStatus still reads 16 (not ready) %.0f s after the write "
-                                   "(--token-time %g)" % (what, self.clock.now() - written, self.token_time_s))
+                raise TokenTimeout(
+                    "%s: TokenStatus still reads 16 (not ready) %.0f s after the write "
+                    "(--token-time %g)" % (what, self.clock.now() - written, self.token_time_s)
+                )
             self.progress("the meter is processing a token (%.0f s)" % (self.clock.now() - written))
 
 
 # --- the cases ---------------------------------------------------------------------------
+
 
 def clause_signon(kit, run):
     with run("signon.any", "IDRequest without address -> IDResponse (section 3)") as case:
@@ -189,8 +206,9 @@ def clause_signon(kit, run):
         what = "IDRequest /?%s!" % run.address_given
         answer = kit.ask(("/?%s!\r\n" % run.address_given).encode(), what)
         if answer is None:
-            raise Finding("%s: no IDResponse; the meter answers /?! (its address is not %s)"
-                          % (what, run.address_given))
+            raise Finding(
+                "%s: no IDResponse; the meter answers /?! (its address is not %s)" % (what, run.address_given)
+            )
         check_id_response(answer, what, kit.baud)
         kit.in_session = True
     with run("signon.other", "IDRequest for another meter in Idle -> silence"):
@@ -230,13 +248,25 @@ def clause_errors(kit, run):
     cases = (
         ("errors.01-read", "ReadCommand of an unknown register -> ERR01", "R", UNKNOWN_REGISTER, None, 1),
         ("errors.01-write", "WriteCommand of an unknown register -> ERR01", "W", UNKNOWN_REGISTER, "0", 1),
-        ("errors.02", "WriteCommand of ProtocolVersion (read-only) -> ERR02", "W", P.REG_PROTOCOL_VERSION,
-         "%02X" % P.PROTOCOL_VERSION, 2),
+        (
+            "errors.02",
+            "WriteCommand of ProtocolVersion (read-only) -> ERR02",
+            "W",
+            P.REG_PROTOCOL_VERSION,
+            "%02X" % P.PROTOCOL_VERSION,
+            2,
+        ),
         ("errors.03", "ReadCommand of BinaryTokenEntry (write-only) -> ERR03", "R", token, None, 3),
         ("errors.04-length", "BinaryTokenEntry of 3 digits -> ERR04", "W", token, "123", 4),
         ("errors.04-chars", "BinaryTokenEntry with a non-hex digit -> ERR04", "W", token, "0" * 16 + "G", 4),
-        ("errors.05", "BinaryTokenEntry with the top 2 of 68 bits set -> ERR05", "W", token,
-         "C" + "0" * (P.TOKEN_DIGITS_HEX - 1), 5),
+        (
+            "errors.05",
+            "BinaryTokenEntry with the top 2 of 68 bits set -> ERR05",
+            "W",
+            token,
+            "C" + "0" * (P.TOKEN_DIGITS_HEX - 1),
+            5,
+        ),
     )
     for cid, title, kind, rid, value, code in cases:
         with run(cid, title):
@@ -266,13 +296,16 @@ def _recovery_nak(kit, what):
     lo, hi = [x * 1000 for x in got.interval(kit.line.char_s)]
     verdict = judge(lo, hi, least=P.RECOVERY_WAIT, most=P.RECOVERY_WAIT + P.TR_MAX)
     if verdict == FAIL:
-        raise Finding("%s: NAK after %s, outside %d..%d ms (the %d ms recovery wait of line silence, "
-                      "then within tr)" % (what, figure(lo, hi), P.RECOVERY_WAIT, P.RECOVERY_WAIT + P.TR_MAX,
-                                           P.RECOVERY_WAIT))
+        raise Finding(
+            "%s: NAK after %s, outside %d..%d ms (the %d ms recovery wait of line silence, "
+            "then within tr)" % (what, figure(lo, hi), P.RECOVERY_WAIT, P.RECOVERY_WAIT + P.TR_MAX, P.RECOVERY_WAIT)
+        )
     _after_nak(kit)
     if verdict == INCONCLUSIVE:
-        raise Inconclusive("%s: NAK after %s: the host's uncertainty straddles the %d ms recovery wait"
-                           % (what, figure(lo, hi), P.RECOVERY_WAIT))
+        raise Inconclusive(
+            "%s: NAK after %s: the host's uncertainty straddles the %d ms recovery wait"
+            % (what, figure(lo, hi), P.RECOVERY_WAIT)
+        )
     return "NAK after %s" % figure(lo, hi)
 
 
@@ -294,11 +327,12 @@ def send_parity_error(kit, chars, index, what):
     if kit.soft or not hasattr(port, "parity"):
         return kit.send(damage_parity(kit, chars, index), what, "nak")
     import serial
+
     kit.line.send(chars[:index], what + " (part)", "nak")
     port.parity = serial.PARITY_ODD
-    kit.line.send(chars[index:index + 1], what + " (the bad character)", "nak")
+    kit.line.send(chars[index : index + 1], what + " (the bad character)", "nak")
     port.parity = serial.PARITY_EVEN
-    return kit.line.send(chars[index + 1:], what, "nak")
+    return kit.line.send(chars[index + 1 :], what, "nak")
 
 
 def clause_nak(kit, run):
@@ -374,10 +408,13 @@ def clause_ta(kit, run):
             kit.line.requests[-1].wants = "case"  # its answer is this case's finding, not tr's
             said = "no answer" if got is None else "NAK"
             if hi >= P.TA:  # the gap may have been ta or more: dropping it was right
-                raise Inconclusive("%s: %s, but the gap as the line saw it was %s, not surely under ta"
-                                   % (what, said, figure(lo, hi)))
-            raise Finding("%s (the gap %s, under ta %d ms): %s, the meter dropped the message"
-                          % (what, figure(lo, hi), P.TA, said))
+                raise Inconclusive(
+                    "%s: %s, but the gap as the line saw it was %s, not surely under ta" % (what, said, figure(lo, hi))
+                )
+            raise Finding(
+                "%s (the gap %s, under ta %d ms): %s, the meter dropped the message"
+                % (what, figure(lo, hi), P.TA, said)
+            )
         check_data(got.chars, P.REG_PROTOCOL_VERSION, what)
         case.finding = "gap %s" % figure(lo, hi)
     with run("ta.over", "a %.1f s gap (over ta) drops the partial message silently" % gap_out) as case:
@@ -425,8 +462,7 @@ def clause_execution(kit, run, token):
         if refused:
             raise Finding("%s: answered %s" % (what, refused))
         if status not in P.ACCEPTED:
-            raise Finding("the --token was refused: tokenStatus %d %s"
-                          % (status, P.TOKEN_STATUS_NAMES.get(status, "")))
+            raise Finding("the --token was refused: tokenStatus %d %s" % (status, P.TOKEN_STATUS_NAMES.get(status, "")))
         case.finding = "tokenStatus %d after %.0f ms" % (status, kit.execution[-1])
 
 
@@ -443,8 +479,10 @@ def clause_execution_summary(kit, run, tokens):
         if not kit.not_ready_seen:
             raise Inapplicable("not observable: every token was done before the first TokenStatus read")
         if kit.busy_answer != "ERR%02d" % P.ERR_BUSY:
-            raise Finding("a BinaryTokenEntry while TokenStatus read 16 answered %s, expected ERR%02d (busy)"
-                          % (kit.busy_answer, P.ERR_BUSY))
+            raise Finding(
+                "a BinaryTokenEntry while TokenStatus read 16 answered %s, expected ERR%02d (busy)"
+                % (kit.busy_answer, P.ERR_BUSY)
+            )
         case.finding = "16 read %d times; a write meanwhile got ERR%02d" % (kit.not_ready_seen, P.ERR_BUSY)
 
 
@@ -484,26 +522,37 @@ def clause_lockout(kit, run, leave_locked, rng, wait_max_s):
                 break
         if "after" not in state:
             if statuses and all(s == P.TS_FUNCTION for s in statuses):
-                raise Inapplicable("the meter refuses every token with 8 (Function): it processes no "
-                                   "meter-specific token, so there is no lockout to test")
-            raise Finding("%d rejected tokens (tokenStatus %s) did not lock: TokenLockoutTimeRemaining "
-                          "reads 00000" % (rejected, ", ".join(str(s) for s in statuses)))
-        kit.notes.append("TokenLockout was triggered (rejected tokens entered: %d). The meter now counts at "
-                         "least %d rejections in a row until it accepts a meter-specific token: its next "
-                         "rejection locks it again, for longer." % (rejected, P.LOCKOUT_AFTER))
+                raise Inapplicable(
+                    "the meter refuses every token with 8 (Function): it processes no "
+                    "meter-specific token, so there is no lockout to test"
+                )
+            raise Finding(
+                "%d rejected tokens (tokenStatus %s) did not lock: TokenLockoutTimeRemaining "
+                "reads 00000" % (rejected, ", ".join(str(s) for s in statuses))
+            )
+        kit.notes.append(
+            "TokenLockout was triggered (rejected tokens entered: %d). The meter now counts at "
+            "least %d rejections in a row until it accepts a meter-specific token: its next "
+            "rejection locks it again, for longer." % (rejected, P.LOCKOUT_AFTER)
+        )
         if state["after"] < P.LOCKOUT_AFTER:
-            raise Inconclusive("locked after %d rejections: the meter had earlier rejections counted (a "
-                               "previous run?); an accepted token (--token) clears the count" % state["after"])
+            raise Inconclusive(
+                "locked after %d rejections: the meter had earlier rejections counted (a "
+                "previous run?); an accepted token (--token) clears the count" % state["after"]
+            )
         case.finding = "locked after %d rejections" % state["after"]
-    with run("lockout.remaining", "TokenLockoutTimeRemaining counts the lock (first lock %d s)"
-             % P.LOCKOUT_FIRST_S) as case:
+    with run(
+        "lockout.remaining", "TokenLockoutTimeRemaining counts the lock (first lock %d s)" % P.LOCKOUT_FIRST_S
+    ) as case:
         need("after")
         left = kit.lockout_left()
         state["left"] = left
         state["since"] = kit.clock.now()
         if state["after"] == P.LOCKOUT_AFTER and not P.LOCKOUT_FIRST_S - 3 <= left <= P.LOCKOUT_FIRST_S:
-            raise Finding("TokenLockoutTimeRemaining reads %d s just after the first lock, expected %d s"
-                          % (left, P.LOCKOUT_FIRST_S))
+            raise Finding(
+                "TokenLockoutTimeRemaining reads %d s just after the first lock, expected %d s"
+                % (left, P.LOCKOUT_FIRST_S)
+            )
         if not 0 < left <= P.LOCKOUT_MAX_S:
             raise Finding("TokenLockoutTimeRemaining reads %d s while locked" % left)
         case.finding = "%d s" % left
@@ -539,8 +588,7 @@ def clause_lockout(kit, run, leave_locked, rng, wait_max_s):
             raise Skipped("--leave-locked: the meter stays locked for about %.0f s" % max(left, 0))
         if left > wait_max_s:
             kit.notes.append("The meter was left locked for about %.0f s more." % left)
-            raise Skipped("locked for %.0f s more; the kit waits at most %d s (--lockout-wait)"
-                          % (left, wait_max_s))
+            raise Skipped("locked for %.0f s more; the kit waits at most %d s (--lockout-wait)" % (left, wait_max_s))
         kit.pause(max(left, 0) + 1, "the lock must run out")
         kit.in_session = False
         kit.session()
@@ -564,8 +612,9 @@ def tr_figures(kit):
 
 
 def clause_tr(kit, run):
-    with run("tr.every-answer", "%d ms <= tr <= %d ms on every answer, late ones included"
-             % (P.TR_MIN, P.TR_MAX)) as case:
+    with run(
+        "tr.every-answer", "%d ms <= tr <= %d ms on every answer, late ones included" % (P.TR_MIN, P.TR_MAX)
+    ) as case:
         figures = tr_figures(kit)
         if not figures:
             raise Inconclusive("no answer was timed")
@@ -574,24 +623,42 @@ def clause_tr(kit, run):
         unsure = [v for v in verdicts if v[0] == INCONCLUSIVE]
         his = [hi for _, hi, _ in figures]
         summary = "n=%d min %.1f max %.1f ms, uncertainty max %.1f ms" % (
-            len(figures), min(his), max(his), max(hi - lo for lo, hi, _ in figures))
+            len(figures),
+            min(his),
+            max(his),
+            max(hi - lo for lo, hi, _ in figures),
+        )
         if wrong:
             _, lo, hi, a = wrong[0]
-            raise Finding("%d of %d answers outside %d..%d ms, first: %s answered after %s%s (%s)"
-                          % (len(wrong), len(figures), P.TR_MIN, P.TR_MAX, a.request.what, figure(lo, hi),
-                             " (after the kit stopped waiting)" if a.kind == "late" else "", summary))
+            raise Finding(
+                "%d of %d answers outside %d..%d ms, first: %s answered after %s%s (%s)"
+                % (
+                    len(wrong),
+                    len(figures),
+                    P.TR_MIN,
+                    P.TR_MAX,
+                    a.request.what,
+                    figure(lo, hi),
+                    " (after the kit stopped waiting)" if a.kind == "late" else "",
+                    summary,
+                )
+            )
         if unsure:
             _, lo, hi, a = unsure[0]
-            raise Inconclusive("%d of %d answers too close to a limit for the host's uncertainty, first: %s "
-                               "after %s (%s)" % (len(unsure), len(figures), a.request.what, figure(lo, hi), summary))
+            raise Inconclusive(
+                "%d of %d answers too close to a limit for the host's uncertainty, first: %s "
+                "after %s (%s)" % (len(unsure), len(figures), a.request.what, figure(lo, hi), summary)
+            )
         case.finding = summary
 
 
 def clause_answers(kit, run):
     """Every answer as a message, and only the answers asked for (section 3-4)."""
-    for kind, cid, title in (("form", "answers.form", "every answer is a whole message: parity, BCC, STX..ETX"),
-                             ("register", "answers.register", "every Data message is for the register asked"),
-                             ("missing", "answers.missing", "every request the meter must answer is answered")):
+    for kind, cid, title in (
+        ("form", "answers.form", "every answer is a whole message: parity, BCC, STX..ETX"),
+        ("register", "answers.register", "every Data message is for the register asked"),
+        ("missing", "answers.missing", "every request the meter must answer is answered"),
+    ):
         with run(cid, title):
             faults = run.line_faults.get(kind)
             if faults:
@@ -600,8 +667,11 @@ def clause_answers(kit, run):
         extra = [a for a in kit.line.answers if a.kind in ("duplicate", "unrequested")]
         if extra:
             a = extra[0]
-            after = ("after %s, %.0f ms after its end" % (a.request.what, (a.seen - a.request.end_lo) * 1000)
-                     if a.request else "before any request")
+            after = (
+                "after %s, %.0f ms after its end" % (a.request.what, (a.seen - a.request.end_lo) * 1000)
+                if a.request
+                else "before any request"
+            )
             raise Finding("%d extra answer(s), first a %s answer %s %s" % (len(extra), a.kind, escape(a.chars), after))
         late = [a for a in kit.line.answers if a.kind == "late"]
         if late:

@@ -5,6 +5,7 @@ not be decided, 2 bad usage, 3 setup: nothing was counted (a report path is not 
 the port does not open, no meter answers at this speed, parity and address, the --token is
 not accepted); the message says what to change. 130: interrupted (cli.py).
 """
+
 import argparse
 import datetime
 import json
@@ -12,8 +13,7 @@ import os
 import sys
 
 from . import profile as P
-from . import reports
-from . import tokenlist
+from . import reports, tokenlist
 from .clauses import Kit
 from .line import Line, LineError, RealClock, StampedSocket
 from .runner import CLAUSES, SECTIONS, NoMeter, run_all
@@ -24,11 +24,14 @@ LOCKOUT_WAIT_S = 60  # default --lockout-wait: the kit waits a lock out only up 
 
 def add_parser(sub):
     keep = argparse.SUPPRESS
-    c = sub.add_parser("conform", help="run the VTC07 profile's conformance cases against a meter",
-                       description="Run the VTC07 profile's cases against the meter on the port and report "
-                       "PASS/FAIL/INCONCLUSIVE/INAPPLICABLE per case with the timing and its uncertainty. "
-                       "Exit status: 0 all passed, 1 a case failed or was not decided, 2 bad usage, 3 setup "
-                       "(nothing counted). See docs/conformance.md.")
+    c = sub.add_parser(
+        "conform",
+        help="run the VTC07 profile's conformance cases against a meter",
+        description="Run the VTC07 profile's cases against the meter on the port and report "
+        "PASS/FAIL/INCONCLUSIVE/INAPPLICABLE per case with the timing and its uncertainty. "
+        "Exit status: 0 all passed, 1 a case failed or was not decided, 2 bad usage, 3 setup "
+        "(nothing counted). See docs/conformance.md.",
+    )
     c.add_argument("--port", default=keep, help="pyserial URL or device")
     c.add_argument("--baud", type=int, default=keep)
     c.add_argument("--parity", choices=("soft", "uart"), default=keep)
@@ -37,33 +40,62 @@ def add_parser(sub):
     c.add_argument("--json", action="store_true", help="print the report as JSON instead of text")
     c.add_argument("--junit", metavar="FILE", help="also write the report as JUnit XML to FILE")
     c.add_argument("--report", metavar="DIR", help="write the evidence package into DIR (docs/conformance.md)")
-    c.add_argument("--certify", action="store_true",
-                   help="every clause including the slow ones; refuses --only, --no-tokens, --leave-locked")
-    c.add_argument("--no-tokens", action="store_true",
-                   help="enter no token: skip TokenLockout and token execution (the meter is not locked)")
-    c.add_argument("--tokens", metavar="FILE", action="append", default=[],
-                   help="a token list to enter (docs/conformance.md), or a shipped list's name: "
-                   + ", ".join(tokenlist.shipped()))
+    c.add_argument(
+        "--certify",
+        action="store_true",
+        help="every clause including the slow ones; refuses --only, --no-tokens, --leave-locked",
+    )
+    c.add_argument(
+        "--no-tokens",
+        action="store_true",
+        help="enter no token: skip TokenLockout and token execution (the meter is not locked)",
+    )
+    c.add_argument(
+        "--tokens",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="a token list to enter (docs/conformance.md), or a shipped list's name: " + ", ".join(tokenlist.shipped()),
+    )
     c.add_argument("--token", metavar="DIGITS", help="a token the meter accepts (20 digits), entered during setup")
     c.add_argument("--leave-locked", action="store_true", help="do not wait for the lockout to run out")
     c.add_argument("--slow", action="store_true", help="also the 120 s session timeout (about 4 minutes)")
     c.add_argument("--only", metavar="CLAUSES", help="comma-separated clauses: " + ",".join(k for k, _, _ in CLAUSES))
-    c.add_argument("--token-time", type=float, default=TOKEN_TIME_S, metavar="S",
-                   help="longest a token's execution may take (the profile sets none; default %(default)g s)")
-    c.add_argument("--lockout-wait", type=int, default=LOCKOUT_WAIT_S, metavar="S",
-                   help="longest the kit waits for a lockout to run out (default %(default)s s)")
-    c.add_argument("--line-timing", choices=("auto", "uart", "none"), default="auto",
-                   help="characters take 10 bits at the baud rate (uart) or no time (none: TCP, pty); "
-                   "auto: none for socket:// and /dev/pts, uart otherwise")
-    c.add_argument("--slack", type=int, default=300, metavar="MS",
-                   help="how long past tr max (or the recovery wait) silence is awaited (default %(default)s)")
+    c.add_argument(
+        "--token-time",
+        type=float,
+        default=TOKEN_TIME_S,
+        metavar="S",
+        help="longest a token's execution may take (the profile sets none; default %(default)g s)",
+    )
+    c.add_argument(
+        "--lockout-wait",
+        type=int,
+        default=LOCKOUT_WAIT_S,
+        metavar="S",
+        help="longest the kit waits for a lockout to run out (default %(default)s s)",
+    )
+    c.add_argument(
+        "--line-timing",
+        choices=("auto", "uart", "none"),
+        default="auto",
+        help="characters take 10 bits at the baud rate (uart) or no time (none: TCP, pty); "
+        "auto: none for socket:// and /dev/pts, uart otherwise",
+    )
+    c.add_argument(
+        "--slack",
+        type=int,
+        default=300,
+        metavar="MS",
+        help="how long past tr max (or the recovery wait) silence is awaited (default %(default)s)",
+    )
     return c
 
 
 def _open(url, baud, soft):
     """A pyserial-like port; socket:// gets kernel arrival time stamps."""
     if url.startswith("socket://"):
-        hostport = url[len("socket://"):].split("?")[0].rstrip("/")
+        hostport = url[len("socket://") :].split("?")[0].rstrip("/")
         host, _, port = hostport.rpartition(":")
         try:
             return StampedSocket(host or "127.0.0.1", int(port))
@@ -73,18 +105,25 @@ def _open(url, baud, soft):
             reason = "connection refused (is the meter running on that port?)" if "refused" in str(e) else str(e)
             raise NoMeter("cannot open %s: %s" % (url, reason))
     import serial
+
     try:
-        return serial.serial_for_url(url, baudrate=baud, timeout=0,
-                                     bytesize=serial.EIGHTBITS if soft else serial.SEVENBITS,
-                                     parity=serial.PARITY_NONE if soft else serial.PARITY_EVEN)
+        return serial.serial_for_url(
+            url,
+            baudrate=baud,
+            timeout=0,
+            bytesize=serial.EIGHTBITS if soft else serial.SEVENBITS,
+            parity=serial.PARITY_NONE if soft else serial.PARITY_EVEN,
+        )
     except (serial.SerialException, OSError, ValueError) as e:
         text = str(e)
         raise NoMeter("cannot open %s: %s" % (url, "no such port" if "No such file" in text else text))
     except Exception as e:  # termios.error: a pty cannot be set to 7E1
         if type(e).__name__ != "error":
             raise
-        raise NoMeter("cannot set %s to %s: %s (a pty or the simulated meter needs --parity soft)"
-                      % (url, "7E1" if not soft else "8N1", e.args[-1]))
+        raise NoMeter(
+            "cannot set %s to %s: %s (a pty or the simulated meter needs --parity soft)"
+            % (url, "7E1" if not soft else "8N1", e.args[-1])
+        )
 
 
 def _char_s(args):
@@ -103,6 +142,7 @@ def _usage(args, err):
             return "no clause %s (one of %s)" % (", ".join(unknown), ",".join(SECTIONS))
     if args.token:
         from .. import hhu
+
         try:
             hhu.token_number(args.token)
         except ValueError as e:
@@ -123,8 +163,15 @@ def _usage(args, err):
     if not 0 <= args.lockout_wait <= 3600:
         return "--lockout-wait is 0..3600 s"
     if args.certify:
-        partial = [name for name, on in (("--only", args.only), ("--no-tokens", args.no_tokens),
-                                         ("--leave-locked", args.leave_locked)) if on]
+        partial = [
+            name
+            for name, on in (
+                ("--only", args.only),
+                ("--no-tokens", args.no_tokens),
+                ("--leave-locked", args.leave_locked),
+            )
+            if on
+        ]
         if partial:
             return "--certify runs every clause: leave out %s" % ", ".join(partial)
     return None
@@ -166,10 +213,12 @@ def main(args, out=print, err=None, clock=None, port=None):
         err("vtc07 conform: %s" % wrong)
         return 2
     from .. import __version__
+
     only = tuple(k.strip() for k in (args.only or "").split(",") if k.strip())
     token = None
     if args.token:
         from .. import hhu
+
         token = hhu.token_number(args.token)
     clock = clock or RealClock()
     started_at = datetime.datetime.now(datetime.timezone.utc)
@@ -196,12 +245,29 @@ def main(args, out=print, err=None, clock=None, port=None):
                 progress.clause = case.clause
                 out("section %s  %s" % SECTIONS[case.clause])
             out(reports.case_line(case))
+
     progress.clause = None
 
     priority = _raise_priority()
     try:
-        return _run(args, out, err, clock, port, only, token, started_at, started, text, log, log_lines,
-                    progress, progress_wait, __version__, priority)
+        return _run(
+            args,
+            out,
+            err,
+            clock,
+            port,
+            only,
+            token,
+            started_at,
+            started,
+            text,
+            log,
+            log_lines,
+            progress,
+            progress_wait,
+            __version__,
+            priority,
+        )
     finally:
         _restore_priority(priority)
 
@@ -227,8 +293,24 @@ def _restore_priority(old):
             pass
 
 
-def _run(args, out, err, clock, port, only, token, started_at, started, text, log, log_lines, progress,
-         progress_wait, __version__, priority):
+def _run(
+    args,
+    out,
+    err,
+    clock,
+    port,
+    only,
+    token,
+    started_at,
+    started,
+    text,
+    log,
+    log_lines,
+    progress,
+    progress_wait,
+    __version__,
+    priority,
+):
     options = {k: v for k, v in sorted(vars(args).items()) if k not in ("command",)}
     options["priority_raised"] = priority is not None
     options["kit_version"] = __version__
@@ -245,12 +327,23 @@ def _run(args, out, err, clock, port, only, token, started_at, started, text, lo
         kit.progress = progress_wait
         kit.silence_s = (max(P.TR_MAX, P.RECOVERY_WAIT) + args.slack) / 1000
         if text:
-            out("VTC07 conformance kit %s: %s, %d Bd, %s parity, started %s"
-                % (__version__, args.port, args.baud, args.parity, started_at.strftime("%Y-%m-%d %H:%M:%S UTC")))
+            out(
+                "VTC07 conformance kit %s: %s, %d Bd, %s parity, started %s"
+                % (__version__, args.port, args.baud, args.parity, started_at.strftime("%Y-%m-%d %H:%M:%S UTC"))
+            )
         try:
-            cases = run_all(kit, only, tokens=not args.no_tokens, token=token, slow=args.slow or args.certify,
-                            leave_locked=args.leave_locked, progress=progress, address_given=args.address,
-                            lockout_wait_s=args.lockout_wait, token_lists=_token_lists(args))
+            cases = run_all(
+                kit,
+                only,
+                tokens=not args.no_tokens,
+                token=token,
+                slow=args.slow or args.certify,
+                leave_locked=args.leave_locked,
+                progress=progress,
+                address_given=args.address,
+                lockout_wait_s=args.lockout_wait,
+                token_lists=_token_lists(args),
+            )
         finally:
             line.close()
     except (NoMeter, LineError) as e:
@@ -275,12 +368,20 @@ def _package(args, kit, cases, seconds, status, options, log_lines, started_at, 
     host = reports.host_info(options["kit_version"])
     identity = {"id_response": kit.ident, "registers": getattr(kit, "identity", {})}
     files = {
-        "report.txt": reports.report_text(kit, cases, seconds, status,
-                                          "VTC07 conformance kit %s, %s, started %s" % (
-                                              options["kit_version"], args.port, started_at.isoformat())),
-        "report.json": reports.report_json(kit, cases, seconds, status,
-                                           extra={"started": started_at.isoformat(), "host": host,
-                                                  "options": options, "meter_identity": identity}),
+        "report.txt": reports.report_text(
+            kit,
+            cases,
+            seconds,
+            status,
+            "VTC07 conformance kit %s, %s, started %s" % (options["kit_version"], args.port, started_at.isoformat()),
+        ),
+        "report.json": reports.report_json(
+            kit,
+            cases,
+            seconds,
+            status,
+            extra={"started": started_at.isoformat(), "host": host, "options": options, "meter_identity": identity},
+        ),
         "junit.xml": reports.report_junit(kit, cases, seconds),
         "log.txt": "\n".join(log_lines) + "\n",
         "traffic.trace": reports.trace_text(kit, options),

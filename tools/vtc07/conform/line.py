@@ -20,13 +20,14 @@ The line takes any pyserial-like port (write, flush, read with `timeout`) and a 
 Every answer is kept and classified: the answer to a request, a late one (after the kit
 stopped waiting), a duplicate of the last answer, or one nobody asked for.
 """
+
 import select
 import socket
 import struct
 import time
 
-from . import profile
 from .. import tracefile
+from . import profile
 
 _SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux
 _SO_TIMESTAMPING = getattr(socket, "SO_TIMESTAMPING", 37)

@@ -64,9 +64,23 @@ TS_LOCKED = 15
 TS_NOT_READY = 16
 ACCEPTED = (TS_ACCEPT, TS_1ST_KCT, TS_2ND_KCT)
 TOKEN_STATUS_NAMES = {
-    0: "reserved", 1: "Accept", 2: "1stKCT", 3: "2ndKCT", 4: "Overflow", 5: "KeyType", 6: "Format",
-    7: "Range", 8: "Function", 9: "Old", 10: "Used", 11: "KeyExpired", 12: "DDTK", 13: "CRC",
-    14: "MfrCode", 15: "token lockout active", 16: "not ready",
+    0: "reserved",
+    1: "Accept",
+    2: "1stKCT",
+    3: "2ndKCT",
+    4: "Overflow",
+    5: "KeyType",
+    6: "Format",
+    7: "Range",
+    8: "Function",
+    9: "Old",
+    10: "Used",
+    11: "KeyExpired",
+    12: "DDTK",
+    13: "CRC",
+    14: "MfrCode",
+    15: "token lockout active",
+    16: "not ready",
 }
 
 # section 8: TokenLockout

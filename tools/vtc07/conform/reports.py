@@ -1,4 +1,5 @@
 """The kit's reports: text, JSON, JUnit XML, and the evidence package (--report DIR)."""
+
 import hashlib
 import json
 import os
@@ -31,8 +32,12 @@ def result(cases):
 def _stats(values):
     if not values:
         return None
-    return {"n": len(values), "min": round(min(values), 1), "median": round(statistics.median(values), 1),
-            "max": round(max(values), 1)}
+    return {
+        "n": len(values),
+        "min": round(min(values), 1),
+        "median": round(statistics.median(values), 1),
+        "max": round(max(values), 1),
+    }
 
 
 def timing(kit):
@@ -86,14 +91,18 @@ def summary_lines(kit, cases, seconds):
         out.append("tr        %s, uncertainty %s" % (stats_text(t["tr_ms"]), stats_text(t["tr_uncertainty_ms"])))
         out.append("recovery  %s" % stats_text(t["recovery_ms"]))
         out.append("token     %s (write to final TokenStatus)" % stats_text(t["token_execution_ms"]))
-        out.append("host      wake-up latency %.2f ms, arrival times from the %s" % (
-            t["host_wake_latency_ms"], t["arrival_stamps"]))
-    for note in (kit.notes if kit else []):
+        out.append(
+            "host      wake-up latency %.2f ms, arrival times from the %s"
+            % (t["host_wake_latency_ms"], t["arrival_stamps"])
+        )
+    for note in kit.notes if kit else []:
         out.append("note: " + note)
     status, word = result(cases)
     verdict = {"pass": "CONFORMS", "fail": "DOES NOT CONFORM", "inconclusive": "NOT DECIDED"}[word]
-    out.append("%s: %d passed, %d failed, %d inconclusive, %d inapplicable, %d skipped in %.1f s"
-               % (verdict, n["pass"], n["fail"], n["inconclusive"], n["inapplicable"], n["skip"], seconds))
+    out.append(
+        "%s: %d passed, %d failed, %d inconclusive, %d inapplicable, %d skipped in %.1f s"
+        % (verdict, n["pass"], n["fail"], n["inconclusive"], n["inapplicable"], n["skip"], seconds)
+    )
     return out
 
 
@@ -109,9 +118,18 @@ def report_json(kit, cases, seconds, status, error=None, extra=None):
         "counts": counts(cases),
         "timing": timing(kit),
         "notes": kit.notes if kit else [],
-        "cases": [{"clause": c.clause, "section": SECTIONS[c.clause][0], "id": c.cid, "title": c.title,
-                   "status": c.status.lower(), "finding": c.finding, "seconds": round(c.seconds, 2)}
-                  for c in cases],
+        "cases": [
+            {
+                "clause": c.clause,
+                "section": SECTIONS[c.clause][0],
+                "id": c.cid,
+                "title": c.title,
+                "status": c.status.lower(),
+                "finding": c.finding,
+                "seconds": round(c.seconds, 2),
+            }
+            for c in cases
+        ],
     }
     if extra:
         data.update(extra)
@@ -124,8 +142,9 @@ def report_junit(kit, cases, seconds, error=None):
     root = ET.Element("testsuites", name="vtc07 conform", time="%.3f" % seconds)
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     if error:
-        suite = ET.SubElement(root, "testsuite", name="vtc07.setup", tests="1", failures="0", errors="1",
-                              skipped="0", time="0")
+        suite = ET.SubElement(
+            root, "testsuite", name="vtc07.setup", tests="1", failures="0", errors="1", skipped="0", time="0"
+        )
         case = ET.SubElement(suite, "testcase", classname="vtc07.setup", name="setup", time="0")
         ET.SubElement(case, "error", message=error, type="setup").text = error
         totals["tests"] += 1
@@ -135,9 +154,16 @@ def report_junit(kit, cases, seconds, error=None):
         if not mine:
             continue
         n = counts(mine)
-        suite = ET.SubElement(root, "testsuite", name="vtc07.%s" % key, tests=str(len(mine)),
-                              failures=str(n["fail"]), errors=str(n["inconclusive"]),
-                              skipped=str(n["skip"] + n["inapplicable"]), time="%.3f" % sum(c.seconds for c in mine))
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name="vtc07.%s" % key,
+            tests=str(len(mine)),
+            failures=str(n["fail"]),
+            errors=str(n["inconclusive"]),
+            skipped=str(n["skip"] + n["inapplicable"]),
+            time="%.3f" % sum(c.seconds for c in mine),
+        )
         totals["tests"] += len(mine)
         totals["failures"] += n["fail"]
         totals["errors"] += n["inconclusive"]
@@ -149,8 +175,9 @@ def report_junit(kit, cases, seconds, error=None):
             ET.SubElement(props, "property", name="port", value=kit.url)
             ET.SubElement(props, "property", name="meter", value=kit.ident or "")
         for c in mine:
-            case = ET.SubElement(suite, "testcase", classname="vtc07.%s" % key, name="%s: %s" % (c.cid, c.title),
-                                 time="%.3f" % c.seconds)
+            case = ET.SubElement(
+                suite, "testcase", classname="vtc07.%s" % key, name="%s: %s" % (c.cid, c.title), time="%.3f" % c.seconds
+            )
             if c.status == FAIL:
                 ET.SubElement(case, "failure", message=c.finding, type="nonconformance").text = c.finding
             elif c.status == INCONCLUSIVE:
@@ -170,9 +197,12 @@ def report_junit(kit, cases, seconds, error=None):
 def trace_text(kit, options):
     """The whole line traffic in the trace format (docs/traces.md), which `vtc07 replay`
     plays back against a meter."""
-    lines = ["# recorded by vtc07 conform %s against %s" % (options.get("kit_version", ""), kit.url),
-             "# meter %s" % kit.ident]
+    lines = [
+        "# recorded by vtc07 conform %s against %s" % (options.get("kit_version", ""), kit.url),
+        "# meter %s" % kit.ident,
+    ]
     from .. import tracefile
+
     for kind, ms, chars in kit.line.events:
         lines.append("%s %d %s" % (kind, ms, tracefile.escape(chars)))
     return "\n".join(lines) + "\n"
@@ -181,11 +211,18 @@ def trace_text(kit, options):
 def host_info(version):
     try:
         import serial
+
         pyserial = serial.VERSION
     except ImportError:
         pyserial = None
-    return {"kit": "vtc07 conform", "kit_version": version, "python": sys.version.split()[0],
-            "platform": platform.platform(), "machine": platform.machine(), "pyserial": pyserial}
+    return {
+        "kit": "vtc07 conform",
+        "kit_version": version,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "pyserial": pyserial,
+    }
 
 
 def write_package(directory, files):

@@ -10,18 +10,31 @@ A fault the kit meets in a case is reported once, in its clause:
   failure in another clause is INCONCLUSIVE "after the finding in X": the meter may be in
   another state than the case assumed.
 """
+
 import contextlib
 import random
 
+from .. import tracefile
 from . import clauses as C
 from . import profile as P
 from . import tokenlist
 from .checks import (
-    FAIL, INAPPLICABLE, INCONCLUSIVE, PASS, SKIP, Finding, Inapplicable, Inconclusive, LineFault,
-    Skipped, TokenTimeout, check_id_response, escape, first_parity_error,
+    FAIL,
+    INAPPLICABLE,
+    INCONCLUSIVE,
+    PASS,
+    SKIP,
+    Finding,
+    Inapplicable,
+    Inconclusive,
+    LineFault,
+    Skipped,
+    TokenTimeout,
+    check_id_response,
+    escape,
+    first_parity_error,
 )
 from .line import LineError
-from .. import tracefile
 
 # (key, profile section, title), in the order they run; --only takes the keys
 CLAUSES = (
@@ -124,7 +137,7 @@ def contact(kit, address_given):
     kit.send(tracefile.command(b"B0"), "BreakCommand", "silence")
     kit.line.collect(C.TURNAROUND_S)
     answer = None
-    for address in ([address_given, ""] if address_given else [""]):
+    for address in [address_given, ""] if address_given else [""]:
         for _ in range(2):
             what = "IDRequest /?%s! (setup)" % address
             answer = kit.ask(("/?%s!\r\n" % address).encode(), what)
@@ -137,25 +150,29 @@ def contact(kit, address_given):
                     speed = bytes(answer[4:5]).decode("ascii", "replace")
                     rates = {chr(c): r for r, c in P.BAUD_CHARS}
                     if speed in rates and rates[speed] != kit.baud:
-                        raise NoMeter("the meter says it runs %d Bd (baud character %s), the kit runs %d Bd: "
-                                      "give --baud %d" % (rates[speed], speed, kit.baud, rates[speed]))
+                        raise NoMeter(
+                            "the meter says it runs %d Bd (baud character %s), the kit runs %d Bd: "
+                            "give --baud %d" % (rates[speed], speed, kit.baud, rates[speed])
+                        )
                     raise NoMeter("the sign-on's answer is no IDResponse of the profile: %s" % e)
                 kit.address = address
                 kit.in_session = True
                 if address != address_given:
-                    kit.notes.append("The meter does not answer /?%s! but answers /?!: the run signs on "
-                                     "without an address (see signon.address)." % address_given)
+                    kit.notes.append(
+                        "The meter does not answer /?%s! but answers /?!: the run signs on "
+                        "without an address (see signon.address)." % address_given
+                    )
                 return text
             kit.pause(kit.silence_s)  # garbled: let the line settle, try once more
         if answer is not None:
             break
     if answer is None:
-        raise NoMeter("no answer to the sign-on /?%s! within %.1f s: wrong port, speed (--baud), parity "
-                      "(--parity soft|uart) or address (--address), or not connected"
-                      % (address_given, kit.answer_s))
+        raise NoMeter(
+            "no answer to the sign-on /?%s! within %.1f s: wrong port, speed (--baud), parity "
+            "(--parity soft|uart) or address (--address), or not connected" % (address_given, kit.answer_s)
+        )
     if first_parity_error(answer) >= 0:
-        hint = "characters with wrong parity: give --parity %s, or the right --baud" % (
-            "uart" if kit.soft else "soft")
+        hint = "characters with wrong parity: give --parity %s, or the right --baud" % ("uart" if kit.soft else "soft")
     else:
         hint = "a damaged line, the wrong --baud, or not a VTC07 meter"
     raise NoMeter("the sign-on's answer is not an IDResponse: %s (%s)" % (escape(answer), hint))
@@ -184,17 +201,31 @@ def check_token(kit, token):
     except (Finding, LineFault) as e:
         raise NoMeter("%s" % e)
     if refused:
-        raise NoMeter("the meter refused the --token with %s: give a token this meter accepts%s"
-                      % (refused, " after its lockout runs out" if refused == "ERR07" else ""))
+        raise NoMeter(
+            "the meter refused the --token with %s: give a token this meter accepts%s"
+            % (refused, " after its lockout runs out" if refused == "ERR07" else "")
+        )
     if status not in P.ACCEPTED:
-        raise NoMeter("the meter refused the --token: tokenStatus %d (%s): give a token this meter has "
-                      "not seen, for its key and meter number"
-                      % (status, P.TOKEN_STATUS_NAMES.get(status, "reserved")))
+        raise NoMeter(
+            "the meter refused the --token: tokenStatus %d (%s): give a token this meter has "
+            "not seen, for its key and meter number" % (status, P.TOKEN_STATUS_NAMES.get(status, "reserved"))
+        )
     return status
 
 
-def run_all(kit, only=(), tokens=True, token=None, slow=False, leave_locked=False, progress=lambda case: None,
-            address_given="", lockout_wait_s=60, rng=None, token_lists=()):
+def run_all(
+    kit,
+    only=(),
+    tokens=True,
+    token=None,
+    slow=False,
+    leave_locked=False,
+    progress=lambda case: None,
+    address_given="",
+    lockout_wait_s=60,
+    rng=None,
+    token_lists=(),
+):
     """Setup (NoMeter before anything is counted), then every chosen clause."""
     run = Run(kit, only, progress, address_given)
     kit.ident = contact(kit, address_given)
@@ -207,8 +238,14 @@ def run_all(kit, only=(), tokens=True, token=None, slow=False, leave_locked=Fals
         C.clause_signon(kit, run)
     if run.clause("session"):
         C.clause_session_kept(kit, run)
-    for key, fn in (("read", C.clause_read), ("errors", C.clause_errors), ("nak", C.clause_nak),
-                    ("repeat", C.clause_repeat), ("break", C.clause_break), ("ta", C.clause_ta)):
+    for key, fn in (
+        ("read", C.clause_read),
+        ("errors", C.clause_errors),
+        ("nak", C.clause_nak),
+        ("repeat", C.clause_repeat),
+        ("break", C.clause_break),
+        ("ta", C.clause_ta),
+    ):
         if run.clause(key):
             fn(kit, run)
     if run.clause("session"):
@@ -234,7 +271,11 @@ def run_all(kit, only=(), tokens=True, token=None, slow=False, leave_locked=Fals
             timing = [c for c in run.cases if c.cid == "execution.timing"][0]
             timing.status = FAIL
             timing.finding = "%d token(s) outlasted --token-time %g s, first in %s: %s" % (
-                len(run.token_faults), kit.token_time_s, run.token_faults[0][0], run.token_faults[0][1])
+                len(run.token_faults),
+                kit.token_time_s,
+                run.token_faults[0][0],
+                run.token_faults[0][1],
+            )
     run.clause("answers")  # always: every answer the chosen clauses brought
     C.clause_answers(kit, run)
     run.clause("tr")

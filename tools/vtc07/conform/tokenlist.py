@@ -11,6 +11,7 @@ must get (ERR07). REG is a register ID (4 hex digits); REG+DELTA compares the va
 token with the value before it. The lists for the public STS 531-1 vectors ship beside this
 module (tokens/); docs/conformance.md lists them.
 """
+
 import os
 
 from . import profile as P
@@ -97,8 +98,11 @@ def clause_tokens(kit, run, name, flags, items):
             kit.in_session = False
             continue
         v = item
-        title = "%s -> %s%s" % (v.digits, v.result if isinstance(v.result, str) else "tokenStatus %d" % v.result,
-                                "".join(" %04X%s%d" % e for e in v.effects))
+        title = "%s -> %s%s" % (
+            v.digits,
+            v.result if isinstance(v.result, str) else "tokenStatus %d" % v.result,
+            "".join(" %04X%s%d" % e for e in v.effects),
+        )
         with run("tokens.%s.%s" % (name, v.vid), title) as case:
             kit.session()
             before = {}
@@ -109,8 +113,9 @@ def clause_tokens(kit, run, name, flags, items):
             got = refused if refused else status
             if got != v.result:
                 if refused and isinstance(v.result, int):
-                    raise Finding("token %s: the write got %s, expected ACK and tokenStatus %d"
-                                  % (v.vid, refused, v.result))
+                    raise Finding(
+                        "token %s: the write got %s, expected ACK and tokenStatus %d" % (v.vid, refused, v.result)
+                    )
                 raise Finding("token %s: %s, expected %s" % (v.vid, _said(got), _said(v.result)))
             wrong = []
             for rid, op, value in v.effects:
