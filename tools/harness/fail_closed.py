@@ -65,10 +65,8 @@ class Table:
         self.notes = []
 
     def add(self, fault, outcome):
-        for name, _counts in self.rows:
-            if name == fault:
-                break
-        else:
+        counts = next((c for name, c in self.rows if name == fault), None)
+        if counts is None:
             counts = dict.fromkeys(OUTCOMES, 0)
             self.rows.append((fault, counts))
         counts[outcome] += 1
