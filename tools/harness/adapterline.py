@@ -20,24 +20,20 @@ import socket
 import threading
 import time
 
+from noisyline import Relay
+
 
 def even_parity(b):
     """The 7-bit character `b` with its even parity bit in bit 7."""
     return b | 0x80 if bin(b & 0x7F).count("1") & 1 else b & 0x7F
 
 
-class AdapterLine:
+class AdapterLine(Relay):
     def __init__(self, meter_port, echo=False, leak_parity=False, split_ms=0, echo_damage=None, host="127.0.0.1"):
         """`echo_damage(bytes) -> bytes`: what happens to the echo on its way back (a collision)."""
         self.echo, self.leak_parity, self.split_ms = echo, leak_parity, split_ms
         self.echo_damage = echo_damage or (lambda data: data)
-        self._meter = (host, meter_port)
-        self._listener = socket.socket()
-        self._listener.bind((host, 0))
-        self._listener.listen(4)
-        self.port = self._listener.getsockname()[1]
-        self._socks = []
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(meter_port, host, backlog=4)
 
     def _accept(self):
         while True:
@@ -78,19 +74,4 @@ class AdapterLine:
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self):
-        self._listener.close()
-        for s in self._socks:
-            s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+            self._shut(src, dst)

@@ -29,17 +29,46 @@ def drop(data):
     return b""
 
 
-class NoisyLine:
-    def __init__(self, meter_port, to_meter=None, to_hhu=None, host="127.0.0.1"):
-        self.to_meter = to_meter or (lambda d: d)
-        self.to_hhu = to_hhu or (lambda d: d)
+class Relay:
+    """A TCP relay between an HHU (connecting to `port`) and the meter at `meter_port`:
+    the listener, the sockets it made, and closing them. A subclass's `_accept` runs in
+    a thread of its own and carries the bytes."""
+
+    def __init__(self, meter_port, host="127.0.0.1", backlog=1):
         self._meter = (host, meter_port)
         self._listener = socket.socket()
         self._listener.bind((host, 0))
-        self._listener.listen(1)
+        self._listener.listen(backlog)
         self.port = self._listener.getsockname()[1]
         self._socks = []
         threading.Thread(target=self._accept, daemon=True).start()
+
+    @staticmethod
+    def _shut(*socks):
+        """The relay's two ends are over: the peers see the line drop."""
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self._listener.close()
+        for s in self._socks:
+            s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class NoisyLine(Relay):
+    def __init__(self, meter_port, to_meter=None, to_hhu=None, host="127.0.0.1"):
+        self.to_meter = to_meter or (lambda d: d)
+        self.to_hhu = to_hhu or (lambda d: d)
+        super().__init__(meter_port, host)
 
     def _accept(self):
         try:
@@ -66,22 +95,7 @@ class NoisyLine:
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self):
-        self._listener.close()
-        for s in self._socks:
-            s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+            NoisyLine._shut(src, dst)
 
 
 class Channel:
