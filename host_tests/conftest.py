@@ -72,7 +72,7 @@ def unix_board(micropython, tmp_path):
 # timing. The rest run on virtual time (tools/harness/simline.py). `pytest -m realtime`
 # runs this set alone, `-m "not realtime"` the logic alone.
 REALTIME_FIXTURES = {"unix_board"}
-REALTIME_MODULES = {"test_conform", "test_unix_line"}
+REALTIME_MODULES = {"test_unix_line"}
 
 
 def pytest_configure(config):

@@ -3,12 +3,11 @@
 import datetime as dt
 import os
 import subprocess
+import tempfile
 
-import meter
 import simline
 from conftest import ROOT
 from meterapp import MeterApplication
-from storage import MemoryStore
 
 from vtc07 import vending
 
@@ -62,12 +61,19 @@ def stored(app):
 
 
 def make_romfs(board):
-    """`make romfs BOARD=board`'s image (build/romfs/<board>.img), built now."""
+    """`make romfs BOARD=board`'s image, built now into a build directory of its own: the
+    build starts by removing its firmware/, which tests running beside this one (the unix
+    board with --lib build/firmware, another image) must not see vanish."""
+    build = tempfile.mkdtemp(prefix="romfs-build-")
     result = subprocess.run(
-        ["make", "-s", "romfs", "BOARD=" + board], cwd=ROOT, capture_output=True, text=True, timeout=300
+        ["make", "-s", "romfs", "BOARD=" + board, "BUILD=" + build],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return os.path.join(ROOT, "build", "romfs", board + ".img")
+    return os.path.join(build, "romfs", board + ".img")
 
 
 def sim_meter(*flags, store=None, now=0, to_meter=None, to_hhu=None):
@@ -75,14 +81,16 @@ def sim_meter(*flags, store=None, now=0, to_meter=None, to_hhu=None):
     by the unix board's meter flags ("--algorithm", "des", ...): its `sim://` URL, which
     the HHU and the `vtc07` command open as a serial port. Its time is virtual: a test
     about logic never waits for tr, a token poll or a lockout. `to_meter`, `to_hhu`: a
-    damaged line (noisyline.py's damage functions)."""
-    options = {}
-    for i in range(0, len(flags), 2):
-        options[flags[i][2:].replace("-", "_")] = flags[i + 1]
-    server = meter.build(options, MemoryStore() if store is None else store, now)
+    damaged line (noisyline.py's damage functions, or zoo.py's relay plans)."""
+    server = simline.build_meter(flags, store, now)
     return simline.attach(server, to_meter=to_meter, to_hhu=to_hhu)
 
 
 def sim_time(url):
     """A simulated meter's clock: ms on its line."""
     return simline.PORTS[url].line.now
+
+
+def sim_server(url):
+    """A simulated meter's core (its server; `.app` the application)."""
+    return simline.PORTS[url].line.server

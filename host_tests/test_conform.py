@@ -10,13 +10,12 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-import meter as meter_build
 import pytest
 import zoo
 from conftest import ROOT
-from meterline import BoardMeter, CoreMeter
-from noisyline import NoisyLine, drop
-from storage import MemoryStore
+from helpers import sim_meter, sim_server
+from meterline import BoardMeter
+from noisyline import drop
 from tokens import Token
 from unixboard import free_port
 
@@ -99,6 +98,7 @@ def test_unix_board_over_tcp_conforms_with_json_and_junit(unix_board, capsys, tm
     assert {s.get("name") for s in root.findall("testsuite")} >= {"vtc07.signon", "vtc07.lockout", "vtc07.tr"}
 
 
+@pytest.mark.realtime
 def test_unix_board_over_a_pty_conforms(micropython, tmp_path, capsys):
     proc = subprocess.Popen(
         [micropython, ROOT + "/boards/unix/main.py", "--pty", "--state", str(tmp_path)],
@@ -117,6 +117,7 @@ def test_unix_board_over_a_pty_conforms(micropython, tmp_path, capsys):
         proc.wait()
 
 
+@pytest.mark.realtime
 def test_current_loop_board_glue_conforms(tmp_path, capsys):
     """esp32: 7E1 in the UART, half duplex with a direction pin, its own echo removed:
     the whole run through boards/common/link.py, at 2400 Bd in real time."""
@@ -129,6 +130,7 @@ def test_current_loop_board_glue_conforms(tmp_path, capsys):
     assert cases["lockout.expires"]["status"] == "skip" and "--leave-locked" in cases["lockout.expires"]["finding"]
 
 
+@pytest.mark.realtime
 @pytest.mark.parametrize("name", ["rp2_pico", "stm32_pyboard"])
 def test_other_boards_glue_conforms(name, tmp_path, capsys):
     with BoardMeter(name, tmp_path) as board:
@@ -138,45 +140,56 @@ def test_other_boards_glue_conforms(name, tmp_path, capsys):
     assert status == 0 and "CONFORMS" in out, out
 
 
-def test_a_slow_token_engine_shows_not_ready_and_busy(unix_board, capsys):
-    """The unix board's stub application takes 1 s over each token (and refuses it, 8):
-    TokenStatus reads 16 meanwhile and a second write gets ERR06."""
-    board = unix_board("--app", "stub", "--exec-ms", "1000")
-    status, out, _ = kit(capsys, "--port", url(board.port), "--only", "execution,lockout", "--leave-locked", "--json")
+def test_a_slow_token_engine_shows_not_ready_and_busy(capsys):
+    """The stub application takes 1 s over each token (and refuses it, 8): TokenStatus
+    reads 16 meanwhile and a second write gets ERR06."""
+    port = sim_meter("--app", "stub", "--exec-ms", "1000")
+    status, out, _ = kit(capsys, "--port", port, "--only", "execution,lockout", "--leave-locked", "--json")
     report = json.loads(out)
     assert status == 0, [c for c in report["cases"] if c["status"] == "fail"]
     cases = by_id(report)
     assert cases["execution.not-ready"]["status"] == "pass"
     assert "a write meanwhile got ERR06" in cases["execution.not-ready"]["finding"]
     assert cases["lockout.locks"]["finding"] == "locked after 3 rejections"
-    assert 1000 <= report["timing"]["token_execution_ms"]["min"] < 1800
+    assert 1000 <= report["timing"]["token_execution_ms"]["min"] < 1800  # write to the first read of its result
+
+
+def test_lockout_is_inapplicable_on_a_meter_that_refuses_every_token_with_8(capsys):
+    """A meter with no token engine that never counts a rejection: nothing to lock, so the
+    lockout cases are INAPPLICABLE (saying why), not FAIL."""
+    port = sim_meter("--app", "stub")
+    sim_server(port).app.lockout.record = lambda accepted, now: False
+    status, out, _ = kit(capsys, "--port", port, "--only", "lockout", "--json")
+    report = json.loads(out)
+    assert status == 0, report["cases"]
+    cases = by_id(report)
+    assert {c["status"] for i, c in cases.items() if i.startswith("lockout.")} == {"inapplicable"}
+    assert "refuses every token with 8" in cases["lockout.locks"]["finding"]
+    assert report["counts"]["fail"] == 0 and report["counts"]["inconclusive"] == 0
 
 
 def test_a_meter_answering_after_100_ms_fails_on_tr(capsys):
     """The core built wrong on purpose: it answers 100 ms after a request."""
-    server = meter_build.build({}, MemoryStore(), 0)
-    server.tr = 100  # below the profile's 200 ms: set after building, past any config check
-    with CoreMeter(server) as meter:
-        status, out, _ = kit(capsys, "--port", url(meter.port), "--only", "signon,read,tr", "--json")
+    status, out, _ = kit(capsys, "--port", sim_meter("--test-tr", "100"), "--only", "signon,read,tr", "--json")
     report = json.loads(out)
     assert status == 1 and report["result"] == "fail"
     cases = by_id(report)
     finding = cases["tr.every-answer"]["finding"]
     assert cases["tr.every-answer"]["status"] == "fail"
-    assert "answers outside 200..1500 ms" in finding and "IDRequest /?! (setup) answered after 10" in finding, finding
+    assert "answers outside 200..1500 ms" in finding and "IDRequest /?! (setup) answered after 100.0 ms" in finding, (
+        finding
+    )
     assert cases["read.0000"]["status"] == "pass"  # only the timing is wrong
 
 
 def test_the_text_report_names_the_finding(capsys):
-    server = meter_build.build({}, MemoryStore(), 0)
-    server.tr = 100
-    with CoreMeter(server) as meter:
-        status, out, _ = kit(capsys, "--port", url(meter.port), "--only", "signon")
+    status, out, _ = kit(capsys, "--port", sim_meter("--test-tr", "100"), "--only", "signon")
     assert status == 1
     lines = out.split("\n")
     at = lines.index([line for line in lines if line.startswith("  FAIL         tr.every-answer")][0])
     assert lines[at + 1].strip().startswith("-> ") and "outside 200..1500 ms" in lines[at + 1]
     assert "DOES NOT CONFORM" in out
+    assert "arrival times from the simulated line (exact)" in out
 
 
 def _garble_data_messages(data):
@@ -187,12 +200,11 @@ def _garble_data_messages(data):
     return data
 
 
-def test_a_line_that_corrupts_answers_fails(unix_board, capsys):
+def test_a_line_that_corrupts_answers_fails(capsys):
     """One fault, one finding: the damaged answer is the answers clause's finding; the case
     that met it cannot decide (INCONCLUSIVE, naming it), the others pass."""
-    board = unix_board()
-    with NoisyLine(board.port, to_hhu=_garble_data_messages) as line:
-        status, out, _ = kit(capsys, "--port", url(line.port), "--only", "read", "--json")
+    port = sim_meter(to_hhu=_garble_data_messages)
+    status, out, _ = kit(capsys, "--port", port, "--only", "read", "--json")
     report = json.loads(out)
     assert status == 1
     cases = by_id(report)
@@ -204,13 +216,11 @@ def test_a_line_that_corrupts_answers_fails(unix_board, capsys):
     assert cases["read.0001"]["status"] == "pass"
 
 
-def test_exit_3_when_there_is_no_meter(unix_board, capsys, tmp_path):
+def test_exit_3_when_there_is_no_meter(capsys, tmp_path):
     status, out, err = kit(capsys, "--port", url(free_port()))
     assert status == 3 and "no meter to test" in err and "connection refused" in err
-    board = unix_board()
     junit = tmp_path / "none.xml"
-    with NoisyLine(board.port, to_hhu=drop) as line:  # a silent meter
-        status, out, err = kit(capsys, "--port", url(line.port), "--json", "--junit", str(junit))
+    status, out, err = kit(capsys, "--port", sim_meter(to_hhu=drop), "--json", "--junit", str(junit))  # silent
     assert status == 3 and "no answer to the sign-on" in err
     assert json.loads(out)["result"] == "no meter"
     assert ET.parse(str(junit)).getroot().find("./testsuite/testcase/error") is not None
@@ -351,12 +361,7 @@ def test_the_line_runs_on_an_injected_clock_and_port():
     assert line.answers[-1].kind == "duplicate"
 
 
-@pytest.mark.parametrize("name", sorted(zoo.ZOO))
-def test_the_zoo_of_wrong_meters(name, micropython, tmp_path):
-    """Each meter built wrong on purpose is caught in its clause and nowhere else: every
-    other case passes or says why it cannot decide (INCONCLUSIVE naming the finding, or
-    because its precondition was not reached)."""
-    clause, (status, report) = zoo.judge_meter(name, micropython, tmp_path / "state")
+def _caught_in_its_clause_only(clause, status, report):
     assert status == 1, report
     assert zoo.failed_clauses(report) == [clause], [
         (c["id"], c["finding"]) for c in report["cases"] if c["status"] == "fail"
@@ -366,30 +371,50 @@ def test_the_zoo_of_wrong_meters(name, micropython, tmp_path):
             assert case["finding"].startswith("after the finding in ") or "did not reach" in case["finding"], case
 
 
-def test_setup_errors_are_exit_3_before_anything_is_counted(unix_board, capsys, tmp_path):
+@pytest.mark.parametrize("name", sorted(zoo.ZOO))
+def test_the_zoo_of_wrong_meters(name):
+    """Each meter built wrong on purpose is caught in its clause and nowhere else: every
+    other case passes or says why it cannot decide (INCONCLUSIVE naming the finding, or
+    because its precondition was not reached). On virtual time: the unix board's meter
+    built with the wrong flags, the relay's changes made on the simulated line."""
+    clause, (status, report) = zoo.judge_sim(name)
+    _caught_in_its_clause_only(clause, status, report)
+
+
+@pytest.mark.realtime
+@pytest.mark.parametrize("name", ["tr 100 ms", "late answers 1.7 s"])
+def test_the_zoo_on_a_real_line(name, micropython, tmp_path):
+    """The same on a real line: the unix board with the wrong flag, and the TCP relay that
+    holds answers back (a late answer is a tr FAIL, not a lost one)."""
+    clause, (status, report) = zoo.judge_meter(name, micropython, tmp_path / "state")
+    _caught_in_its_clause_only(clause, status, report)
+
+
+def test_setup_errors_are_exit_3_before_anything_is_counted(capsys):
     """A report path that cannot be written, a meter at another speed, a used --token: exit
     3 with what to change, no case run (and no lockout caused by the kit)."""
-    board = unix_board()
-    status, out, err = kit(capsys, "--port", url(board.port), "--junit", "/nonexistent/x.xml")
+    port = sim_meter()
+    status, out, err = kit(capsys, "--port", port, "--junit", "/nonexistent/x.xml")
     assert status == 3 and "--junit /nonexistent/x.xml is not writable" in err and "section" not in out
-    status, out, err = kit(capsys, "--port", url(board.port), "--baud", "9600")
+    status, out, err = kit(capsys, "--port", port, "--baud", "9600")
     assert status == 3 and "give --baud 2400" in err and "section" not in out, err
-    status, out, _ = kit(capsys, "--port", url(board.port), "--token", FIRST_VECTOR, "--only", "execution")
+    status, out, _ = kit(capsys, "--port", port, "--token", FIRST_VECTOR, "--only", "execution")
     assert status == 0, out
-    status, out, err = kit(capsys, "--port", url(board.port), "--token", FIRST_VECTOR)
+    status, out, err = kit(capsys, "--port", port, "--token", FIRST_VECTOR)
     assert status == 3 and "tokenStatus 10 (Used)" in err and "section" not in out, err
+    assert sim_server(port).app.lockout.count == 1  # the used token's own refusal, nothing after it
 
 
-def test_the_evidence_package_and_the_trace(unix_board, capsys, tmp_path):
+def test_the_evidence_package_and_the_trace(capsys, tmp_path):
     """--report DIR: verdicts in three formats, the log, the traffic as a trace `vtc07 replay`
     plays back, identity, host, options and a SHA-256 manifest that matches."""
     import hashlib
 
-    board = unix_board()
+    port = sim_meter()
     report_dir = tmp_path / "evidence"
     trace = tmp_path / "run.trace"
     status, out, err = kit(
-        capsys, "--port", url(board.port), "--only", "signon,read", "--report", str(report_dir), "--trace", str(trace)
+        capsys, "--port", port, "--only", "signon,read", "--report", str(report_dir), "--trace", str(trace)
     )
     assert status == 0, out
     names = sorted(p.name for p in report_dir.iterdir())
@@ -411,11 +436,11 @@ def test_the_evidence_package_and_the_trace(unix_board, capsys, tmp_path):
     assert meter["id_response"] == "/STS3MPY-VTC07" and meter["registers"]["TableID"] == "8001"
     assert json.loads((report_dir / "report.json").read_text())["options"]["only"] == "signon,read"
     assert trace.read_text() == (report_dir / "traffic.trace").read_text()
-    status, out, err = kit(capsys, "--port", url(board.port), "--only", "signon,read", "--certify")
+    status, out, err = kit(capsys, "--port", port, "--only", "signon,read", "--certify")
     assert status == 2 and "--certify runs every clause: leave out --only" in err
     capsys.readouterr()
     # the recorded traffic plays back against the meter (a fresh session: it starts with a Break)
-    status = vtc07.main(["--port", url(board.port), "replay", str(trace), "--tolerance", "100"])
+    status = vtc07.main(["--port", port, "replay", str(trace), "--tolerance", "100"])
     out, err = capsys.readouterr()
     assert status == 0, out + err
 
@@ -472,17 +497,31 @@ def test_the_correct_meter_passes_with_every_core_busy(micropython, unix_board, 
             assert case["id"] == "tr.every-answer" and "host's uncertainty" in case["finding"], case
 
 
-@pytest.mark.parametrize("name", sorted(tokenlist.shipped()))
-def test_the_shipped_token_lists_pass_against_the_unix_board(name, unix_board, capsys):
-    """STS token conformance through the port: each shipped list of STS 531-1 vectors,
-    against the unix board configured with the list's test keys (its `@ meter` flags)."""
+def _token_list_passes(capsys, name, port):
     flags, items = tokenlist.load(tokenlist.shipped()[name])
-    board = unix_board(*flags.split())
-    status, out, _ = kit(capsys, "--port", url(board.port), "--only", "tokens", "--tokens", name, "--json")
+    status, out, _ = kit(capsys, "--port", port, "--only", "tokens", "--tokens", name, "--json")
     report = json.loads(out)
     assert status == 0, [(c["id"], c["finding"]) for c in report["cases"] if c["status"] != "pass"]
     vectors = [c for c in report["cases"] if c["clause"] == "tokens"]
     assert len(vectors) == len([i for i in items if not isinstance(i, tuple)]) >= 2
+    return report
+
+
+@pytest.mark.parametrize("name", sorted(tokenlist.shipped()))
+def test_the_shipped_token_lists_pass(name, capsys):
+    """STS token conformance through the port: each shipped list of STS 531-1 vectors,
+    against the meter configured with the list's test keys (its `@ meter` flags), on
+    virtual time (the lockout waits and token polls cost nothing)."""
+    flags, _ = tokenlist.load(tokenlist.shipped()[name])
+    _token_list_passes(capsys, name, sim_meter(*flags.split()))
+
+
+def test_a_shipped_token_list_passes_against_the_unix_board(unix_board, capsys):
+    """The same through the real unix board (MicroPython, TCP): the EA11 list, whose
+    key change set and MISTY1 are the slowest tokens the board takes."""
+    flags, _ = tokenlist.load(tokenlist.shipped()["ea11-dkga04"])
+    board = unix_board(*flags.split())
+    _token_list_passes(capsys, "ea11-dkga04", url(board.port))
 
 
 def test_a_token_list_names_its_mistakes(tmp_path, capsys):

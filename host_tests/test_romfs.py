@@ -55,9 +55,13 @@ def test_hardware_board_image_holds_the_firmware_and_its_glue(micropython):
     assert top == ["lib"] and lib == sorted(FIRMWARE + HARDWARE_GLUE) and unix == []
 
 
-def test_make_romfs_needs_a_board():
+def test_make_romfs_needs_a_board(tmp_path):
     result = subprocess.run(
-        ["make", "-s", "romfs", "BOARD=common"], cwd=ROOT, capture_output=True, text=True, timeout=300
+        ["make", "-s", "romfs", "BOARD=common", "BUILD=" + str(tmp_path)],  # its compile: not build/ under others
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode != 0 and "one of: rp2_pico esp32 stm32_pyboard unix" in result.stdout
 
@@ -154,7 +158,10 @@ def fake_deploy(tmp_path, query, rc=0, board="rp2_pico"):
     log = tmp_path / "log"
     env = dict(os.environ, FAKE_LOG=str(log), FAKE_QUERY=query, FAKE_RC=str(rc))
     result = subprocess.run(
-        ["make", "-s", "deploy", "BOARD=" + board, "PORT=/dev/ttyFAKE", "MPREMOTE=" + str(fake)],
+        # a build directory of its own: a build removes its firmware/ first, which tests
+        # beside this one may be running the unix board from
+        ["make", "-s", "deploy", "BOARD=" + board, "PORT=/dev/ttyFAKE", "MPREMOTE=" + str(fake)]
+        + ["BUILD=" + str(tmp_path / "build")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -173,7 +180,7 @@ def test_deploy_writes_the_image_where_the_board_has_romfs(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ROMFS on /dev/ttyFAKE: deploying" in result.stdout
     assert calls[0] == ["connect", "/dev/ttyFAKE", "romfs", "query"]
-    image = os.path.join("build", "romfs", "rp2_pico.img")
+    image = str(tmp_path / "build" / "romfs" / "rp2_pico.img")
     assert calls[1][:5] == ["connect", "/dev/ttyFAKE", "romfs", "deploy", image]
     assert calls[1][-6:] == ["+", "cp", "boards/rp2_pico/main.py", ":main.py", "+", "reset"]
     assert "os.remove('lib/'+n)" in calls[1][7]  # an older files deploy cleared away

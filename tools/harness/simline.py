@@ -134,26 +134,40 @@ class SimLine:
         return None if out is None else tracefile.from_line(out)
 
 
+def _ms_up(seconds):
+    """Seconds as whole ms, rounded up (a wait of a fraction of a ms still moves the clock;
+    0.2 s is 200 ms, not 201, despite 0.2 * 1000 being a hair over 200 in floating point)."""
+    if seconds <= 0:
+        return 0
+    return max(1, int(-(-(seconds * 1000 - 1e-6) // 1)))
+
+
 class SimSerial:
-    """A pyserial-like port on a SimLine, for the HHU client (tools/vtc07/hhu.py) on
-    virtual time: `read` with the port's `timeout` runs the simulated meter until it
-    answers or the timeout has passed on its clock, never on the host's. It is the HHU's
-    clock too (`monotonic`, `sleep`: the Hhu takes a port that has them as its clock).
-    `attach(server)` gives a `sim://` URL pyserial opens as this port, so the `vtc07`
-    command runs against it unchanged. Bytes go out and come in whole: no character
-    times (a logic test's line, not a 2400 Bd one)."""
+    """A pyserial-like port on a SimLine, for the HHU client (tools/vtc07/hhu.py) and the
+    conformance kit (tools/vtc07/conform) on virtual time: `read` with the port's `timeout`
+    runs the simulated meter until it answers or the timeout has passed on its clock, never
+    on the host's. It is their clock too (`monotonic`, `sleep` for the Hhu; `clock` with
+    `now`, `sleep` for the kit), and `read_stamped` gives each byte with its exact time of
+    arrival, as the kit's kernel-stamped TCP socket does. `attach(server)` gives a `sim://`
+    URL pyserial opens as this port, so the `vtc07` command runs against it unchanged.
+    Bytes go out and come in whole: no character times (a logic test's line, not a
+    2400 Bd one)."""
 
     def __init__(self, server, now=0, to_meter=None, to_hhu=None):
         """`to_meter`, `to_hhu`: what becomes of each chunk going that way (a request as
-        the HHU wrote it, an answer as the meter wrote it), as noisyline.py's damage
-        functions: the same bytes, changed ones, or b"" for a lost chunk."""
+        the HHU wrote it, an answer as the meter wrote it): noisyline.py's damage functions
+        (the same bytes, changed ones, or b"" for a lost chunk), or for answers a plan as
+        zoo.py's relays give it, [(delay_s, bytes)]: what reaches the HHU, and how long
+        after the meter sent it."""
         self.line = SimLine(server, now, heard=[])
         self.to_meter = to_meter
         self.to_hhu = to_hhu
         self.timeout = None
-        self.rx = bytearray()
+        self.rx = []  # [arrival ms, bytearray] in arrival order; the first may be partly read
         self.port = None  # pyserial sets the URL here
         self.is_open = True
+        self.clock = self  # the kit's clock: now(), sleep(s)
+        self.stamps = "simulated line (exact)"  # what the kit's report says its arrival times are
 
     def open(self):
         pass
@@ -164,11 +178,16 @@ class SimSerial:
     def flush(self):
         pass
 
+    def reset_input_buffer(self):
+        pass
+
     def monotonic(self):
         return self.line.now / 1000
 
+    now = monotonic
+
     def sleep(self, seconds):
-        self._run(self.line.now + int(-(-seconds * 1000 // 1)), False)
+        self._run(self.line.now + _ms_up(seconds), False)
 
     def write(self, data):
         data = bytes(data)
@@ -178,27 +197,77 @@ class SimSerial:
 
     @property
     def in_waiting(self):
-        return len(self.rx)
+        return sum(len(chunk) for t, chunk in self.rx if t <= self.line.now)
 
     def read(self, size=1):
-        if not self.rx and size > 0:
-            # whole ms, rounded up: a wait of a fraction of a ms still moves the clock
-            wait = 3600000 if self.timeout is None else int(-(-self.timeout * 1000 // 1))
-            self._run(self.line.now + wait, True)
-        data = bytes(self.rx[:size])
-        del self.rx[:size]
-        return data
+        if size > 0 and not self.in_waiting:
+            self._arrive(self.line.now + (3600000 if self.timeout is None else _ms_up(self.timeout)))
+        out = bytearray()
+        while self.rx and len(out) < size and self.rx[0][0] <= self.line.now:
+            chunk = self.rx[0][1]
+            take = min(size - len(out), len(chunk))
+            out += chunk[:take]
+            del chunk[:take]
+            if not chunk:
+                self.rx.pop(0)
+        return bytes(out)
+
+    def read_stamped(self, wait_s):
+        """One byte as it arrived: (b"x", arrival s) or (b"", None) after `wait_s`."""
+        if not self._arrive(self.line.now + _ms_up(max(wait_s, 0))):
+            return b"", None
+        at, chunk = self.rx[0]
+        data = bytes(chunk[:1])
+        del chunk[:1]
+        if not chunk:
+            self.rx.pop(0)
+        return data, at / 1000
+
+    def _arrive(self, deadline):
+        """Run the meter until a byte has arrived (True) or the clock is at `deadline`."""
+        line = self.line
+        while True:
+            if self.rx and self.rx[0][0] <= line.now:
+                return True
+            target = deadline if not self.rx else min(deadline, self.rx[0][0])
+            if line.now >= target:
+                return False
+            self._run(target, True)
 
     def _run(self, until, stop_on_write):
+        """Run the meter to `until`, or to its first write with `stop_on_write`; what it
+        wrote is queued to arrive (changed and delayed by `to_hhu`)."""
         line = self.line
         port = line.port
         port.until, port.stop_on_write = until, stop_on_write
         Loop(line.server, port, line.clock, line._buf, 0).run()
-        for _, data in port.heard:
-            self.rx += self.to_hhu(data) if self.to_hhu else data
+        for t, data in port.heard:
+            plan = self.to_hhu(data) if self.to_hhu else data
+            for delay, out in [(0, plan)] if isinstance(plan, (bytes, bytearray)) else plan:
+                if out:
+                    self.rx.append([t + _ms_up(delay), bytearray(out)])
+        self.rx.sort(key=lambda entry: entry[0])  # stable: what came together stays in order
+        wrote = bool(port.heard)
         del port.heard[:]
-        if not (stop_on_write and self.rx):
+        if not (stop_on_write and wrote):
             line.clock.now = max(line.clock.now, until)  # nothing came: the time passed
+
+
+def build_meter(flags=(), store=None, now=0):
+    """The meter the unix board builds from its meter flags ("--algorithm", "des",
+    "--app", "stub", ...; "--test-tr" too), in this process with its records in RAM, for
+    a SimSerial (CPython)."""
+    import meter
+    from storage import MemoryStore
+
+    options = {}
+    for i in range(0, len(flags), 2):
+        options[flags[i][2:].replace("-", "_")] = flags[i + 1]
+    tr = options.pop("test_tr", None)
+    server = meter.build(options, MemoryStore() if store is None else store, now)
+    if tr is not None:
+        server.tr = int(tr)
+    return server
 
 
 PORTS = {}  # sim:// URL -> SimSerial

@@ -156,7 +156,10 @@ def check_value(rid, value):
 
 def judge(lo_ms, hi_ms, least=None, most=None):
     """The verdict on an interval known to lie in [lo_ms, hi_ms] against `least` <= t <=
-    `most`: PASS or FAIL only when the whole range is on one side, else INCONCLUSIVE."""
+    `most`: PASS or FAIL only when the whole range is on one side, else INCONCLUSIVE.
+    Times are judged to the microsecond: the clock's seconds, as floats, carry rounding
+    noise far below that (an answer exactly at tr min must not read 199.99999999 ms)."""
+    lo_ms, hi_ms = round(lo_ms, 3), round(hi_ms, 3)
     if least is not None and hi_ms < least:
         return FAIL
     if most is not None and lo_ms > most:

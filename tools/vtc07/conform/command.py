@@ -129,7 +129,7 @@ def _open(url, baud, soft):
 def _char_s(args):
     timing = args.line_timing
     if timing == "auto":
-        timing = "none" if args.port.startswith(("socket://", "/dev/pts/", "loop://")) else "uart"
+        timing = "none" if args.port.startswith(("socket://", "/dev/pts/", "loop://", "sim://")) else "uart"
     return P.BITS_PER_CHAR / args.baud if timing == "uart" else 0.0
 
 
@@ -320,6 +320,8 @@ def _run(
         _writable(args)
         soft = args.parity == "soft"
         port = port or _open(args.port, args.baud, soft)
+        if getattr(port, "clock", None) is not None:  # a simulated line is timed by its own clock
+            started, clock = started - clock.now() + port.clock.now(), port.clock
         line = Line(port, clock, soft, _char_s(args), log)
         line.calibrate()
         kit = Kit(line, args.baud, args.address, soft, args.token_time)

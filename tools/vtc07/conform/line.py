@@ -57,6 +57,7 @@ class StampedSocket:
             self.stamped = True
         except OSError:
             self.stamped = False
+        self.stamps = "kernel (SO_TIMESTAMPNS)" if self.stamped else None  # the report's word for them
         try:  # the kernel's time stamp of each write leaving for the meter
             self._s.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPING, _TX_STAMPS)
             self._tx = True

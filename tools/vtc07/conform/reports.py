@@ -53,7 +53,7 @@ def timing(kit):
         "recovery_uncertainty_ms": _stats([(hi - lo) * 1000 for lo, hi in rec]),
         "token_execution_ms": _stats(kit.execution),
         "host_wake_latency_ms": round(wake * 1000, 2),
-        "arrival_stamps": "kernel (SO_TIMESTAMPNS)" if getattr(kit.line.port, "stamped", False) else "host clock",
+        "arrival_stamps": getattr(kit.line.port, "stamps", None) or "host clock",
         "line_char_ms": round(kit.line.char_s * 1000, 3),
     }
 
