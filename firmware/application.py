@@ -160,20 +160,25 @@ class Application:
 
     def save(self, now):
         """Store the state; True when it reached storage. When it did not, the state in
-        RAM goes back to what is stored (the lockout keeps what it counted: never weaker)."""
-        store = self.store
-        if not store:
+        RAM goes back to what is stored (the lockout keeps what it counted: never weaker).
+        Few locals: its frame stays on the C stack (the write, with its handler, is
+        `_write`'s), so a meter without a store asks no heap per token."""
+        if not self.store:
             return True
         if self.refusing:
             return False  # never write over a record that could not be read
         rec = self._record  # reused: a token's save makes no new buffer
         rec[REC_VERSION] = self.VERSION
         self._lockout(True, now)
-        end = self.pack_state(rec)
+        return self._write(self.pack_state(rec))
+
+    def _write(self, end):
+        """The record's first `end` bytes to the store; see save."""
+        store = self.store
         before = store.seq.get(self.RECORD)
         before = before[0] if before else -1
         try:
-            store.save(self.RECORD, memoryview(rec)[:end])
+            store.save(self.RECORD, memoryview(self._record)[:end])
         except Exception:  # full, read-only, I/O error, no memory: nothing may half-apply
             self.fault = STORE_WRITE
             self._reread()  # the lockout stays as counted: ahead of storage, never behind

@@ -300,12 +300,7 @@ class MeterApplication(Application):
 
     def step(self, now):
         if self.busy:
-            seq = self._seq()
-            try:
-                self.last[0] = status = self._execute(self._number, now)
-                status = self.finish(status, now)
-            except Exception:  # out of memory: nothing of the token stays (application.py)
-                return self._undo(seq)
+            status = self._work(now)
             if self.consumption:
                 self.consumption.step(now)  # credit bought closes the switch at once
             return status
@@ -315,6 +310,21 @@ class MeterApplication(Application):
         if self.consumption:
             self.consumption.step(now)
         return -1
+
+    def _work(self, now):
+        """The token, executed and its result stored: its tokenStatus. A handler and more
+        than two locals would make its frame a heap object per token: the sequence number
+        before the save is kept in `_due`, the stub's timer, which this engine has no use
+        for (it works at once)."""
+        self._due = self._seq()
+        try:
+            return self.finish(self._result(now), now)
+        except Exception:  # out of memory: nothing of the token stays (application.py)
+            return self._undo(self._due)
+
+    def _result(self, now):
+        self.last[0] = status = self._execute(self._number, now)
+        return status
 
     # --- token execution, in the order of sts-tokens.md section 4 ----------------------
 
