@@ -28,11 +28,15 @@ it answers every token with tokenStatus 8 (Function), after `exec_ms`.
 import gc
 
 from lockout import TokenLockout
-from micropython import const
+from storage import field
 from tables import (
     ERR_BUSY,
     ERR_LOCKED,
     ERR_STORAGE,
+    REC_COUNT,
+    REC_LEFT,
+    REC_STATE,
+    REC_VERSION,
     STATUS_STORAGE_FAULT,
     STORE_DEGRADED,
     STORE_FORMAT,
@@ -52,8 +56,6 @@ from tables import (
     TS_STORAGE_FAULT,
 )
 from ticks import ticks_add, ticks_diff
-
-LOCK_SIZE = const(7)  # record version:1, lockout count:2, lockout ms remaining:4
 
 
 def token_class(token):
@@ -87,21 +89,35 @@ class Application:
         self._due = 0
         self._number = 0  # the token submitted (a subclass may keep what it made of it)
         self._token_class = 0
-        self._record = bytearray(LOCK_SIZE + self.STATE_SIZE)
+        self._record = bytearray(REC_STATE + self.STATE_SIZE)
 
     # --- the record ---------------------------------------------------------------------
+
+    # The record's fields are described once (tables REC_*, storage.field): each is one
+    # call that packs it into the record's buffer or unpacks it from there, and a new
+    # meter's state is a new meter's record unpacked.
 
     def reset_state(self):
         """The application's state as the configuration makes a new meter."""
 
-    def pack_state(self, rec, pos):
-        """Write the application's state into rec[pos:]; return where it ends."""
-        return pos
+    def pack_state(self, rec):
+        """Write the application's state into rec[REC_STATE:]; return where it ends."""
+        return REC_STATE
 
-    def unpack_state(self, data, pos):
-        """Take the application's state from data[pos:]; False (and nothing taken) when
-        it is not a state this firmware can use."""
-        return len(data) == pos and data[0] == self.VERSION
+    def unpack_state(self, n):
+        """Take the application's state from the stored record, copied into the record's
+        buffer (its first n bytes); False (and nothing taken) when it is not a state this
+        firmware can use."""
+        return n == REC_STATE and self._record[REC_VERSION] == self.VERSION
+
+    def _lockout(self, pack, now):
+        """The lockout's part of the record: its count and the lock's ms remaining."""
+        rec = self._record
+        lock = self.lockout
+        count = field(rec, REC_COUNT, REC_LEFT, min(lock.count, 0xFFFF), pack)
+        left = field(rec, REC_LEFT, REC_STATE, lock.remaining_ms(now), pack)
+        if not pack:
+            lock.restore(count, left, now)
 
     def load(self, now):
         """Take the stored record at start. A record that cannot be read or used puts the
@@ -113,7 +129,7 @@ class Application:
         if data is None and self.store.root and not self.refusing:
             self.save(now)  # a new meter: its store (not one in RAM) is in use from now on
         if data:
-            self.lockout.restore(data[1] << 8 | data[2], data[3] << 24 | data[4] << 16 | data[5] << 8 | data[6], now)
+            self._lockout(False, now)
             if self.store.repaired:
                 self.fault = STORE_REPAIRED
 
@@ -122,16 +138,19 @@ class Application:
         the record, or None for a new meter and for a record that cannot be used (then
         refusing)."""
         self.reset_state()
-        data = self.store.load(self.RECORD, len(self._record))
+        rec = self._record
+        data = self.store.load(self.RECORD, len(rec))
         if type(data) is int:
             self._refuse(data)
             return None
-        if data is not None and (
-            len(data) < LOCK_SIZE or data[0] > self.VERSION or not self.unpack_state(data, LOCK_SIZE)
-        ):
-            self.reset_state()
-            self._refuse(STORE_FORMAT)
-            return None
+        if data is not None:
+            n = len(data)  # at most the buffer's (the store reads no more)
+            for i in range(n):
+                rec[i] = data[i]  # the fields are unpacked from the record's buffer
+            if n < REC_STATE or data[0] > self.VERSION or not self.unpack_state(n):
+                self.reset_state()
+                self._refuse(STORE_FORMAT)
+                return None
         return data
 
     def _refuse(self, reason):
@@ -141,25 +160,25 @@ class Application:
 
     def save(self, now):
         """Store the state; True when it reached storage. When it did not, the state in
-        RAM goes back to what is stored (the lockout keeps what it counted: never weaker)."""
-        store = self.store
-        if not store:
+        RAM goes back to what is stored (the lockout keeps what it counted: never weaker).
+        Few locals: its frame stays on the C stack (the write, with its handler, is
+        `_write`'s), so a meter without a store asks no heap per token."""
+        if not self.store:
             return True
         if self.refusing:
             return False  # never write over a record that could not be read
         rec = self._record  # reused: a token's save makes no new buffer
-        count = min(self.lockout.count, 0xFFFF)
-        left = self.lockout.remaining_ms(now)
-        rec[0] = self.VERSION
-        rec[1] = count >> 8
-        rec[2] = count & 0xFF
-        for i in range(4):
-            rec[3 + i] = (left >> (24 - 8 * i)) & 0xFF
-        end = self.pack_state(rec, LOCK_SIZE)
+        rec[REC_VERSION] = self.VERSION
+        self._lockout(True, now)
+        return self._write(self.pack_state(rec))
+
+    def _write(self, end):
+        """The record's first `end` bytes to the store; see save."""
+        store = self.store
         before = store.seq.get(self.RECORD)
         before = before[0] if before else -1
         try:
-            store.save(self.RECORD, memoryview(rec)[:end])
+            store.save(self.RECORD, memoryview(self._record)[:end])
         except Exception:  # full, read-only, I/O error, no memory: nothing may half-apply
             self.fault = STORE_WRITE
             self._reread()  # the lockout stays as counted: ahead of storage, never behind

@@ -14,12 +14,10 @@ tokens) are firmware/keychange.py's. Currency tokens (class 0 subclasses 4-7) ca
 instead of the token CRC and a 20-bit signed amount (sts-edition3.md section 4).
 """
 
-import struct
-
-from application import LOCK_SIZE, Application
+from application import Application
 from catalogue import AT_LEAST_0, CALL, COMPACT, PLACES, SOURCES, WHOLE
 from keychange import SIZE  # the build folds it in: keychange itself is imported when needed
-from micropython import const
+from storage import field
 from tables import (
     BASE_DATES,
     CLASS_CREDIT,
@@ -34,6 +32,33 @@ from tables import (
     KT_DDTK,
     KT_DITK,
     LOW_CREDIT_TENTHS,
+    REC_BALANCE,
+    REC_BASE_DATE,
+    REC_CONSUMED,
+    REC_CREDIT,
+    REC_DK,
+    REC_KEN,
+    REC_KEY_CHANGED,
+    REC_KEY_TYPE,
+    REC_KEYCHANGE,
+    REC_KRN,
+    REC_LAST_CLASS,
+    REC_LAST_STATUS,
+    REC_LAST_SUBCLASS,
+    REC_LAST_TID,
+    REC_LAST_VALUE,
+    REC_MPL,
+    REC_MPPUL,
+    REC_REMAINDER,
+    REC_SGC,
+    REC_STATE,
+    REC_TAIL,
+    REC_TAMPER,
+    REC_TARIFF_RATE,
+    REC_TI,
+    REC_TID_COUNT,
+    REC_TIDS,
+    REC_WATER_FACTOR,
     SC_CLEAR_CREDIT,
     SC_CLEAR_TAMPER,
     SC_KCT1,
@@ -68,19 +93,8 @@ from tokens import Token, amount_value, bits_from_bytes
 METER_NUMBER = "600727000000000009"  # the unix board's identity (sts-tokens.md vectors)
 DEFAULT_DK = "E653341F9D5BF36F"  # and its decoder key (EA07, the vectors' key)
 ALGORITHMS = {"sta": EA_STA, "des": EA_DES, "misty1": EA_MISTY1}
-# credit x4, currency balance, MPL, tariff rate, water factor, MPPUL, tamper; last
-# status, class, subclass, value, TID; key from a key change (0/1), key (16 bytes, the
-# first 8 for a 64-bit key), KT, KRN, KEN, TI, SGC, base date; the waiting key change set
-# (keychange.SIZE bytes, written by KeyChange.pack_into); TID count; then the TIDs, 3 bytes
-# each; then (from version 4) consumption: tenths used and the remainder, per service.
-# Credit is signed: it may stand below 0 by the last increment that crossed it.
-_HEAD = ">4qQIHHIBBBBQIB16sBBBBIH%dxB" % SIZE
-# consumed x4 (5 bytes: 2**40 tenths, past any D10 register), remainders x4 (4 bytes:
-# consumption.py takes meter constants below 2**32); by hand: no format string to intern
-_TAIL_SIZE = const(36)
-_KC_AT = struct.calcsize(_HEAD) - 1 - SIZE
-_HEAD_SIZE = struct.calcsize(_HEAD)
-_TIDS_AT = LOCK_SIZE + _HEAD_SIZE  # in the record's buffer, where the TID store lives
+# The record (application.py stores it) is described in tables.py (REC_*) and walked by
+# _state; credit is signed: it may stand below 0 by the last increment that crossed it.
 
 
 class MeterApplication(Application):
@@ -88,7 +102,7 @@ class MeterApplication(Application):
     # 2: the one-file record before two copies and the lockout in it; 3: before
     # consumption (read still: it is a version 4 record with nothing consumed)
     VERSION = 4
-    STATE_SIZE = _HEAD_SIZE + 3 * TID_STORE_MIN + _TAIL_SIZE
+    STATE_SIZE = REC_TIDS - REC_STATE + 3 * TID_STORE_MIN + REC_TAIL
     # firmware/keychange.py's KeyChange, made when a key change section first comes (or
     # the record holds a waiting set), and firmware/consumption.py's Consumption, which a
     # board with metrology makes (docs/porting.md): a meter that never needs one carries
@@ -105,44 +119,42 @@ class MeterApplication(Application):
         self.algorithm = ALGORITHMS[algorithm]
         self.mfr_code = int(config.get("mfr_code", 0))
         self.currency = config.get("currency", "0") == "1"
-        dk = bytes.fromhex(config.get("dk", DEFAULT_DK))
-        if len(dk) != (16 if self.algorithm == EA_MISTY1 else 8):
+        self.dk = bytes.fromhex(config.get("dk", DEFAULT_DK))
+        if len(self.dk) != (16 if self.algorithm == EA_MISTY1 else 8):
             raise ValueError("dk must be 16 hex digits (32 for misty1)")
-        self._factory = (
-            dk,
-            int(config.get("key_type", 2)),
-            int(config.get("krn", 1)),
-            int(config.get("ken", KEN_NEVER)),
-            int(config.get("ti", 1)),
-            int(config.get("base_date", BASE_DATES[0])),
-            int(config.get("sgc", 123456)),
-        )
-        if self._factory[5] not in BASE_DATES:
+        self.key_type = int(config.get("key_type", 2))
+        self.krn = int(config.get("krn", 1))
+        self.ken = int(config.get("ken", KEN_NEVER))
+        self.ti = int(config.get("ti", 1))
+        self.base_date = int(config.get("base_date", BASE_DATES[0]))
+        self.sgc = int(config.get("sgc", 123456))
+        if self.base_date not in BASE_DATES:
             raise ValueError("base_date must be one of 1993, 2014, 2035")
         self._token = Token()
+        # the rest of the state, as the record's fields are taken (reset_state, _state)
+        self.balance = self.mpl = self.tariff_rate = self.water_factor = self.mppul = self.tamper = 0
+        self.key_changed = 0
+        self.credit = [0, 0, 0, 0]  # tenths; below 0: owed (firmware/consumption.py)
+        # per service: tenths consumed, then the remainders below a tenth (consumption.py);
+        # `usage` is a name the unix port has built in: it costs the 64 KB board no RAM
+        self.usage = [0] * 8
+        self.last = [0, 0, 0, 0, 0]  # status, class, subclass, decoded value, TID
         super().__init__(store, now, lockout)
+        # the configured key as the record holds it: a new meter's, and the one an
+        # unchanged key is taken from at every start (so the configuration rules it)
+        self._key(self._record, True)
+        self._factory = bytes(self._record[REC_DK:REC_KEYCHANGE])
         self.load(now)
         self.token_status = self.last[0]
         if self.keychange:
             self.keychange.at = now  # a set waiting since before a restart gets a full window
 
     def reset_state(self):
-        self.credit = [0, 0, 0, 0]  # tenths; below 0: owed (firmware/consumption.py)
-        # per service: tenths consumed, then the remainders below a tenth (consumption.py);
-        # `usage` is a name the unix port has built in: it costs the 64 KB board no RAM
-        self.usage = [0] * 8
-        self.balance = 0  # currency, in 0.00001 units (sts-edition3.md section 4)
-        self.mpl = 0
-        self.tariff_rate = 0
-        self.water_factor = 0
-        self.mppul = 0
-        self.tamper = 0
-        self.last = [0, 0, 0, 0, 0]  # status, class, subclass, decoded value, TID
-        self.key_changed = 0
-        self.dk, self.key_type, self.krn, self.ken, self.ti, self.base_date, self.sgc = self._factory
-        if self.keychange:
-            self.keychange.clear()
-        self._record[_TIDS_AT - 1] = 0  # no TIDs
+        """A new meter's record (all zero, no TIDs, the configured key), unpacked."""
+        rec = self._record
+        for i in range(REC_STATE, len(rec)):
+            rec[i] = 0
+        self._state(rec, False)
         self._new_cipher()
 
     def new_key(self, dk, key_type, krn, ken, ti, sgc, rollover):
@@ -177,84 +189,86 @@ class MeterApplication(Application):
 
     # --- the record (application.py stores it) ---------------------------------------
 
-    def unpack_state(self, data, pos):
-        if len(data) < pos + _HEAD_SIZE:
+    def unpack_state(self, n):
+        rec = self._record  # the stored record, copied in (Application._take_stored)
+        if n < REC_TIDS:
             return False
-        f = struct.unpack_from(_HEAD, data, pos)
-        count = f[23]
-        end = pos + _HEAD_SIZE + 3 * count
-        if data[0] < 3 or count > TID_STORE_MIN or len(data) != end + (_TAIL_SIZE if data[0] > 3 else 0):
+        count = rec[REC_TID_COUNT]
+        end = REC_TIDS + 3 * count
+        version = rec[0]
+        if version < 3 or count > TID_STORE_MIN or n != end + (REC_TAIL if version > 3 else 0):
             return False  # checked before anything is taken from it
-        c = self.credit
-        c[0], c[1], c[2], c[3] = f[0:4]
-        self.balance, self.mpl, self.tariff_rate, self.water_factor, self.mppul, self.tamper = f[4:10]
-        self.last = list(f[10:15])
-        self.key_changed = f[15]
+        if version == 3:
+            for i in range(end, end + REC_TAIL):
+                rec[i] = 0  # version 3 is a version 4 record with nothing consumed
+        self._state(rec, False)
         if self.key_changed:
-            self.dk, self.key_type, self.krn, self.ken, self.ti, self.sgc, self.base_date = f[16:23]
-            self.dk = self.dk[: len(self._factory[0])]  # the key length is the meter's
             self._new_cipher()
-        if data[pos + _KC_AT + SIZE - 1]:  # the latest section's subclass: a set is waiting
-            self._keychange().unpack_from(data, pos + _KC_AT)
-        rec = self._record
-        for k in range(3 * count + 1):  # their count, then the TIDs (the TID store)
-            rec[_TIDS_AT - 1 + k] = data[pos + _HEAD_SIZE - 1 + k]
         self.token_status = self.last[0]
-        if data[0] > 3:
-            u = self.usage
-            for i in range(8):
-                v = 0
-                for _ in range(5 if i < 4 else 4):
-                    v = v << 8 | data[end]
-                    end += 1
-                u[i] = v
         return True
 
-    def pack_state(self, rec, pos):
-        # rec is the record's buffer, which holds the TIDs (tidstore.py)
+    def pack_state(self, rec):
+        return self._state(rec, True)  # the TIDs are in the buffer already (the TID store)
+
+    def _state(self, rec, pack):
+        """The application's part of the record, field by field (tables REC_*): each value
+        packed into `rec` (pack), or taken from it. Returns where the record ends."""
         c = self.credit
+        for i in range(4):
+            at = REC_CREDIT + 8 * i
+            c[i] = field(rec, at, at + 8, c[i], pack)
+            if not pack and c[i] >> 63:
+                c[i] -= 1 << 64  # taken as signed: credit stands below 0 by what is owed
+        self.balance = field(rec, REC_BALANCE, REC_MPL, self.balance, pack)
+        self.mpl = field(rec, REC_MPL, REC_TARIFF_RATE, self.mpl, pack)
+        self.tariff_rate = field(rec, REC_TARIFF_RATE, REC_WATER_FACTOR, self.tariff_rate, pack)
+        self.water_factor = field(rec, REC_WATER_FACTOR, REC_MPPUL, self.water_factor, pack)
+        self.mppul = field(rec, REC_MPPUL, REC_TAMPER, self.mppul, pack)
+        self.tamper = field(rec, REC_TAMPER, REC_LAST_STATUS, self.tamper, pack)
         last = self.last
-        struct.pack_into(
-            _HEAD,
-            rec,
-            pos,
-            c[0],
-            c[1],
-            c[2],
-            c[3],
-            self.balance,
-            self.mpl,
-            self.tariff_rate,
-            self.water_factor,
-            self.mppul,
-            self.tamper,
-            last[0],
-            last[1],
-            last[2],
-            last[3],
-            last[4],
-            self.key_changed,
-            self.dk,
-            self.key_type,
-            self.krn,
-            self.ken,
-            self.ti,
-            self.sgc,
-            self.base_date,
-            rec[_TIDS_AT - 1],
-        )
-        if self.keychange:  # else the slice stays as packed: zeros, no set waiting
-            self.keychange.pack_into(rec, pos + _KC_AT)
-        n = _TIDS_AT + 3 * rec[_TIDS_AT - 1]  # the TIDs are there already (the TID store)
+        last[0] = field(rec, REC_LAST_STATUS, REC_LAST_CLASS, last[0], pack)
+        last[1] = field(rec, REC_LAST_CLASS, REC_LAST_SUBCLASS, last[1], pack)
+        last[2] = field(rec, REC_LAST_SUBCLASS, REC_LAST_VALUE, last[2], pack)
+        last[3] = field(rec, REC_LAST_VALUE, REC_LAST_TID, last[3], pack)
+        last[4] = field(rec, REC_LAST_TID, REC_KEY_CHANGED, last[4], pack)
+        self.key_changed = field(rec, REC_KEY_CHANGED, REC_DK, self.key_changed, pack)
+        if not (pack or self.key_changed):  # the configured key rules until a key change
+            for i in range(REC_KEYCHANGE - REC_DK):
+                rec[REC_DK + i] = self._factory[i]
+        self._key(rec, pack)
+        if not pack:  # a waiting set (its latest section's subclass is not 0), or none
+            if rec[REC_KEYCHANGE + SIZE - 1]:
+                self._keychange().unpack_from(rec, REC_KEYCHANGE)
+            elif self.keychange:
+                self.keychange.clear()
+        elif self.keychange:
+            self.keychange.pack_into(rec, REC_KEYCHANGE)
+        else:
+            for i in range(REC_KEYCHANGE, REC_TID_COUNT):
+                rec[i] = 0  # no set waiting
+        end = REC_TIDS + 3 * rec[REC_TID_COUNT]  # the TIDs are in place (the TID store)
         u = self.usage
         for i in range(8):
-            v = u[i]
-            k = 5 if i < 4 else 4
-            n += k
-            for j in range(1, k + 1):
-                rec[n - j] = v & 0xFF
-                v >>= 8
-        return n
+            at = end
+            end += REC_CONSUMED if i < 4 else REC_REMAINDER
+            u[i] = field(rec, at, end, u[i], pack)
+        return end
+
+    def _key(self, rec, pack):
+        """The decoder key and its data in the record; 16 bytes of key (a 64-bit key is
+        the first 8: its length is the meter's)."""
+        dk = self.dk
+        if pack:
+            for i in range(REC_KEY_TYPE - REC_DK):
+                rec[REC_DK + i] = dk[i] if i < len(dk) else 0
+        else:
+            self.dk = bytes(rec[REC_DK : REC_DK + len(dk)])
+        self.key_type = field(rec, REC_KEY_TYPE, REC_KRN, self.key_type, pack)
+        self.krn = field(rec, REC_KRN, REC_KEN, self.krn, pack)
+        self.ken = field(rec, REC_KEN, REC_TI, self.ken, pack)
+        self.ti = field(rec, REC_TI, REC_SGC, self.ti, pack)
+        self.sgc = field(rec, REC_SGC, REC_BASE_DATE, self.sgc, pack)
+        self.base_date = field(rec, REC_BASE_DATE, REC_KEYCHANGE, self.base_date, pack)
 
     # --- the Application contract ------------------------------------------------------
 
@@ -286,12 +300,7 @@ class MeterApplication(Application):
 
     def step(self, now):
         if self.busy:
-            seq = self._seq()
-            try:
-                self.last[0] = status = self._execute(self._number, now)
-                status = self.finish(status, now)
-            except Exception:  # out of memory: nothing of the token stays (application.py)
-                return self._undo(seq)
+            status = self._work(now)
             if self.consumption:
                 self.consumption.step(now)  # credit bought closes the switch at once
             return status
@@ -301,6 +310,21 @@ class MeterApplication(Application):
         if self.consumption:
             self.consumption.step(now)
         return -1
+
+    def _work(self, now):
+        """The token, executed and its result stored: its tokenStatus. A handler and more
+        than two locals would make its frame a heap object per token: the sequence number
+        before the save is kept in `_due`, the stub's timer, which this engine has no use
+        for (it works at once)."""
+        self._due = self._seq()
+        try:
+            return self.finish(self._result(now), now)
+        except Exception:  # out of memory: nothing of the token stays (application.py)
+            return self._undo(self._due)
+
+    def _result(self, now):
+        self.last[0] = status = self._execute(self._number, now)
+        return status
 
     # --- token execution, in the order of sts-tokens.md section 4 ----------------------
 
@@ -454,19 +478,19 @@ class MeterApplication(Application):
     # --- the TID store (IEC 62055-41; sts-tokens.md section 4) ---------------------------
     # The TIDs of the accepted class 0 and 2 tokens, so that no token is applied twice: at
     # least the last TID_STORE_MIN, ascending, 3 bytes each, where the record stores them
-    # (record[_TIDS_AT:], their count the byte before): a save copies nothing and the meter
+    # (record[REC_TIDS:], their count the byte before): a save copies nothing and the meter
     # keeps no second buffer or object for them. When one more is taken the oldest goes,
     # and from then on a token older than the oldest kept is Old.
 
     def tid(self, i):
         """The i-th TID kept, ascending."""
         b = self._record
-        p = _TIDS_AT + 3 * i
+        p = REC_TIDS + 3 * i
         return b[p] << 16 | b[p + 1] << 8 | b[p + 2]
 
     def used(self, tid):
         """0 when a token of this TID may be applied, else its tokenStatus (Used, Old)."""
-        count = self._record[_TIDS_AT - 1]
+        count = self._record[REC_TID_COUNT]
         for i in range(count):
             if self.tid(i) == tid:
                 return TS_USED
@@ -479,29 +503,29 @@ class MeterApplication(Application):
         first, over the start of what the record packs after the TIDs, which a save writes
         again)."""
         b = self._record  # few locals: more would make this a heap frame per token
-        i = b[_TIDS_AT - 1]
+        i = b[REC_TID_COUNT]
         while i > 0 and self.tid(i - 1) > tid:
             i -= 1
-        for k in range(_TIDS_AT + 3 * b[_TIDS_AT - 1] - 1, _TIDS_AT + 3 * i - 1, -1):  # the later ones up by one
+        for k in range(REC_TIDS + 3 * b[REC_TID_COUNT] - 1, REC_TIDS + 3 * i - 1, -1):  # the later ones up by one
             b[k + 3] = b[k]
-        i = _TIDS_AT + 3 * i
+        i = REC_TIDS + 3 * i
         b[i] = tid >> 16
         b[i + 1] = (tid >> 8) & 0xFF
         b[i + 2] = tid & 0xFF
-        if b[_TIDS_AT - 1] < TID_STORE_MIN:
-            b[_TIDS_AT - 1] += 1
+        if b[REC_TID_COUNT] < TID_STORE_MIN:
+            b[REC_TID_COUNT] += 1
         else:  # one over: the oldest goes
-            for k in range(_TIDS_AT, _TIDS_AT + 3 * TID_STORE_MIN):
+            for k in range(REC_TIDS, REC_TIDS + 3 * TID_STORE_MIN):
                 b[k] = b[k + 3]
 
     @property
     def tids(self):
         """The TID store, oldest first (a copy, for host tools and tests)."""
-        return [self.tid(i) for i in range(self._record[_TIDS_AT - 1])]
+        return [self.tid(i) for i in range(self._record[REC_TID_COUNT])]
 
     def forget_tids(self):
         """Empty the TID store (a rollover key change; the benchmark's repeated token)."""
-        self._record[_TIDS_AT - 1] = 0
+        self._record[REC_TID_COUNT] = 0
 
     # --- companion RegisterTable 8001 (profile section 7; firmware/catalogue.py) --------
 

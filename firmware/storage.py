@@ -45,6 +45,25 @@ _SEQ_MAX = const(0xFFFFFFFF)
 FILES = (".a", ".b", ".made", "")  # recovery.quarantine moves them all aside
 
 
+def field(buf, at, end, value, pack):
+    """One field of a stored record, buf[at:end], big-endian: `value` written there (pack;
+    a negative one as two's complement) and returned, or the value read from there (not
+    pack; unsigned). A record's fields are its calls of this function, one per field, the
+    same call for both ways (tables REC_*: the meter's record)."""
+    if pack:
+        v = value
+        while end > at:
+            end -= 1
+            buf[end] = v & 0xFF
+            v >>= 8
+        return value
+    value = 0
+    while at < end:
+        value = value << 8 | buf[at]
+        at += 1
+    return value
+
+
 class FileStore:
     """The copies as files in the directory `root`."""
 
@@ -124,10 +143,10 @@ class FileStore:
             if i > 1 or raw is None:
                 continue
             n = len(raw)
-            if n < 6 or n > size + 6 or crc16(raw, 0, n - 2) != (raw[n - 2] << 8 | raw[n - 1]):
+            if n < 6 or n > size + 6 or crc16(raw, 0, n - 2) != field(raw, n - 2, n, 0, False):
                 continue  # a damaged copy
             valid += 1
-            s = raw[0] << 24 | raw[1] << 16 | raw[2] << 8 | raw[3]
+            s = field(raw, 0, 4, 0, False)
             if s > seq:
                 seq = s
                 best = raw[4 : n - 2]
@@ -159,14 +178,9 @@ class FileStore:
             entry = self.seq[name] = [0, 1, False]
         seq = entry[0] + 1 if entry[0] < _SEQ_MAX else 1
         head = self._head
-        head[0] = seq >> 24
-        head[1] = (seq >> 16) & 0xFF
-        head[2] = (seq >> 8) & 0xFF
-        head[3] = seq & 0xFF
-        crc = crc16(data, 0, len(data), crc16(head))
+        field(head, 0, 4, seq, True)
         tail = self._tail
-        tail[0] = crc >> 8
-        tail[1] = crc & 0xFF
+        field(tail, 0, 2, crc16(data, 0, len(data), crc16(head)), True)
         first = 1 - entry[1]
         if not self._write(name + FILES[first], head, data, tail):
             entry[0] = seq

@@ -119,6 +119,41 @@ STORE_DEGRADED = const(6)  # one copy cannot be written: tokens are stored in th
 STORE_MISSING = const(7)  # a store in use holds no record at all: token entry refused
 STORE_LOCK = const(8)  # the state directory cannot be held for this meter: token entry refused
 
+# --- The meter's stored record (OWN; docs/storage.md): where each field starts ---
+# The one description of the record: each field runs from its offset to the next one's,
+# big-endian; storage.field packs, unpacks and (from a new meter's record) resets each,
+# in application.py (the lockout's part) and meterapp.py (the rest). Version 4's layout.
+REC_VERSION = const(0)
+REC_COUNT = const(1)  # lockout: rejections in a row
+REC_LEFT = const(3)  # lockout: ms of the lock remaining
+REC_STATE = const(7)  # the application's own state from here
+REC_CREDIT = const(7)  # credit per service, tenths, 4 x 8 bytes, signed (below 0: owed)
+REC_BALANCE = const(39)  # currency, 0.00001 units
+REC_MPL = const(47)
+REC_TARIFF_RATE = const(51)
+REC_WATER_FACTOR = const(53)
+REC_MPPUL = const(55)
+REC_TAMPER = const(59)
+REC_LAST_STATUS = const(60)  # the last token's tokenStatus, class, subclass, value, TID
+REC_LAST_CLASS = const(61)
+REC_LAST_SUBCLASS = const(62)
+REC_LAST_VALUE = const(63)
+REC_LAST_TID = const(71)
+REC_KEY_CHANGED = const(75)  # 1: the key below came from a key change (else: configured)
+REC_DK = const(76)  # 16 bytes: a 64-bit key is the first 8
+REC_KEY_TYPE = const(92)
+REC_KRN = const(93)
+REC_KEN = const(94)
+REC_TI = const(95)
+REC_SGC = const(96)
+REC_BASE_DATE = const(100)
+REC_KEYCHANGE = const(102)  # a waiting key change set (keychange.SIZE bytes)
+REC_TID_COUNT = const(127)
+REC_TIDS = const(128)  # the TID store, 3 bytes per TID; then per service, consumption:
+REC_CONSUMED = const(5)  # tenths used, 5 bytes each (2**40 tenths: past any D10 register)
+REC_REMAINDER = const(4)  # the remainder below a tenth, 4 bytes each (meter constant < 2**32)
+REC_TAIL = const(36)  # both, for 4 services
+
 # --- TokenLockout (OWN values, clause 6.6.7) ---
 LOCKOUT_AFTER = const(3)  # rejected meter-specific tokens in a row before entry locks
 LOCKOUT_FIRST_S = const(10)  # first lockout, seconds; each further rejection doubles it

@@ -136,12 +136,11 @@ def test_failed_save_leaves_the_running_state_as_stored():
 def test_a_record_it_cannot_read_is_a_storage_fault_not_a_guess(app):
     """Another format version, or more TIDs than the store keeps: nothing is taken from it,
     token entry is refused and the lockout is held."""
-    import application
-    import meterapp
+    from tables import REC_TID_COUNT
 
     assert run(app, credit_token()) == 1
     good = bytes(app.store.load("meter"))
-    count_at = application.LOCK_SIZE + meterapp._HEAD_SIZE - 1
+    count_at = REC_TID_COUNT
     for damaged in (
         b"\x09" + good[1:],  # a record of format version 9
         good[:count_at] + b"\x33" + good[count_at + 1 :],
