@@ -83,3 +83,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if REALTIME_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__ in REALTIME_MODULES:
             item.add_marker("realtime")
+    # the real-time tests first: they are the long ones, and handed out first they spread
+    # over the workers instead of leaving one worker a long tail after the others are done
+    items.sort(key=lambda item: item.get_closest_marker("realtime") is None)
