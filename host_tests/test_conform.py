@@ -456,6 +456,21 @@ def test_the_evidence_package_and_the_trace(capsys, tmp_path):
     assert status == 0, out + err
 
 
+def test_a_certification_run_skips_nothing(capsys):
+    """--certify: every clause, the slow ones too (the 120 s session timeout; on virtual time
+    it costs nothing), no case skipped; without --address it is refused before anything runs."""
+    port = sim_meter()
+    status, _, err = kit(capsys, "--port", port, "--certify")
+    assert status == 2 and "give --address" in err
+    status, out, _ = kit(
+        capsys, "--port", port, "--certify", "--address", METER_NUMBER, "--token", FIRST_VECTOR, "--json"
+    )
+    report = json.loads(out)
+    assert status == 0 and report["counts"]["skip"] == 0, report["cases"]
+    assert by_id(report)["session.timeout"]["status"] == "pass"
+    assert report["seconds"] > 240  # the line's time: the session timeout and the lockout waited out
+
+
 def _burn():
     while True:
         pass

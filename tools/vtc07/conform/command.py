@@ -174,6 +174,8 @@ def _usage(args, err):
         ]
         if partial:
             return "--certify runs every clause: leave out %s" % ", ".join(partial)
+        if not args.address:  # else signon.address is skipped: a certification has no skips
+            return "--certify runs every clause: give --address (the meter's own number)"
     return None
 
 
