@@ -71,7 +71,7 @@ def make_romfs(board):
 
 
 def sim_meter(*flags, store=None, now=0, to_meter=None, to_hhu=None):
-    """A meter in this process on the line simulator (tools/harness/simline.py), configured
+    """A meter in this process on the line simulator (tools/harness/sim/simline.py), configured
     by the unix board's meter flags ("--algorithm", "des", ...): its `sim://` URL, which
     the HHU and the `vtc07` command open as a serial port. Its time is virtual: a test
     about logic never waits for tr, a token poll or a lockout. `to_meter`, `to_hhu`: a

@@ -1,7 +1,7 @@
 """Never open, never dead (issue 18): a meter in use never becomes new by itself, starts
 whatever is in its store, is never stuck on one copy, survives MemoryError anywhere on the
 token and save path, keeps its timers, and stores on a clean stop
-(tools/harness/fail_closed.py gives the whole table)."""
+(tools/harness/reliability/fail_closed.py gives the whole table)."""
 
 import os
 import shutil

@@ -1,6 +1,6 @@
 """A token with the heap squeezed, on the MicroPython unix port (run by fail_closed.py).
 
-    micropython tools/harness/squeeze.py [--lib DIR] STATE STEP TOKEN...
+    micropython tools/harness/reliability/squeeze.py [--lib DIR] STATE STEP TOKEN...
 
 A meter is built on the store STATE (a directory), then for each TOKEN in turn the heap is
 filled but for one free piece of `free` bytes (0, STEP, 2*STEP, ...; what else is left are
@@ -12,6 +12,7 @@ busy <0/1> refusing <0/1> credit <in RAM> stored <as a restart reads it>`.
 
 import sys
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for firmwarepath (README.md)
 import firmwarepath
 
 _args = firmwarepath.setup(sys.argv[1:])

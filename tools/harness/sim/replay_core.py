@@ -2,9 +2,9 @@
 
 Runs on CPython and on the MicroPython unix port:
 
-    micropython tools/harness/replay_core.py host_tests/traces/*.trace
-    micropython tools/harness/replay_core.py --lib build/firmware host_tests/traces/*.trace   # as built
-    python3 tools/harness/replay_core.py --record host_tests/traces/new.trace   # (re)write < lines
+    micropython tools/harness/sim/replay_core.py host_tests/traces/*.trace
+    micropython tools/harness/sim/replay_core.py --lib build/firmware host_tests/traces/*.trace   # as built
+    python3 tools/harness/sim/replay_core.py --record host_tests/traces/new.trace   # (re)write < lines
 
 The client's lines are fed to a fresh core at their times; the core's output, with the
 time `poll` gave it out, must equal the trace's server lines. `--record` rewrites the
@@ -14,6 +14,7 @@ server lines from the core (for authoring; the result is reviewed before it is c
 import sys
 
 if __name__ == "__main__":
+    sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for firmwarepath (README.md)
     import firmwarepath
 
     _args = firmwarepath.setup(sys.argv[1:])

@@ -1,6 +1,6 @@
 """Brute force against the token lockout, on the core's own clock (host side).
 
-    python3 tools/harness/bruteforce.py [--hours 24] [--seed 1]
+    python3 tools/harness/reliability/bruteforce.py [--hours 24] [--seed 1]
 
 A client writes random class 0 tokens to BinaryTokenEntry as fast as the protocol lets
 it: each write as soon as the previous answer is in (tr = 200 ms), signing on again when
@@ -13,6 +13,7 @@ hour and the rate once the lockout has reached its longest period (profile secti
 import random
 import sys
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import hostpath  # noqa: F401  (firmware/ on sys.path)
 import meter
 from simline import SimLine

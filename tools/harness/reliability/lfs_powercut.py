@@ -1,6 +1,6 @@
 """Power cuts inside littlefs, the file system the boards use (docs/storage.md).
 
-    python3 tools/harness/lfs_powercut.py [--lib build/firmware]
+    python3 tools/harness/reliability/lfs_powercut.py [--lib build/firmware]
 
 On CPython it makes the tokens (the vending side) and runs itself on the MicroPython unix
 port, which has littlefs (`vfs.VfsLfs2`). There the meter's store lives on littlefs over a
@@ -225,6 +225,7 @@ def host(argv):
     import os
     import subprocess
 
+    sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
     import hostpath
     from meterapp import DEFAULT_DK
     from unixboard import micropython_binary

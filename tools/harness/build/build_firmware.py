@@ -1,7 +1,7 @@
 """Builds MicroPython sources as a board runs them (`make compile`, `make deploy`, `make frozen`).
 
-    python3 tools/harness/build_firmware.py MPY_CROSS OUT_DIR SOURCE.py...   .mpy files
-    python3 tools/harness/build_firmware.py --py OUT_DIR SOURCE.py...        sources, for freezing
+    python3 tools/harness/build/build_firmware.py MPY_CROSS OUT_DIR SOURCE.py...   .mpy files
+    python3 tools/harness/build/build_firmware.py --py OUT_DIR SOURCE.py...        sources, for freezing
 
 Before mpy-cross sees a module, every integer constant it imports from a firmware module
 (tables.py's numbers, frames' events, formats' format letters) becomes a
@@ -32,6 +32,7 @@ import sys
 import tempfile
 import tokenize
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import hostpath
 
 FIRMWARE = os.path.join(hostpath.ROOT, "firmware")

@@ -1,6 +1,6 @@
 """Token sessions through a noisy line, per bit-error rate (host side).
 
-    python3 tools/harness/noise_sessions.py [--sessions 20] [--rates 0,1e-5,1e-4,1e-3] [--seed 1]
+    python3 tools/harness/reliability/noise_sessions.py [--sessions 20] [--rates 0,1e-5,1e-4,1e-3] [--seed 1]
 
 For each rate, a fresh unix board and, per session, a new credit token entered with the
 HHU (`hhu.Hhu.enter_token`) through `noisyline.Channel` in both directions. A session
@@ -15,6 +15,7 @@ wrong (must be 0).
 import sys
 import tempfile
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import hostpath  # noqa: F401  (the host package and firmware/ on sys.path)
 from noisyline import Channel, NoisyLine
 from powercut import DK

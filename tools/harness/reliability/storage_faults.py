@@ -1,7 +1,7 @@
 """Storage faults, corruption and power cuts against the meter's stored record (host side:
 CPython running firmware/ from source; docs/storage.md gives the figures).
 
-    python3 tools/harness/storage_faults.py [--every N] [--seed S]
+    python3 tools/harness/reliability/storage_faults.py [--every N] [--seed S]
 
 A meter is prepared holding credit, 50 TIDs, a changed key and a running token lockout,
 then its stored files are damaged, or its power is cut, and it is restarted from what is
@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import hostpath  # noqa: F401  (firmware/ on sys.path)
 import storage
 from consumption import Consumption

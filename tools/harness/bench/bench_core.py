@@ -1,6 +1,6 @@
-"""Core figures on the MicroPython unix port (run by tools/bench.py; also a test probe).
+"""Core figures on the MicroPython unix port (run by bench.py; also a test probe).
 
-    micropython tools/harness/bench_core.py [--lib DIR | --rom IMAGE] [--alloc-check | --heap] TRACE...
+    micropython tools/harness/bench/bench_core.py [--lib DIR | --rom IMAGE] [--alloc-check | --heap] TRACE...
 
 (--heap: the heap figures only, heap_figures.py's.)
 
@@ -28,12 +28,13 @@ Prints one "name value" line per figure:
   lfs_prog_bytes_per_save, lfs_erases_per_save  what littlefs writes to flash per save,
                    averaged over 200 saves (its metadata commits and compactions included)
 The core is built with the token engine (firmware/meterapp.py), so the heap figures
-include it. The heap figures are tools/harness/heap_figures.py's, which the 32-bit
-WebAssembly port measures too (tools/harness/bench_wasm.py).
+include it. The heap figures are tools/harness/bench/heap_figures.py's, which the 32-bit
+WebAssembly port measures too (tools/harness/bench/bench_wasm.py).
 """
 
 import sys
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for firmwarepath (README.md)
 import firmwarepath
 
 _args = firmwarepath.setup(sys.argv[1:])

@@ -1,11 +1,12 @@
 """Decode and execute one token K times (no store): run under valgrind by bench.py, which
 takes the instructions per token from two runs (K and 0), the start-up cancelled out.
 
-    micropython tools/harness/token_loop.py --lib build/firmware ALGORITHM K
+    micropython tools/harness/bench/token_loop.py --lib build/firmware ALGORITHM K
 """
 
 import sys
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for firmwarepath (README.md)
 import firmwarepath
 
 _args = firmwarepath.setup(sys.argv[1:])

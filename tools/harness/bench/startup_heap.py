@@ -1,6 +1,6 @@
 """The unix board's heap after start-up, by where its firmware comes from (docs/boards.md).
 
-    python3 tools/harness/startup_heap.py [--heap 64k] [--image build/romfs/unix.img]
+    python3 tools/harness/bench/startup_heap.py [--heap 64k] [--image build/romfs/unix.img]
 
 Starts the board (`--heap-log`, `--test-tr 1` as the soak; no load) three ways and prints
 the heap in use after a collection once it listens:
@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import hostpath
 from unixboard import UnixBoard, micropython_binary
 

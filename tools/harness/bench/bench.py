@@ -18,9 +18,10 @@ import subprocess
 import sys
 import time
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import bench_wasm
 import startup_heap
-from hostpath import ROOT
+from hostpath import HARNESS, ROOT
 from unixboard import micropython_binary
 
 MICROPYTHON = micropython_binary()
@@ -40,7 +41,7 @@ def micropython_figures(lib, *flags):
     """bench_core.py's figures; `lib`: build/firmware, or a ROMFS image (.img)."""
     where = ["--rom" if lib.endswith(".img") else "--lib", lib]
     out = subprocess.run(
-        [MICROPYTHON, os.path.join(ROOT, "tools", "harness", "bench_core.py"), *where, *flags, *TRACES],
+        [MICROPYTHON, os.path.join(HARNESS, "bench", "bench_core.py"), *where, *flags, *TRACES],
         capture_output=True,
         text=True,
         check=True,
@@ -54,7 +55,7 @@ def replay_fits(heap_kb):
         "import replay_core, tracefile\n"
         "for p in %r:\n"
         "    assert replay_core.check(tracefile.load(p)) is None\n"
-        "print('fits')" % (BUILD, os.path.join(ROOT, "tools", "harness"), os.path.join(ROOT, "tools", "vtc07"), TRACES)
+        "print('fits')" % (BUILD, os.path.join(HARNESS, "sim"), os.path.join(ROOT, "tools", "vtc07"), TRACES)
     )
     r = subprocess.run([MICROPYTHON, "-X", "heapsize=%dk" % heap_kb, "-c", script], capture_output=True, text=True)
     return r.returncode == 0 and "fits" in r.stdout
@@ -181,7 +182,7 @@ def instructions_per_token():
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return None
-    script = os.path.join(ROOT, "tools", "harness", "token_loop.py")
+    script = os.path.join(HARNESS, "bench", "token_loop.py")
     found = {}
     for algorithm in ("sta", "des", "misty1"):
         counts = []

@@ -1,12 +1,12 @@
 // The core's heap figures on the 32-bit MicroPython WebAssembly port (run by bench_wasm.py).
 //
-//     node tools/harness/wasm/bench_wasm.mjs PACKAGE_DIR LIB_DIR TRACE...
+//     node tools/harness/bench/wasm/bench_wasm.mjs PACKAGE_DIR LIB_DIR TRACE...
 //
 // PACKAGE_DIR: the installed @micropython/micropython-webassembly-pyscript (make venv puts
 // it in .venv/wasm/node_modules); LIB_DIR: the firmware as .mpy (build/firmware), or a
 // ROMFS image (.img) whose lib/ holds them, mounted at /rom and run in place. Prints
-// "name value" lines, as tools/harness/bench_core.py does on the unix port, from the same
-// measurements (tools/harness/heap_figures.py).
+// "name value" lines, as tools/harness/bench/bench_core.py does on the unix port, from the same
+// measurements (tools/harness/bench/heap_figures.py).
 //
 // A collection runs on this port only between two top-level calls (runPython), so the
 // measurement is driven one step per call: heap_figures.step() returns after each point
@@ -15,9 +15,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const HARNESS = path.dirname(path.dirname(fileURLToPath(import.meta.url)));  // tools/harness
-const ROOT = path.dirname(path.dirname(HARNESS));
-const PY_FILES = [path.join(HARNESS, "heap_figures.py"), path.join(ROOT, "tools", "vtc07", "tracefile.py"),
+const BENCH = path.dirname(path.dirname(fileURLToPath(import.meta.url)));  // tools/harness/bench
+const ROOT = path.dirname(path.dirname(path.dirname(BENCH)));
+const PY_FILES = [path.join(BENCH, "heap_figures.py"), path.join(ROOT, "tools", "vtc07", "tracefile.py"),
                   path.join(ROOT, "boards", "common", "link.py")];
 
 function usage(message) {

@@ -1,8 +1,8 @@
 """Writes the mip package files from what the repository holds (`make package`).
 
-    python3 tools/harness/mip_package.py           write package.json, manifest.py and
+    python3 tools/harness/build/mip_package.py           write package.json, manifest.py and
                                                    boards/<board>/package.json
-    python3 tools/harness/mip_package.py --check   exit 1 if any of them is out of date
+    python3 tools/harness/build/mip_package.py --check   exit 1 if any of them is out of date
 
 The version has one home, the firmware's SoftwareVersion (VERSION in firmware/server.py,
 which the host package's `__version__` and so pyproject.toml read too). JSON cannot refer to it, so
@@ -23,6 +23,7 @@ import json
 import os
 import sys
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import hostpath
 
 ROOT = hostpath.ROOT
@@ -62,7 +63,7 @@ def files():
     """{path in the repository: the text it must hold}."""
     out = {"package.json": _json([[name, path] for name, path in modules()], DESCRIPTION)}
     lines = [
-        "# Written by tools/harness/mip_package.py (`make package`) from firmware/, boards/common/",
+        "# Written by tools/harness/build/mip_package.py (`make package`) from firmware/, boards/common/",
         "# and the version in firmware/server.py: edit those, not this file.",
         "# The firmware and the shared board glue as sources, for MicroPython's manifest tools;",
         "# a board's frozen build uses boards/<board>/manifest.py (constants folded in).",

@@ -1,13 +1,13 @@
 """The core's heap figures on a 32-bit MicroPython: the WebAssembly port, run with node.
 
-    .venv/bin/python tools/harness/bench_wasm.py [--lib DIR|IMAGE.img] [TRACE...]
+    .venv/bin/python tools/harness/bench/bench_wasm.py [--lib DIR|IMAGE.img] [TRACE...]
 
-Prints the "name value" lines of tools/harness/heap_figures.py (heap_modules,
+Prints the "name value" lines of tools/harness/bench/heap_figures.py (heap_modules,
 modules_imported, heap_core, heap_core_ea11, heap_peak_replay, heap_peak_replay_no_gc,
 alloc_per_char) for the firmware as built (`make compile`: build/firmware; or from a
 ROMFS image, `make romfs BOARD=unix`, mounted and run in place), replaying
 every host_tests/traces/*.trace unless traces are given. `make bench` prints them beside
-the unix port's. The port is the npm package pinned in tools/harness/wasm/package-lock.json,
+the unix port's. The port is the npm package pinned in tools/harness/bench/wasm/package-lock.json,
 which `make venv` installs into .venv/wasm.
 """
 
@@ -17,9 +17,10 @@ import shutil
 import subprocess
 import sys
 
-from hostpath import ROOT
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
+from hostpath import HARNESS, ROOT
 
-RUNNER = os.path.join(ROOT, "tools", "harness", "wasm", "bench_wasm.mjs")
+RUNNER = os.path.join(HARNESS, "bench", "wasm", "bench_wasm.mjs")
 TRACES = sorted(glob.glob(os.path.join(ROOT, "host_tests", "traces", "*.trace")))
 BUILD = os.path.join(ROOT, "build", "firmware")
 

@@ -1,10 +1,10 @@
 """Never open, never dead (issue 18): every fault a meter's store can meet, and what the meter
 does with it, as a table of outcomes (docs/storage.md gives the figures).
 
-    python3 tools/harness/fail_closed.py [--no-board] [--quick]
+    python3 tools/harness/reliability/fail_closed.py [--no-board] [--quick]
 
 A meter is prepared holding credit, 50 TIDs, a changed key and a running lockout (the
-model, tools/harness/storage_faults.py), then meets one fault and is restarted or goes on:
+model, tools/harness/reliability/storage_faults.py), then meets one fault and is restarted or goes on:
   recovered      it holds exactly what was stored and takes the next token
   degraded       the same, and says so (StorageFault 6: one copy cannot be written)
   fail-closed    it refuses tokens (ERR08 / 17, a StorageFault code, lockout held) and
@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import hostpath
 import meter
 import recovery
@@ -554,7 +555,7 @@ def unix_board(table, work):
 
 
 def squeezed(table, work, binary, step=32, count=120):
-    """The MicroPython unix port with its heap squeezed (tools/harness/squeeze.py): each
+    """The MicroPython unix port with its heap squeezed (tools/harness/reliability/squeeze.py): each
     token with 0, step, 2*step, ... bytes left free, as the board loop runs it."""
     lib = os.path.join(hostpath.ROOT, "build", "firmware")
     if not os.path.isdir(lib):
@@ -566,7 +567,7 @@ def squeezed(table, work, binary, step=32, count=120):
             binary,
             "-X",
             "heapsize=128k",
-            os.path.join(hostpath.ROOT, "tools", "harness", "squeeze.py"),
+            os.path.join(hostpath.HARNESS, "reliability", "squeeze.py"),
             "--lib",
             lib,
             os.path.join(work, "squeeze"),

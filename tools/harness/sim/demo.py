@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import hostpath
 
 VTC07 = [sys.executable, "-m", "vtc07"]

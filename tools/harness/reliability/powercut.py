@@ -1,6 +1,6 @@
 """Power cuts during token sessions on the unix board (host side).
 
-    python3 tools/harness/powercut.py [--runs 100] [--seed 1]
+    python3 tools/harness/reliability/powercut.py [--runs 100] [--seed 1]
 
 Each run starts the unix board on one state directory, signs on, writes a new credit
 token (or, three times in ten, a token under another meter's key, which the lockout
@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import hostpath  # noqa: F401  (firmware/ on sys.path)
 from meterapp import DEFAULT_DK, MeterApplication
 from storage import FileStore

@@ -1,7 +1,7 @@
 """Puts the meter on a board (`make deploy`): its ROMFS image where the board's MicroPython
 has ROMFS, else the same .mpy files copied to lib/, saying so.
 
-    python3 tools/harness/deploy.py MPREMOTE PORT IMAGE LIB_DIR MAIN_PY
+    python3 tools/harness/build/deploy.py MPREMOTE PORT IMAGE LIB_DIR MAIN_PY
 
 IMAGE is `make romfs`'s image of LIB_DIR (the firmware and the board's glue as .mpy).
 From ROMFS the bytecode runs in place from flash; copied files are loaded into RAM at

@@ -5,7 +5,7 @@ power-fail signal, time passing. After every step, per service:
 and after every power cut the restarted meter holds every token bought, and has lost
 less than SAVE_TENTHS of consumption (none when the board signalled power failing).
 
-    python3 tools/longrun.py [--steps N] [--seed S]     (make reliability: 200,000 steps)
+    python3 tools/harness/reliability/longrun.py [--steps N] [--seed S]     (make reliability: 200,000 steps)
 """
 
 import argparse
@@ -13,6 +13,7 @@ import datetime
 import random
 import sys
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import hostpath  # noqa: F401  (firmware/ on sys.path)
 from consumption import Consumption
 from meterapp import MeterApplication

@@ -1,6 +1,6 @@
 """Seeded random frames through the core, on MicroPython (or CPython), on a simulated clock.
 
-    micropython tools/harness/fuzz_core.py [FRAMES] [SEED]
+    micropython tools/harness/reliability/fuzz_core.py [FRAMES] [SEED]
 
 Frames are built from every message kind of the profile (IDRequest, reads and writes of
 any register, BinaryTokenEntry values of any shape, Break, ACK, NAK) and then damaged at
@@ -15,6 +15,7 @@ import gc
 import random
 import sys
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for firmwarepath (README.md)
 import firmwarepath
 
 _args = firmwarepath.setup(sys.argv[1:])

@@ -1,6 +1,6 @@
 """Soak: many messages against the unix board on a small heap, with its heap sampled.
 
-    python3 tools/harness/soak.py [--messages 100000] [--heap 64k] [--lib build/firmware]
+    python3 tools/harness/reliability/soak.py [--messages 100000] [--heap 64k] [--lib build/firmware]
 
 (`--lib build/romfs/unix.img`, an image: the board runs from it, `--rom`.)
 
@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import hostpath
 from powercut import DK
 from unixboard import UnixBoard, micropython_binary

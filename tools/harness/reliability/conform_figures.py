@@ -22,9 +22,10 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path[:0] = [os.path.join(ROOT, d) for d in ("tools", "tools/harness", "firmware", "cpython")]
+sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
+import hostpath
+
+ROOT = hostpath.ROOT
 
 import zoo  # noqa: E402
 from unixboard import UnixBoard, micropython_binary  # noqa: E402
