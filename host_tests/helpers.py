@@ -5,10 +5,12 @@ import os
 import subprocess
 
 import meter
+import pytest
 import simline
 from conftest import ROOT
 from meterapp import MeterApplication
 from storage import MemoryStore
+from unixboard import MAIN, free_port
 
 from vtc07 import vending
 
@@ -59,6 +61,21 @@ def stored(app):
         a.base_date,
         bytes(a.keychange.state) if a.keychange else bytes(25),
     )
+
+
+def board_exit(micropython, state, *flags):
+    """The unix board on `state` with `flags`, run to its exit (the checks that it refuses to
+    start): the finished process, its output as text. One that starts instead fails the test:
+    it would listen until the timeout."""
+    try:
+        return subprocess.run(
+            [micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(), "--state", str(state), *flags],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the board started with %r" % (flags,))
 
 
 def make_romfs(board):
