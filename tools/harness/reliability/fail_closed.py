@@ -32,7 +32,6 @@ import errno
 import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,8 +48,9 @@ from meterapp import MeterApplication
 from storage import FileStore
 from storage_faults import DK, NEW_DK, credit, prepare, snapshot
 from tables import SAVE_TENTHS
+from unixboard import UnixBoard, enter, read
 
-from vtc07 import tracefile, vending
+from vtc07 import vending
 
 OUTCOMES = ("recovered", "degraded", "fail-closed", "fail-open", "crashed", "dead at start")
 FIRMWARE = os.path.join(hostpath.ROOT, "firmware")
@@ -399,96 +399,35 @@ def storage_calls(table, work, base, model):
 # --- the unix board -----------------------------------------------------------------------
 
 
-def _ask(sock, message):
-    if isinstance(message, str):
-        message = bytes(tracefile.unescape(message))
-    sock.sendall(tracefile.to_line(list(message)))
-    chars = []
-    while not (chars in ([6], [0x15]) or chars[-1:] == [0x0A] or chars[-2:-1] == [3]):
-        chunk = sock.recv(64)
-        if not chunk:
-            break
-        chars += tracefile.from_line(chunk)
-    return tracefile.escape(chars)
-
-
-def _read(sock, rid):
-    answer = _ask(sock, tracefile.read_request(rid))
-    return answer[answer.index("(") + 1 : answer.index(")")]
-
-
-def _enter(sock, number):
-    answer = _ask(sock, tracefile.write_request(0x0004, "%017X" % number))
-    time.sleep(0.1)
-    return answer, _read(sock, 0x0005)
-
-
-class Board:
-    def __init__(self, binary, state, interp=(), flags=()):
-        self.port = _free_port()
-        cmd = [
-            binary,
-            *interp,
-            os.path.join(hostpath.ROOT, "boards", "unix", "main.py"),
-            "--tcp",
-            "127.0.0.1:%d" % self.port,
-            "--state",
-            state,
-            *flags,
-        ]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-    def listening(self, wait=10):
-        deadline = time.time() + wait
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return True
-            except OSError:
-                time.sleep(0.05)
-        return False
-
-    def session(self):
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=3)
-        assert _ask(sock, "/?!<CR><LF>").startswith("/STS")
-        return sock
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        return self.proc.stdout.read().decode(errors="replace")
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _stopped(board):
+    """Its output once killed."""
+    board.stop()
+    return board.proc.stdout.read().decode(errors="replace") if board.proc else ""
 
 
 def _board_outcome(board, credit_before):
-    if not board.listening():
-        return "dead at start", board.stop()
+    try:
+        board.start()
+    except RuntimeError as e:  # it exited, or did not listen within 10 s (hung)
+        return "dead at start", str(e) + _stopped(board)
     fault = "?"
     try:
         sock = board.session()
-        fault = _read(sock, 0x8018)
-        credit_now = int(_read(sock, 0x8001))
-        answer, status = _enter(sock, VECTOR)
+        fault = read(sock, 0x8018)
+        credit_now = int(read(sock, 0x8001))
+        answer, status = enter(sock, VECTOR)
         if "ERR08" in answer and status == "17":
             result = "fail-closed"
         elif status == "10" and credit_now == credit_before:
             # the used vector token is refused as Used: the meter kept its TIDs
-            answer, status = _enter(sock, credit_token_fresh())
-            result = ("degraded" if _read(sock, 0x8018) == "6" else "recovered") if status == "01" else "crashed"
+            answer, status = enter(sock, credit_token_fresh())
+            result = ("degraded" if read(sock, 0x8018) == "6" else "recovered") if status == "01" else "crashed"
         else:
             result = "fail-open"  # a used token taken again, or credit not as stored
         sock.close()
     except (OSError, AssertionError, ValueError):
         result = "crashed"
-    return result, board.stop() + " [8018 %s]" % fault
+    return result, _stopped(board) + " [8018 %s]" % fault
 
 
 def credit_token_fresh():
@@ -501,12 +440,11 @@ def unix_board(table, work):
         table.notes.append("unix board: INCONCLUSIVE (no micropython binary)")
         return
     base = os.path.join(work, "board")
-    board = Board(binary, base)
-    board.listening()
+    board = UnixBoard(binary, base).start()
     sock = board.session()
-    assert _enter(sock, VECTOR)[1] == "01"
-    assert _enter(sock, vending.token(0, 0, 5, FRESH - 10, vending.amount_field(5), DK))[1] == "01"
-    credit_before = int(_read(sock, 0x8001))
+    assert enter(sock, VECTOR)[1] == "01"
+    assert enter(sock, vending.token(0, 0, 5, FRESH - 10, vending.amount_field(5), DK))[1] == "01"
+    credit_before = int(read(sock, 0x8001))
     sock.close()
     board.stop()
     lib = os.path.join(hostpath.ROOT, "build", "firmware")
@@ -545,7 +483,7 @@ def unix_board(table, work):
         shutil.rmtree(state, ignore_errors=True)
         shutil.copytree(base, state, symlinks=True)
         make(state)
-        board = Board(binary, state, interp, ("--lib", lib) if interp else ())
+        board = UnixBoard(binary, state, *(("--lib", lib) if interp else ()), interpreter_args=interp)
         result, out = _board_outcome(board, credit_before)
         table.add("unix board: " + label, result)
         if result in ("fail-open", "crashed", "dead at start"):
@@ -643,7 +581,7 @@ def _mounted(table, work, binary, base, credit_before):
                         break
             else:
                 subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
-            board = Board(binary, state)
+            board = UnixBoard(binary, state)
             result, out = _board_outcome(board, credit_before)
             table.add("unix board: " + label, result)
             if result in ("fail-open", "crashed", "dead at start"):

@@ -1,5 +1,6 @@
 """The unix board as a process on a loopback TCP port (host side: tests and the
-reliability scripts start it the same way)."""
+reliability scripts start it the same way), and a conversation with it at the byte level
+(`ask`, `read`, `enter`: the answers as the trace notation writes them)."""
 
 import os
 import shutil
@@ -9,6 +10,8 @@ import sys
 import time
 
 import hostpath
+
+from vtc07 import tracefile
 
 MAIN = os.path.join(hostpath.ROOT, "boards", "unix", "main.py")
 
@@ -65,3 +68,37 @@ class UnixBoard:
 
     def connect(self, timeout=3.0):
         return socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+
+    def session(self):
+        """A connection, signed on."""
+        sock = self.connect()
+        assert ask(sock, "/?!<CR><LF>").startswith("/STS")
+        return sock
+
+
+def ask(sock, message):
+    """Send a message (bytes, or text in the trace notation); the whole answer as text."""
+    if isinstance(message, str):
+        message = bytes(tracefile.unescape(message))
+    sock.sendall(tracefile.to_line(list(message)))
+    sock.settimeout(3.0)
+    chars = []
+    while not (chars in ([6], [0x15]) or chars[-1:] == [0x0A] or chars[-2:-1] == [3]):
+        chunk = sock.recv(64)
+        if not chunk:
+            break
+        chars += tracefile.from_line(chunk)
+    return tracefile.escape(chars)
+
+
+def read(sock, rid):
+    """The value of register `rid` (its ID, or the ID's 4 hex digits) as the board answers."""
+    answer = ask(sock, tracefile.read_request(int(rid, 16) if isinstance(rid, str) else rid))
+    return answer[answer.index("(") + 1 : answer.index(")")]
+
+
+def enter(sock, number):
+    """Write a token; (the write's answer, TokenStatus after it)."""
+    answer = ask(sock, tracefile.write_request(0x0004, "%017X" % number))
+    time.sleep(0.1)
+    return answer, read(sock, 0x0005)
