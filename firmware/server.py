@@ -9,7 +9,7 @@ The line machine (Annex A, profile section 4) is one state, `state`, and one tab
 `TRANSITIONS`: rows of (state, event, next state, action). Every event, from the bytes
 received (a sign-on, a command, a transmission error) or from the timers (the recovery wait
 over, the session timeout, the third NAK in a row), goes through `_fire`; a (state, event)
-with no row is ignored. docs/architecture.md draws the table (tools/harness/state_diagram.py).
+with no row is ignored. docs/architecture.md draws the table (tools/harness/build/state_diagram.py).
 Recovering is Session after a transmission error, waiting for `recovery` ms of line silence
 before its NAK. Timing: a response goes out `tr` ms after the request's last character; a
 message with a gap over `ta` is dropped silently.
@@ -80,7 +80,7 @@ from ticks import ticks_add, ticks_diff
 
 _ERR = b"ERR"
 # SoftwareVersion (0003): this firmware's version, the one version of the project: the
-# host package (tools/vtc07) and the mip package files (tools/harness/mip_package.py) read
+# host package (tools/vtc07) and the mip package files (tools/harness/build/mip_package.py) read
 # it from here, so the meter reports the version mip installed (two recorded traces read
 # it too: a new version changes their SoftwareVersion answer and its BCC)
 VERSION = b"0.2.0"

@@ -8,10 +8,9 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for sub in ("cpython", "firmware", "tools", os.path.join("tools", "harness")):
-    path = os.path.join(ROOT, sub)
-    if path not in sys.path:
-        sys.path.insert(0, path)
+# firmware/, cpython/, tools/ and the harness's role folders (tools/harness/README.md)
+sys.path.insert(0, os.path.join(ROOT, "tools", "harness"))
+import hostpath  # noqa: E402, F401
 
 TRACES = os.path.join(ROOT, "host_tests", "traces")
 
@@ -33,7 +32,7 @@ def run_decoder_on_micropython(binary, cases=""):
     return result.stdout.strip().split("\n")[-1]
 
 
-from unixboard import UnixBoard, micropython_binary  # noqa: E402  (tools/harness is on sys.path from here on)
+from unixboard import UnixBoard, micropython_binary  # noqa: E402  (the harness is on sys.path from here on)
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +68,7 @@ def unix_board(micropython, tmp_path):
 
 # Tests whose subject is real time, a real line or a real process: the unix board (its
 # TCP socket or pty), the hardware boards' glue at their baud rates, the conformance kit's
-# timing. The rest run on virtual time (tools/harness/simline.py). `pytest -m realtime`
+# timing. The rest run on virtual time (tools/harness/sim/simline.py). `pytest -m realtime`
 # runs this set alone, `-m "not realtime"` the logic alone.
 REALTIME_FIXTURES = {"unix_board"}
 REALTIME_MODULES = {"test_unix_line"}

@@ -5,9 +5,11 @@ import os
 import subprocess
 import tempfile
 
+import pytest
 import simline
 from conftest import ROOT
 from meterapp import MeterApplication
+from unixboard import MAIN, free_port
 
 from vtc07 import vending
 
@@ -60,6 +62,21 @@ def stored(app):
     )
 
 
+def board_exit(micropython, state, *flags):
+    """The unix board on `state` with `flags`, run to its exit (the checks that it refuses to
+    start): the finished process, its output as text. One that starts instead fails the test:
+    it would listen until the timeout."""
+    try:
+        return subprocess.run(
+            [micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(), "--state", str(state), *flags],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the board started with %r" % (flags,))
+
+
 def make_romfs(board):
     """`make romfs BOARD=board`'s image, built now into a build directory of its own: the
     build starts by removing its firmware/, which tests running beside this one (the unix
@@ -77,7 +94,7 @@ def make_romfs(board):
 
 
 def sim_meter(*flags, store=None, now=0, to_meter=None, to_hhu=None):
-    """A meter in this process on the line simulator (tools/harness/simline.py), configured
+    """A meter in this process on the line simulator (tools/harness/sim/simline.py), configured
     by the unix board's meter flags ("--algorithm", "des", ...): its `sim://` URL, which
     the HHU and the `vtc07` command open as a serial port. Its time is virtual: a test
     about logic never waits for tr, a token poll or a lockout. `to_meter`, `to_hhu`: a

@@ -1,6 +1,6 @@
 """The 32-bit figures of `make bench`: the pinned MicroPython WebAssembly port (npm, installed
 by `make venv` into .venv/wasm) loads the firmware's .mpy files and its runner reports
-sane heap figures (tools/harness/bench_wasm.py, heap_figures.py). Needs node: a machine
+sane heap figures (tools/harness/bench/bench_wasm.py, heap_figures.py). Needs node: a machine
 without it fails here with the reason, as `make bench` would."""
 
 import glob
@@ -31,7 +31,7 @@ def wasm_figures(node, built_firmware):
 
 
 def test_the_installed_port_is_the_pinned_one():
-    with open(os.path.join(ROOT, "tools", "harness", "wasm", "package.json")) as f:
+    with open(os.path.join(ROOT, "tools", "harness", "bench", "wasm", "package.json")) as f:
         pinned = json.load(f)["dependencies"]["@micropython/micropython-webassembly-pyscript"]
     assert bench_wasm.version() == pinned
 
@@ -65,7 +65,7 @@ def test_the_runner_reports_sane_32_bit_figures(wasm_figures, micropython, built
     unix = subprocess.run(
         [
             micropython,
-            os.path.join(ROOT, "tools", "harness", "bench_core.py"),
+            os.path.join(ROOT, "tools", "harness", "bench", "bench_core.py"),
             "--lib",
             built_firmware,
             os.path.join(TRACES, "signon_read_predefined.trace"),
@@ -100,7 +100,7 @@ def test_both_ports_measure_the_firmware_run_in_place_from_a_romfs_image(wasm_fi
     unix = {}
     for where in (["--lib", built_firmware], ["--rom", image]):
         out = subprocess.run(
-            [micropython, os.path.join(ROOT, "tools", "harness", "bench_core.py"), *where, "--heap"],
+            [micropython, os.path.join(ROOT, "tools", "harness", "bench", "bench_core.py"), *where, "--heap"],
             capture_output=True,
             text=True,
             timeout=120,
@@ -129,7 +129,7 @@ def test_the_board_loop_leaves_nothing_per_request(wasm_figures, micropython, bu
     unix = subprocess.run(
         [
             micropython,
-            os.path.join(ROOT, "tools", "harness", "bench_core.py"),
+            os.path.join(ROOT, "tools", "harness", "bench", "bench_core.py"),
             "--lib",
             built_firmware,
             "--heap",

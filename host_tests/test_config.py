@@ -13,8 +13,9 @@ import meter
 import pytest
 import replay_core
 from conftest import ROOT
+from helpers import board_exit
 from storage import MemoryStore
-from unixboard import MAIN, free_port
+from unixboard import MAIN
 
 from vtc07 import hhu, tracefile
 
@@ -227,17 +228,8 @@ def test_replay_settings_are_the_replayers_keys():
 
 
 def run_board(micropython, tmp_path, *flags):
-    """The unix board to its exit: (status, output). A board that starts instead is a
-    failure of the check: it would listen until the timeout."""
-    try:
-        result = subprocess.run(
-            [micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(), "--state", str(tmp_path / "state"), *flags],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail("the board started with %r" % (flags,))
+    """The unix board to its exit: (status, output)."""
+    result = board_exit(micropython, tmp_path / "state", *flags)
     return result.returncode, result.stdout + result.stderr
 
 

@@ -1,7 +1,7 @@
 """Never open, never dead (issue 18): a meter in use never becomes new by itself, starts
 whatever is in its store, is never stuck on one copy, survives MemoryError anywhere on the
 token and save path, keeps its timers, and stores on a clean stop
-(tools/harness/fail_closed.py gives the whole table)."""
+(tools/harness/reliability/fail_closed.py gives the whole table)."""
 
 import os
 import shutil
@@ -17,6 +17,7 @@ from keychange import KeyChange
 from meterapp import MeterApplication
 from storage import FileStore, MemoryStore
 from tables import SAVE_MS
+from unixboard import enter, read
 
 VECTOR = fail_closed.VECTOR
 
@@ -69,16 +70,10 @@ def test_timers_run_through_a_key_change_without_a_periodic_wake():
 # --- the unix board -------------------------------------------------------------------------
 
 
-def _sign_on(board):
-    sock = board.connect()
-    assert fail_closed._ask(sock, "/?!<CR><LF>").startswith("/STS")
-    return sock
-
-
 def _used_meter(unix_board, state):
     board = unix_board(state=state)
-    sock = _sign_on(board)
-    assert fail_closed._enter(sock, VECTOR) == ("<ACK>", "01")
+    sock = board.session()
+    assert enter(sock, VECTOR) == ("<ACK>", "01")
     sock.close()
     board.stop()
 
@@ -93,11 +88,11 @@ def test_a_meter_in_use_fails_closed_and_answers_reads(unix_board, tmp_path, dam
         else:
             (state / name).write_bytes(bytes(284))
     board = unix_board(state=state)
-    sock = _sign_on(board)
-    assert fail_closed._read(sock, 0x8018) == ("7" if damage == "all three deleted" else "4")
-    answer, status = fail_closed._enter(sock, VECTOR)  # the used token: never taken again
+    sock = board.session()
+    assert read(sock, 0x8018) == ("7" if damage == "all three deleted" else "4")
+    answer, status = enter(sock, VECTOR)  # the used token: never taken again
     assert "ERR08" in answer and status == "17"
-    assert fail_closed._read(sock, 0x0002) == "00010110"  # storage fault, lockout held, no credit
+    assert read(sock, 0x0002) == "00010110"  # storage fault, lockout held, no credit
     sock.close()
 
 
@@ -106,9 +101,9 @@ def test_a_new_meter_is_a_directory_the_board_makes_or_an_empty_one(unix_board, 
         if state.name == "empty":
             state.mkdir()
         board = unix_board(state=state)
-        sock = _sign_on(board)
-        assert fail_closed._read(sock, 0x8018) == "0"
-        assert fail_closed._enter(sock, VECTOR) == ("<ACK>", "01")
+        sock = board.session()
+        assert read(sock, 0x8018) == "0"
+        assert enter(sock, VECTOR) == ("<ACK>", "01")
         sock.close()
         board.stop()
 
@@ -120,10 +115,10 @@ def test_a_fifo_in_the_store_does_not_block_the_start(unix_board, tmp_path, entr
     os.remove(str(state / entry))
     os.mkfifo(str(state / entry))
     board = unix_board(state=state)  # raises if it does not listen
-    sock = _sign_on(board)
-    assert fail_closed._enter(sock, VECTOR) == ("<ACK>", "10")  # Used: nothing forgotten
-    assert fail_closed._enter(sock, credit_token(t=tid(1)))[1] == "01"
-    assert fail_closed._read(sock, 0x8018) == ("6" if entry == "meter.a" else "0")  # degraded
+    sock = board.session()
+    assert enter(sock, VECTOR) == ("<ACK>", "10")  # Used: nothing forgotten
+    assert enter(sock, credit_token(t=tid(1)))[1] == "01"
+    assert read(sock, 0x8018) == ("6" if entry == "meter.a" else "0")  # degraded
 
 
 def test_an_oversized_copy_on_a_64k_heap_is_read_only_to_the_record_size(micropython, tmp_path, built_firmware):
@@ -131,15 +126,15 @@ def test_an_oversized_copy_on_a_64k_heap_is_read_only_to_the_record_size(micropy
 
     state = tmp_path / "state"
     board = UnixBoard(micropython, state, "--lib", built_firmware, interpreter_args=("-X", "heapsize=64k")).start()
-    sock = _sign_on(board)
-    assert fail_closed._enter(sock, VECTOR) == ("<ACK>", "01")
+    sock = board.session()
+    assert enter(sock, VECTOR) == ("<ACK>", "01")
     sock.close()
     board.stop()
     (state / "meter.b").write_bytes(os.urandom(2 * 1024 * 1024))
     board = UnixBoard(micropython, state, "--lib", built_firmware, interpreter_args=("-X", "heapsize=64k")).start()
     try:
-        sock = _sign_on(board)
-        assert fail_closed._read(sock, 0x8018) == "1" and fail_closed._enter(sock, VECTOR)[1] == "10"
+        sock = board.session()
+        assert read(sock, 0x8018) == "1" and enter(sock, VECTOR)[1] == "10"
     finally:
         board.stop()
 
@@ -150,9 +145,9 @@ def test_a_plain_file_where_the_lock_goes_refuses_tokens_and_answers_reads(unix_
     shutil.rmtree(str(state / "meter.lock"))
     (state / "meter.lock").write_text("")
     board = unix_board(state=state)
-    sock = _sign_on(board)
-    assert fail_closed._read(sock, 0x8018) == "8"
-    answer, status = fail_closed._enter(sock, credit_token(t=tid(1)))
+    sock = board.session()
+    assert read(sock, 0x8018) == "8"
+    answer, status = enter(sock, credit_token(t=tid(1)))
     assert "ERR08" in answer and status == "17"
     sock.close()
     board.stop()
@@ -164,8 +159,8 @@ def test_ctrl_c_stores_the_consumption_as_a_power_fail(micropython, tmp_path):
 
     state = tmp_path / "state"
     board = UnixBoard(micropython, state, "--load-w", "999999").start()
-    sock = _sign_on(board)
-    assert fail_closed._enter(sock, credit_token(amount=100)) == ("<ACK>", "01")
+    sock = board.session()
+    assert enter(sock, credit_token(amount=100)) == ("<ACK>", "01")
     time.sleep(1.0)  # 999,999 W for 1 s: 0.27 kWh, under the 1.0 kWh of a consumption save
     stop = time.time()
     board.proc.send_signal(signal.SIGINT)
@@ -247,9 +242,9 @@ def test_the_operator_resets_a_store_with_nothing_left(unix_board, tmp_path):
     for name in ("meter.a", "meter.b", "meter.made"):
         os.remove(str(state / name))
     board = unix_board("--reset-storage", state=state)
-    sock = _sign_on(board)
-    assert fail_closed._read(sock, 0x8018) == "0"
-    assert fail_closed._enter(sock, VECTOR) == ("<ACK>", "01")  # the operator's decision
+    sock = board.session()
+    assert read(sock, 0x8018) == "0"
+    assert enter(sock, VECTOR) == ("<ACK>", "01")  # the operator's decision
     sock.close()
     board.stop()
     assert b"nothing was left to move: a new record" in board.proc.stdout.read()

@@ -342,7 +342,7 @@ def test_unplugged_line():
 
 def test_demo_runs_against_the_unix_board(board):
     result = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "tools", "harness", "demo.py"), "--port", url(board.port)],
+        [sys.executable, os.path.join(ROOT, "tools", "harness", "sim", "demo.py"), "--port", url(board.port)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,4 +1,4 @@
-"""The HHU on the lines real probes and adapters make (tools/harness/adapterline.py): an
+"""The HHU on the lines real probes and adapters make (tools/harness/sim/adapterline.py): an
 echoing half-duplex adapter, a CH340 leaking the parity bit in 7E1, characters arriving
 one at a time; each session gives what it gives on a clean line. Also the wire log
 (-v, -vv), --timeout, and `vtc07 ports` on adapters known to be bad at 7E1."""

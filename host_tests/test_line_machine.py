@@ -162,4 +162,4 @@ def test_the_response_waits_tr():
 def test_the_docs_diagram_is_the_tables():
     with open(state_diagram.DOC) as f:
         doc = f.read()
-    assert state_diagram.current(doc) == doc, "run python3 tools/harness/state_diagram.py --write"
+    assert state_diagram.current(doc) == doc, "run python3 tools/harness/build/state_diagram.py --write"

@@ -1,12 +1,10 @@
 """The unix board as a prepayment meter: a simulated load (--load-w) runs the credit down
 and the switch opens at zero; bad --load-w values; `vtc07 watch` against it."""
 
-import subprocess
 import time
 
 import pytest
-from helpers import credit_token
-from unixboard import MAIN, free_port
+from helpers import board_exit, credit_token
 
 from vtc07 import cli as vtc07
 from vtc07 import hhu
@@ -58,42 +56,12 @@ def test_a_varying_load_and_watch(unix_board, capsys):
 
 @pytest.mark.parametrize("value", ["abc", "5-2", "1000000", "-5", "1-1000000", ""])
 def test_bad_load_values_exit_2_naming_the_key(micropython, tmp_path, value):
-    result = subprocess.run(
-        [
-            micropython,
-            MAIN,
-            "--tcp",
-            "127.0.0.1:%d" % free_port(),
-            "--state",
-            str(tmp_path / "state"),
-            "--load-w",
-            value,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=10,
-    )
+    result = board_exit(micropython, tmp_path / "state", "--load-w", value)
     assert result.returncode == 2 and "error: config key 'load_w' must be" in result.stderr, result.stderr
 
 
 def test_a_load_needs_the_token_engine(micropython, tmp_path):
-    result = subprocess.run(
-        [
-            micropython,
-            MAIN,
-            "--tcp",
-            "127.0.0.1:%d" % free_port(),
-            "--state",
-            str(tmp_path / "state"),
-            "--load-w",
-            "100",
-            "--app",
-            "stub",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=10,
-    )
+    result = board_exit(micropython, tmp_path / "state", "--load-w", "100", "--app", "stub")
     assert result.returncode == 2 and "error: config key 'load_w' needs the token engine" in result.stderr
 
 

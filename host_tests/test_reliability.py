@@ -66,7 +66,7 @@ def test_binary_token_entry_takes_any_value_with_an_answer(values):
 def test_core_fuzz_on_micropython(micropython):
     """50,000 seeded frames (the full run is 1,000,000: docs/reliability.md)."""
     result = subprocess.run(
-        [micropython, os.path.join(ROOT, "tools", "harness", "fuzz_core.py"), "50000", "7"],
+        [micropython, os.path.join(ROOT, "tools", "harness", "reliability", "fuzz_core.py"), "50000", "7"],
         capture_output=True,
         text=True,
         timeout=300,

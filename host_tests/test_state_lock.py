@@ -6,17 +6,13 @@ import signal
 import subprocess
 import time
 
+from helpers import board_exit
 from unixboard import MAIN, UnixBoard, free_port
 
 
 def second_meter(micropython, state):
     """A meter started on `state` that is expected to refuse: (exit status, output)."""
-    result = subprocess.run(
-        [micropython, MAIN, "--tcp", "127.0.0.1:%d" % free_port(), "--state", str(state)],
-        capture_output=True,
-        text=True,
-        timeout=10,
-    )
+    result = board_exit(micropython, state)
     return result.returncode, result.stdout + result.stderr
 
 

@@ -3,52 +3,15 @@ tokens with a defined answer, and only an operator's --reset-storage gets it out
 
 import os
 import shutil
-import time
 
 from helpers import credit_token, tid
-
-from vtc07 import tracefile
-
-SIGN_ON = "/?!<CR><LF>"
-
-
-def ask(sock, message):
-    """Send a message (bytes, or text in the trace notation); the whole answer as text."""
-    if isinstance(message, str):
-        message = bytes(tracefile.unescape(message))
-    sock.sendall(tracefile.to_line(list(message)))
-    sock.settimeout(3.0)
-    chars = []
-    while not (chars in ([6], [0x15]) or chars[-1:] == [0x0A] or chars[-2:-1] == [3]):
-        chunk = sock.recv(64)
-        if not chunk:
-            break
-        chars += tracefile.from_line(chunk)
-    return tracefile.escape(chars)
-
-
-def read(sock, rid):
-    answer = ask(sock, tracefile.read_request(int(rid, 16)))
-    return answer[answer.index("(") + 1 : answer.index(")")]
-
-
-def enter(sock, number):
-    """Write a token; (the write's answer, TokenStatus after it)."""
-    answer = ask(sock, tracefile.write_request(0x0004, "%017X" % number))
-    time.sleep(0.1)
-    return answer, read(sock, "0005")
-
-
-def signed_on(board):
-    sock = board.connect()
-    assert ask(sock, SIGN_ON).startswith("/STS")
-    return sock
+from unixboard import enter, read
 
 
 def test_damaged_record_fails_closed_until_the_operator_resets(unix_board, tmp_path):
     state = tmp_path / "state"
     board = unix_board(state=state)
-    sock = signed_on(board)
+    sock = board.session()
     assert enter(sock, credit_token(amount=5)) == ("<ACK>", "01")
     sock.close()
     board.stop()
@@ -56,7 +19,7 @@ def test_damaged_record_fails_closed_until_the_operator_resets(unix_board, tmp_p
         path = state / name
         path.write_bytes(b"\xff" * 20 + path.read_bytes()[20:])
     board = unix_board(state=state)
-    sock = signed_on(board)
+    sock = board.session()
     assert read(sock, "0002") == "00010110"  # storage fault, lockout held, (no) credit
     assert read(sock, "8018") == "4" and read(sock, "0006") == "01280"
     answer, status = enter(sock, credit_token(amount=5, t=tid(1)))
@@ -66,7 +29,7 @@ def test_damaged_record_fails_closed_until_the_operator_resets(unix_board, tmp_p
     assert b"storage fault 4" in board.proc.stdout.read()
     assert (state / "meter.a").read_bytes()[:20] == b"\xff" * 20  # never written over
     board = unix_board("--reset-storage", state=state)
-    sock = signed_on(board)
+    sock = board.session()
     assert enter(sock, credit_token(amount=5, t=tid(1))) == ("<ACK>", "01")
     assert read(sock, "0002") == "00000000" and read(sock, "8001") == "0000000005"
     sock.close()
@@ -100,7 +63,7 @@ def test_a_record_that_cannot_be_read_refuses_tokens_and_keeps_answering(unix_bo
     (state / "meter.a").mkdir()  # a directory in each copy's place: it cannot be read
     (state / "meter.b").mkdir()
     board = unix_board(state=state)
-    sock = signed_on(board)
+    sock = board.session()
     assert read(sock, "8018") == "3"
     for _ in range(2):
         answer, status = enter(sock, credit_token())
@@ -112,7 +75,7 @@ def test_a_record_that_cannot_be_read_refuses_tokens_and_keeps_answering(unix_bo
 def test_save_error_while_running_gives_a_defined_answer(unix_board, tmp_path):
     state = tmp_path / "state"
     board = unix_board(state=state)
-    sock = signed_on(board)
+    sock = board.session()
     assert enter(sock, credit_token(amount=5)) == ("<ACK>", "01")
     os.remove(str(state / "meter.a"))
     os.mkdir(str(state / "meter.a"))  # that copy can no longer be written (or read)

@@ -29,7 +29,7 @@ def test_traces_on_micropython(micropython, built, request):
     (.mpy, with the firmware's integer constants folded in by tools/build_firmware.py)."""
     lib = ["--lib", request.getfixturevalue("built_firmware")] if built else []
     result = subprocess.run(
-        [micropython, os.path.join(ROOT, "tools", "harness", "replay_core.py"), *lib, *TRACE_FILES],
+        [micropython, os.path.join(ROOT, "tools", "harness", "sim", "replay_core.py"), *lib, *TRACE_FILES],
         capture_output=True,
         text=True,
         timeout=300,
@@ -55,7 +55,7 @@ def test_trace_format_round_trip():
 def test_no_heap_allocation_per_received_character(micropython):
     """10,000 characters through the core on the unix port with the heap locked."""
     result = subprocess.run(
-        [micropython, os.path.join(ROOT, "tools", "harness", "bench_core.py"), "--alloc-check"],
+        [micropython, os.path.join(ROOT, "tools", "harness", "bench", "bench_core.py"), "--alloc-check"],
         capture_output=True,
         text=True,
         timeout=120,

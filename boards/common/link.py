@@ -3,7 +3,7 @@
 `Link` makes a `machine.UART` the line the core's one loop drives (`Loop` in
 firmware/server.py, which every place that runs the core uses: these
 boards, the unix board's socket, the tests' lines, the simulator in
-tools/harness/simline.py).
+tools/harness/sim/simline.py).
 
 `Link` also handles the front end (profile section 1):
 - half-duplex front ends (optical head, current loop) get a TX-enable / direction pin

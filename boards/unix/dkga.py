@@ -5,13 +5,20 @@ So a lab runs many different meters from one vending key, each taking only its o
 
 Used once, at start (boards/unix/options.py), and dropped again: no board carries it.
 DES is the firmware's own (firmware/des.py, the EA09 decryption) run with its key schedule
-reversed, which makes it encrypt; SHA-256 is the port's hashlib.
+reversed, which makes it encrypt; SHA-256 is the port's hashlib. The key data's layout is
+the vending side's own (tools/vtc07/keydata.py, imported from the checkout).
 """
 
 import hashlib
 import sys
 
 from des import Des
+
+_VTC07 = __file__[: __file__.rfind("/") + 1] + "../../tools/vtc07"
+sys.path.append(_VTC07)
+import keydata  # noqa: E402  (only while it is imported: the board has no other use for tools/)
+
+sys.path.remove(_VTC07)
 
 
 class _DesEncrypt(Des):
@@ -45,31 +52,14 @@ def des_encrypt(block, key):
 
 def dkga02(vending_key, meter_number, key_type, sgc, ti, krn):
     """A 64-bit decoder key: DES of the PAN block under the vending key, XORed with both."""
-    pan = meter_number[1:17]  # 18 digits: IIN without its first digit, the DRN without its check digit
-    x = int(pan, 16) ^ int("%X%06d%02d%XFFFFFF" % (key_type, sgc, ti, krn), 16)
+    x = keydata.dkga02_block(meter_number, key_type, sgc, ti, krn)
     return des_encrypt(x, vending_key) ^ x ^ vending_key
-
-
-def _field(text):
-    return bytes((len(text),)) + text.encode()
 
 
 def dkga04(vending_key, meter_number, key_type, sgc, ti, krn, base_date, bits):
     """A `bits` (64 for EA07, 128 for EA11) decoder key: HMAC-SHA256 of the key data under
     the 160-bit vending key, its first bits read big-endian."""
-    data = (
-        b"\x04"
-        + _field("04")
-        + _field("%02d" % (base_date % 100))
-        + _field("11" if bits == 128 else "07")
-        + _field("%02d" % ti)
-        + b"\x00\x04"
-        + _field("%06d" % sgc)
-        + _field("%X" % key_type)
-        + _field("%X" % krn)
-        + _field(meter_number)
-        + bits.to_bytes(4, "big")
-    )
+    data = keydata.dkga04_data(meter_number, key_type, sgc, ti, krn, base_date, bits)
     key = vending_key.to_bytes(20, "big") + bytes(44)  # HMAC: the key padded to SHA-256's 64-byte block
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in key) + data).digest()
     mac = hashlib.sha256(bytes(b ^ 0x5C for b in key) + inner).digest()
@@ -79,12 +69,14 @@ def dkga04(vending_key, meter_number, key_type, sgc, ti, krn, base_date, bits):
 def derive(options):
     """options["dk"], the decoder key, from options["vending_key"]: 16 hex digits take DKGA02
     (EA07, EA09), 40 take DKGA04 (EA07, EA11). ValueError naming the key; nothing set when
-    the key data is not numbers (the configuration's check then names the key). This module
-    and DES leave the heap again (the meter imports its cipher anew if it is DES)."""
+    the key data is not numbers (the configuration's check then names the key). This module,
+    the key data's layout and DES leave the heap again (the meter imports its cipher anew if
+    it is DES)."""
     try:
         key = _derive(options)
     finally:
         sys.modules.pop("dkga", None)
+        sys.modules.pop("keydata", None)
         sys.modules.pop("des", None)
     if key:
         options["dk"] = key

@@ -363,7 +363,7 @@ class Hhu:
                 )
         self.port = port
         # the clock: the host's, or the port's own where it keeps one (the line simulator,
-        # tools/harness/simline.py: its time is virtual, so the HHU's waits are too)
+        # tools/harness/sim/simline.py: its time is virtual, so the HHU's waits are too)
         self.clock: Any = port if hasattr(port, "monotonic") else time
         self._t0 = self.clock.monotonic()
         self.repeats = 0  # NAKs sent or requests sent again, over the session

@@ -35,7 +35,7 @@ from tables import STA_P as P
 from tables import STA_S1 as S1
 from tables import STA_S2 as S2
 
-from . import misty1ref
+from . import keydata, misty1ref
 
 M64 = (1 << 64) - 1
 BASE_DATES = {
@@ -85,11 +85,7 @@ def check_key_data(meter_number: str, key_type: int, sgc: int, ti: int, krn: int
 def dkga02(vending_key: int, meter_number: str, key_type: int, sgc: int, ti: int, krn: int) -> int:
     """Decoder key for an 18-digit meter number (6-digit IIN) or 4-digit IIN number (17)."""
     check_key_data(meter_number, key_type, sgc, ti, krn)
-    if len(meter_number) == 18:
-        pan = meter_number[1:6] + meter_number[6:17]
-    else:
-        pan = meter_number[1:4] + meter_number[4:17]
-    x = int(pan, 16) ^ int("%X%06d%02d%XFFFFFF" % (key_type, sgc, ti, krn), 16)
+    x = keydata.dkga02_block(meter_number, key_type, sgc, ti, krn)
     return des_encrypt(x, vending_key) ^ x ^ vending_key
 
 
@@ -104,23 +100,7 @@ def dkga04(
     if not 0 <= vending_key < 1 << 160:
         raise ValueError("a DKGA04 vending key is 160 bits (40 hex digits)")
     bits = 128 if algorithm == "misty1" else 64
-
-    def field(text: str) -> bytes:
-        return bytes((len(text),)) + text.encode()
-
-    data = (
-        b"\x04"
-        + field("04")
-        + field("%02d" % (base_date % 100))
-        + field("11" if bits == 128 else "07")
-        + field("%02d" % ti)
-        + b"\x00\x04"
-        + field("%06d" % sgc)
-        + field("%X" % key_type)
-        + field("%X" % krn)
-        + field(meter_number)
-        + bits.to_bytes(4, "big")
-    )
+    data = keydata.dkga04_data(meter_number, key_type, sgc, ti, krn, base_date, bits)
     mac = hmac.new(vending_key.to_bytes(20, "big"), data, hashlib.sha256).digest()
     return int.from_bytes(mac[: bits // 8], "big")
 

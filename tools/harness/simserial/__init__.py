@@ -1,1 +1,0 @@
-"""pyserial URL handlers of the line simulator (tools/harness/simline.py): `sim://`."""
