@@ -199,6 +199,11 @@ class Application:
             self._take_stored()
         except Exception:
             self._refuse(STORE_WRITE)
+            self.distrust()
+
+    def distrust(self):
+        """RAM holds what no record has (a failed save) and the record cannot be read back:
+        nothing held in RAM may be paid out on until it is (no allocation: a failure path)."""
 
     def _seq(self):
         """The stored record's sequence number (-1: none yet), to tell a save that ran."""

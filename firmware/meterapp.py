@@ -272,6 +272,13 @@ class MeterApplication(Application):
 
     # --- the Application contract ------------------------------------------------------
 
+    def distrust(self):
+        c = self.credit  # in place: a new list is an allocation, and this is a failure path
+        c[0] = c[1] = c[2] = c[3] = 0
+        self.balance = 0
+        if self.consumption:
+            self.consumption.step(0)  # the switch opens now: credit exhausted
+
     def status_bits(self):
         bits = super().status_bits()
         if self.tamper:

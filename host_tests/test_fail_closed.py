@@ -16,7 +16,7 @@ from helpers import credit_token, entry, run, tid
 from keychange import KeyChange
 from meterapp import MeterApplication
 from storage import FileStore, MemoryStore
-from tables import SAVE_MS
+from tables import SAVE_MS, STATUS_CREDIT_EXHAUSTED, SWITCH_OPEN
 from unixboard import enter, read
 
 VECTOR = fail_closed.VECTOR
@@ -226,14 +226,27 @@ def test_no_memory_to_read_the_record_back_refuses_until_it_can():
     store = Store()
     server = meter.build({}, store, 0)
     app = server.app
+    Consumption(app)
+    assert run(app, credit_token(amount=10, t=tid(-1))) == 1 and app.credit[0] == 10  # stored
     store.fail_save = store.fail_load = True
+
+    def no_memory_for_the_call():  # MicroPython: a call whose frame is a heap object can
+        raise MemoryError("no memory")  # fail before its first line has reset anything
+
+    app._take_stored = no_memory_for_the_call
     assert run(app, credit_token(amount=5)) == 17 and app.refusing and app.lockout.locked(0)
+    del app._take_stored
+    # RAM holds a credit no record has, and cannot read what the record holds: it pays out
+    # on nothing (the switch opens) until it can
+    assert app.credit == [0, 0, 0, 0] and app.status_bits() & STATUS_CREDIT_EXHAUSTED
+    assert app.consumption.switch.values[0] == SWITCH_OPEN
     store.fail_save = False
     assert server.write_register(4, entry(credit_token(amount=5))) == ERR_STORAGE and app.refusing
     store.fail_load = False
     assert server.write_register(4, entry(credit_token(amount=5))) == ERR_STORAGE
     assert app.token_status == 17 and not app.refusing and not app.lockout.locked(0)
-    assert run(app, credit_token(amount=5)) == 1 and app.credit[0] == 5
+    assert app.credit[0] == 10  # as stored: the 5 never was
+    assert run(app, credit_token(amount=5)) == 1 and app.credit[0] == 15
 
 
 def test_the_operator_resets_a_store_with_nothing_left(unix_board, tmp_path):

@@ -527,8 +527,10 @@ def squeezed(table, work, binary, step=32, count=120):
         accepted += v["status"] == 1
         if v["busy"] or not status_ok:
             result = "crashed"
-        elif v["credit"] != v["stored"] or v["stored"] != accepted:
-            result = "fail-open"  # RAM not as stored, or a token applied that did not say so
+        elif v["credit"] > v["stored"] or v["stored"] != accepted:
+            result = "fail-open"  # RAM pays out on more than is stored, or a token applied unsaid
+        elif v["credit"] < v["stored"] and not v["refusing"]:
+            result = "fail-open"  # credit lost (refusing, RAM may hold none until it reads back)
         elif v["refusing"] or v["status"] != 1:
             result = "fail-closed"
             refused_from = v["free"]
