@@ -76,8 +76,10 @@ def test_the_runner_reports_sane_32_bit_figures(wasm_figures, micropython, built
     )
     assert unix.returncode == 0, unix.stderr
     unix_figures = bench_wasm.parse(unix.stdout)  # "name value" lines and the board loop's heap dumps
-    for name in ("heap_modules", "heap_core"):
-        assert figures[name] < 0.75 * int(unix_figures[name]), name
+    # a built core is objects (pointers: half the size); imported modules are mostly their
+    # bytecode and interned names (the same bytes on both ports), so only under the unix one
+    assert figures["heap_core"] < 0.75 * int(unix_figures["heap_core"])
+    assert figures["heap_modules"] < int(unix_figures["heap_modules"])
     assert figures["modules_imported"] == int(unix_figures["modules_imported"])
 
 
