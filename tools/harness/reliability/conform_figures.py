@@ -3,7 +3,7 @@
     .venv/bin/python tools/harness/reliability/conform_figures.py loaded --runs 100 [--pty]
         the correct meter (unix board), every core kept busy: FAIL and INCONCLUSIVE per run,
         the timing uncertainty per run (median, max) and each run's time
-    .venv/bin/python tools/harness/reliability/conform_figures.py zoo
+    .venv/bin/python tools/harness/reliability/conform_figures.py zoo [--sim]
         one row per wrong meter (tools/harness/sim/zoo.py): the clause it must fail, what the kit said
     .venv/bin/python tools/harness/reliability/conform_figures.py tokens
         the shipped token lists: vectors per list, passes against the unix board
@@ -111,7 +111,10 @@ def zoo_table(args):
     print("|---|---|---|---|")
     for name in zoo.ZOO:
         with tempfile.TemporaryDirectory() as d:
-            clause, (status, report) = zoo.judge_meter(name, micropython_binary(), os.path.join(d, "state"))
+            if args.sim:
+                clause, (status, report) = zoo.judge_sim(name)
+            else:
+                clause, (status, report) = zoo.judge_meter(name, micropython_binary(), os.path.join(d, "state"))
         fails = [c for c in report["cases"] if c["status"] == "fail"]
         others = sorted({c["clause"] for c in fails} - {clause})
         said = "; ".join("%s: %s" % (c["id"], c["finding"][:110]) for c in fails[:2])
@@ -169,7 +172,8 @@ def main():
     lo.add_argument("--runs", type=int, default=100)
     lo.add_argument("--pty", action="store_true")
     lo.add_argument("--full", action="store_true", help="the whole default run")
-    sub.add_parser("zoo")
+    z = sub.add_parser("zoo")
+    z.add_argument("--sim", action="store_true", help="on virtual time (the line simulator), not a real line")
     sub.add_parser("tokens")
     d = sub.add_parser("default")
     d.add_argument("--certify", action="store_true")
