@@ -1,8 +1,11 @@
 """EA07 Standard Transfer Algorithm, decrypt side (IEC 62055-41; sts-tokens.md section 2).
 
 The block is a 64-entry bit array (index = bit number) so that no 64-bit integer, which
-MicroPython would allocate, is touched while decrypting. The key is reduced once to the
-bit that chooses the S-box of each nibble in each round (16 x 16 bytes).
+MicroPython would allocate, is touched while decrypting. Each key bit chooses the S-box of
+one nibble in a round: round r's nibble n takes key bit (4n + r) & 63, so the 16 bits a
+round takes are one of four 16-bit words (r & 3) turned by r >> 2 nibbles. The key is kept
+as those four words, 8 bytes, not as a second 64-entry array: 48 bytes less of a built
+meter's heap on a 32-bit port, and a round takes its bit with a shift, not an index.
 """
 
 from tables import STA_P, STA_ROUNDS, STA_S1, STA_S2
@@ -19,16 +22,18 @@ _DS1 = _inverse(STA_S2)  # decrypt S1 = inverse of encrypt S2
 _DS2 = _inverse(STA_S1)  # decrypt S2 = inverse of encrypt S1
 
 
-def _round(src, dst, key, r):
+def _round(src, dst, m):
     """One decryption round from bit array `src` into `dst`: the inverse permutation (dst
-    nibble bit k = src bit P[j + k]) read straight into each nibble's S-box. Few locals:
-    the call's frame stays off the heap (py/objfun.c keeps up to 11 words on the stack)."""
+    nibble bit k = src bit P[j + k]) read straight into each nibble's S-box, chosen by the
+    low bit of `m` (_chooser), one bit a nibble. Few locals: the call's frame stays off the
+    heap (py/objfun.c keeps up to 11 words on the stack)."""
     j = 0
     while j < 64:
         v = src[STA_P[j]] | src[STA_P[j + 1]] << 1
         v |= src[STA_P[j + 2]] << 2  # one term a line: a shallow stack, a small frame
         v |= src[STA_P[j + 3]] << 3
-        v = _DS2[v] if key[(j + r) & 63] else _DS1[v]
+        v = _DS2[v] if m & 1 else _DS1[v]
+        m >>= 1
         dst[j] = v & 1
         dst[j + 1] = (v >> 1) & 1
         dst[j + 2] = (v >> 2) & 1
@@ -36,10 +41,21 @@ def _round(src, dst, key, r):
         j += 4
 
 
+def _chooser(key, r):
+    """Round r's 16 S-box choices, nibble 0 in bit 0: word r & 3 of `key`, turned right by
+    r >> 2 (a 16-bit rotation)."""
+    m = key[2 * (r & 3)] | key[2 * (r & 3) + 1] << 8
+    r >>= 2
+    return (m >> r | m << (16 - r)) & 0xFFFF
+
+
 class Sta:
     def __init__(self, key_bits):
         """`key_bits`: the 64-bit decoder key as a 64-entry bit array (bits_from_bytes)."""
-        self._key = key_bits  # kept as given: the caller makes it for this cipher
+        key = bytearray(8)  # word s (bytes 2s, 2s + 1), bit n: key bit (4n + s) & 63
+        for k in range(64):
+            key[2 * (k & 3) + (k >> 5)] |= key_bits[k] << ((k >> 2) & 7)
+        self._key = key
         self._tmp = bytearray(64)
 
     def decrypt(self, bits):
@@ -49,6 +65,6 @@ class Sta:
         key = self._key
         r = 0
         while r < STA_ROUNDS:
-            _round(bits, tmp, key, r)
-            _round(tmp, bits, key, r + 1)
+            _round(bits, tmp, _chooser(key, r))
+            _round(tmp, bits, _chooser(key, r + 1))
             r += 2
