@@ -43,10 +43,11 @@ def _round(src, dst, m):
 
 def _chooser(key, r):
     """Round r's 16 S-box choices, nibble 0 in bit 0: word r & 3 of `key`, turned right by
-    r >> 2 (a 16-bit rotation)."""
+    r >> 2 (a 16-bit rotation; no value over 16 bits, which past 30 would be a long int on
+    a 32-bit port)."""
     m = key[2 * (r & 3)] | key[2 * (r & 3) + 1] << 8
     r >>= 2
-    return (m >> r | m << (16 - r)) & 0xFFFF
+    return m >> r | (m & ((1 << r) - 1)) << (16 - r)
 
 
 class Sta:
@@ -60,11 +61,14 @@ class Sta:
 
     def decrypt(self, bits):
         """Decrypt the 64-entry bit array `bits` in place: rounds alternate between it and
-        a second array (STA_ROUNDS is even, so the last one lands in `bits`)."""
+        a second array (STA_ROUNDS is even, so the last one lands in `bits`). A round's
+        choices are taken into a local first: one call inside another's arguments made
+        the frame a heap object per token."""
         tmp = self._tmp
-        key = self._key
         r = 0
         while r < STA_ROUNDS:
-            _round(bits, tmp, _chooser(key, r))
-            _round(tmp, bits, _chooser(key, r + 1))
+            m = _chooser(self._key, r)
+            _round(bits, tmp, m)
+            m = _chooser(self._key, r + 1)
+            _round(tmp, bits, m)
             r += 2
