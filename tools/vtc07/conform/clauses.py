@@ -4,6 +4,10 @@ Each clause function takes the Kit and the Run and opens one `with run(id, title
 inside, a case raises Finding (FAIL), Inconclusive, Inapplicable or Skipped, or ends (PASS).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+
 from .. import tracefile, vending
 from . import profile as P
 from .checks import (
@@ -23,6 +27,11 @@ from .checks import (
     judge,
 )
 
+if TYPE_CHECKING:
+    import random
+
+    from .runner import Run  # runner imports this module
+
 UNKNOWN_REGISTER = 0x7FFF  # no table of the profile assigns it (Table 15: 0000-0006, 6.9: 8000-80FF)
 OTHER_ADDRESS = "VTC07CONFORMANCEKIT0"  # an IDRequest address no real meter has
 LATE_GRACE_MS = 2000  # the kit waits this long past tr max for an answer, to time a late one
@@ -31,13 +40,13 @@ TURNAROUND_S = P.TR_MIN / 1000  # the kit waits tr min after an answer before it
 SESSION_KEPT_S = 10  # the default run's session case: this much silence must not end a session
 
 
-def random_class0_token(rng):
+def random_class0_token(rng: random.Random) -> int:
     """A random meter-specific (class 0) token: its CRC fails under the meter's key (but
     for a 1 in 65536 chance, and then it is still refused by its other checks)."""
     return rng.getrandbits(P.TOKEN_BITS) & ~(3 << P.TOKEN_CLASS_SHIFT)
 
 
-def bad_class1_token():
+def bad_class1_token() -> int:
     """A class 1 test token with its CRC's lowest bit flipped: processed even while
     locked, and refused (13) without acting on any test it names."""
     return vending.class1_token(0, 0, 0) ^ 1
@@ -46,7 +55,18 @@ def bad_class1_token():
 class Kit:
     """The profile's messages over the Line, and what the cases measured on it."""
 
-    def __init__(self, line, baud, address="", soft=True, token_time_s=60.0, clock=None):
+    url: str  # set by the command that opened the port
+    identity: dict[str, str]  # set by the setup (runner.identity)
+
+    def __init__(
+        self,
+        line: Any,
+        baud: int,
+        address: str = "",
+        soft: bool = True,
+        token_time_s: float = 60.0,
+        clock: Any = None,
+    ) -> None:
         self.line = line
         self.clock = line.clock
         self.baud = baud
@@ -56,22 +76,22 @@ class Kit:
         self.answer_s = (P.TR_MAX + LATE_GRACE_MS) / 1000
         self.silence_s = (max(P.TR_MAX, P.RECOVERY_WAIT) + SILENCE_MARGIN_MS) / 1000
         self.nak_s = (P.RECOVERY_WAIT + P.TR_MAX + LATE_GRACE_MS) / 1000
-        self.recovery = []  # (Answer, what): NAKs after a damaged message
-        self.execution = []  # ms from a token's write to its final TokenStatus
-        self.statuses = []  # every final tokenStatus seen
+        self.recovery: list[tuple[Any, str]] = []  # (Answer, what): NAKs after a damaged message
+        self.execution: list[float] = []  # ms from a token's write to its final TokenStatus
+        self.statuses: list[int] = []  # every final tokenStatus seen
         self.not_ready_seen = 0
-        self.busy_answer = None
-        self.ident = None
+        self.busy_answer: Optional[str] = None
+        self.ident: Optional[str] = None
         self.in_session = False
-        self.notes = []
-        self.progress = lambda text: None  # a line for the terminal during long waits
+        self.notes: list[str] = []
+        self.progress: Callable[[str], None] = lambda text: None  # a line for the terminal during long waits
 
     # --- the line ------------------------------------------------------------------------
 
-    def send(self, chars, what, wants="answer"):
+    def send(self, chars: Sequence[int], what: str, wants: str = "answer") -> Any:
         return self.line.send(chars, what, wants)
 
-    def answer(self, wait_s=None):
+    def answer(self, wait_s: Optional[float] = None) -> Any:
         """The answer to the last request (None: nothing within wait_s); then the kit
         waits tr min, as a client does, taking anything else that comes."""
         got = self.line.receive(self.answer_s if wait_s is None else wait_s)
@@ -79,13 +99,15 @@ class Kit:
             self.line.collect(TURNAROUND_S)
         return got
 
-    def ask(self, chars, what, wants="answer", wait_s=None):
+    def ask(
+        self, chars: Sequence[int], what: str, wants: str = "answer", wait_s: Optional[float] = None
+    ) -> Optional[list[int]]:
         """Send a request; its answer's characters (None: none)."""
         self.send(chars, what, wants)
         got = self.answer(wait_s)
         return got.chars if got is not None else None
 
-    def silence(self, what, wait_s=None):
+    def silence(self, what: str, wait_s: Optional[float] = None) -> None:
         got = self.line.receive(self.silence_s if wait_s is None else wait_s)
         if got is not None:
             lo, hi = got.interval(self.line.char_s)
@@ -94,13 +116,13 @@ class Kit:
                 "%s: answered %s after %.0f ms, where the profile wants silence" % (what, escape(got.chars), hi * 1000)
             )
 
-    def pause(self, seconds, why=""):
+    def pause(self, seconds: float, why: str = "") -> None:
         """Line silence for `seconds`, anything the meter says taken and classified."""
         if why and seconds >= 5:
             self.progress("waiting %.0f s: %s" % (seconds, why))
         self.line.collect(seconds)
 
-    def resync(self):
+    def resync(self) -> None:
         """After a failed case: let whatever is still coming arrive, then Break and sign on."""
         self.in_session = False
         self.line.collect(self.silence_s)
@@ -109,31 +131,31 @@ class Kit:
 
     # --- messages ------------------------------------------------------------------------
 
-    def sign_on(self, address=None, what="IDRequest"):
+    def sign_on(self, address: Optional[str] = None, what: str = "IDRequest") -> str:
         address = self.address if address is None else address
         answer = self.ask(("/?%s!\r\n" % address).encode(), what)
         text = check_id_response(answer, what, self.baud)
         self.in_session = True
         return text
 
-    def fresh(self):
+    def fresh(self) -> None:
         self.idle()
         self.sign_on()
 
-    def session(self):
+    def session(self) -> None:
         if not self.in_session:
             self.fresh()
 
-    def idle(self):
+    def idle(self) -> None:
         self.send(tracefile.command(b"B0"), "BreakCommand", "silence")
         self.in_session = False
         self.line.collect(TURNAROUND_S)
 
-    def read(self, rid, what=None):
+    def read(self, rid: int, what: Optional[str] = None) -> str:
         what = what or "ReadCommand %04X" % rid
         return check_data(self.ask(tracefile.read_request(rid), what), rid, what)
 
-    def write(self, rid, value, what=None):
+    def write(self, rid: int, value: str, what: Optional[str] = None) -> Optional[str]:
         what = what or "WriteCommand %04X(%s)" % (rid, value)
         answer = self.ask(tracefile.write_request(rid, value), what)
         if answer == [P.ACK]:
@@ -143,24 +165,25 @@ class Kit:
             raise Finding("%s: answered a Data message %s, not ACK or an error" % (what, escape(answer)))
         return value
 
-    def expect_error(self, answer_value, code, what):
+    def expect_error(self, answer_value: Optional[str], code: int, what: str) -> None:
         if answer_value != "ERR%02d" % code:
             raise Finding("%s: answered %s, expected ERR%02d" % (what, answer_value or "ACK", code))
 
-    def read_number(self, rid, name):
+    def read_number(self, rid: int, name: str) -> int:
         value = self.read(rid, "ReadCommand %04X (%s)" % (rid, name))
         if not value.isdigit():
             raise Finding("%s reads %r, not decimal digits" % (name, value))
         return int(value)
 
-    def token_status(self):
+    def token_status(self) -> int:
         return self.read_number(P.REG_TOKEN_STATUS, "TokenStatus")
 
-    def lockout_left(self):
+    def lockout_left(self) -> int:
         return self.read_number(P.REG_LOCKOUT_REMAINING, "TokenLockoutTimeRemaining")
 
-    def enter_token(self, number, what):
+    def enter_token(self, number: int, what: str) -> tuple[Any, Optional[str]]:
         """Write BinaryTokenEntry: (final tokenStatus, None) or (None, "ERRnn")."""
+        # the status is Any: an int whenever no "ERRnn" came, which mypy cannot follow
         digits = "%0*X" % (P.TOKEN_DIGITS_HEX, number)
         answer = self.write(P.REG_BINARY_TOKEN_ENTRY, digits, what)
         if answer is not None:
@@ -190,7 +213,7 @@ class Kit:
 # --- the cases ---------------------------------------------------------------------------
 
 
-def clause_signon(kit, run):
+def clause_signon(kit: Kit, run: Run) -> None:
     with run("signon.any", "IDRequest without address -> IDResponse (section 3)") as case:
         kit.idle()
         case.finding = kit.sign_on(address="", what="IDRequest /?!")
@@ -218,7 +241,7 @@ def clause_signon(kit, run):
         kit.silence("IDRequest /?%s!" % other)
 
 
-def clause_session_kept(kit, run):
+def clause_session_kept(kit: Kit, run: Run) -> None:
     with run("session.kept", "%d s of silence in Session does not end it (timeout 120 s)" % SESSION_KEPT_S):
         kit.fresh()
         kit.pause(SESSION_KEPT_S, "the session must survive this")
@@ -229,7 +252,7 @@ def clause_session_kept(kit, run):
         check_data(answer, P.REG_PROTOCOL_VERSION, what)
 
 
-def clause_read(kit, run):
+def clause_read(kit: Kit, run: Run) -> None:
     for rid, name, fmt, width in P.PREDEFINED:
         with run("read.%04X" % rid, "%04X %s: %s%s%s" % (rid, name, fmt, "1.." if fmt == "A" else "", width)) as case:
             kit.session()
@@ -243,9 +266,10 @@ def clause_read(kit, run):
             case.finding = value
 
 
-def clause_errors(kit, run):
+def clause_errors(kit: Kit, run: Run) -> None:
     token = P.REG_BINARY_TOKEN_ENTRY
-    cases = (
+    # (id, title, "R"ead or "W"rite, register, value written (Any: None for a read), ERRnn)
+    cases: tuple[tuple[str, str, str, int, Any, int], ...] = (
         ("errors.01-read", "ReadCommand of an unknown register -> ERR01", "R", UNKNOWN_REGISTER, None, 1),
         ("errors.01-write", "WriteCommand of an unknown register -> ERR01", "W", UNKNOWN_REGISTER, "0", 1),
         (
@@ -279,13 +303,13 @@ def clause_errors(kit, run):
                 kit.expect_error(kit.write(rid, value, what), code, what)
 
 
-def _after_nak(kit):
+def _after_nak(kit: Kit) -> None:
     value = kit.read(P.REG_PROTOCOL_VERSION, "ReadCommand 0000 after the NAK (Session must stay)")
     if value.startswith("ERR"):
         raise Finding("ReadCommand 0000 after the NAK answered %s" % value)
 
 
-def _recovery_nak(kit, what):
+def _recovery_nak(kit: Kit, what: str) -> str:
     """The NAK after a damaged message: its time judged against the recovery wait."""
     got = kit.answer(kit.nak_s)
     if got is None:
@@ -309,7 +333,7 @@ def _recovery_nak(kit, what):
     return "NAK after %s" % figure(lo, hi)
 
 
-def damage_parity(kit, chars, index):
+def damage_parity(kit: Kit, chars: Sequence[int], index: int) -> list[int]:
     """`chars` with a parity error in character `index`, as the line will carry it."""
     out = list(chars)
     c = out[index]
@@ -320,7 +344,7 @@ def damage_parity(kit, chars, index):
     return out
 
 
-def send_parity_error(kit, chars, index, what):
+def send_parity_error(kit: Kit, chars: Sequence[int], index: int, what: str) -> Any:
     """Send `chars` with one character of wrong parity. A 7E1 serial port cannot make
     one: it is switched to odd parity for that character."""
     port = kit.line.port
@@ -335,7 +359,7 @@ def send_parity_error(kit, chars, index, what):
     return kit.line.send(chars[index + 1 :], what, "nak")
 
 
-def clause_nak(kit, run):
+def clause_nak(kit: Kit, run: Run) -> None:
     request = list(tracefile.read_request(P.REG_PROTOCOL_VERSION))
     with run("nak.syntax", "undefined command letter -> NAK within tr, Session stays") as case:
         kit.session()
@@ -356,7 +380,7 @@ def clause_nak(kit, run):
         case.finding = _recovery_nak(kit, what)
 
 
-def clause_repeat(kit, run):
+def clause_repeat(kit: Kit, run: Run) -> None:
     with run("repeat.nak", "client NAK -> the last response again, at most %d times" % P.REPEATS_MAX):
         kit.session()
         what = "ReadCommand 0000"
@@ -383,7 +407,7 @@ def clause_repeat(kit, run):
         kit.silence(what)
 
 
-def clause_break(kit, run):
+def clause_break(kit: Kit, run: Run) -> None:
     with run("break.idle", "BreakCommand -> no answer, Idle: a ReadCommand gets silence"):
         kit.session()
         kit.send(tracefile.command(b"B0"), "BreakCommand", "silence")
@@ -394,7 +418,7 @@ def clause_break(kit, run):
         kit.silence(what)
 
 
-def clause_ta(kit, run):
+def clause_ta(kit: Kit, run: Run) -> None:
     request = list(tracefile.read_request(P.REG_PROTOCOL_VERSION))
     gap_in = (P.TA - 500) / 1000
     gap_out = (P.TA + 500) / 1000
@@ -432,7 +456,7 @@ def clause_ta(kit, run):
         case.finding = "gap at least %.0f ms" % (gap_lo * 1000)
 
 
-def clause_session(kit, run, slow):
+def clause_session(kit: Kit, run: Run, slow: bool) -> None:
     with run("session.timeout", "no message for %d s -> Idle, but not sooner" % (P.SESSION_TIMEOUT // 1000)):
         if not slow:
             raise Skipped("takes 4 minutes: give --slow")
@@ -452,7 +476,7 @@ def clause_session(kit, run, slow):
         kit.silence(what)
 
 
-def clause_execution(kit, run, token):
+def clause_execution(kit: Kit, run: Run, token: Optional[int]) -> None:
     with run("execution.accepted", "a token the operator gives (--token) is accepted") as case:
         if token is None:
             raise Skipped("needs a token the meter accepts: give --token DIGITS")
@@ -466,7 +490,7 @@ def clause_execution(kit, run, token):
         case.finding = "tokenStatus %d after %.0f ms" % (status, kit.execution[-1])
 
 
-def clause_execution_summary(kit, run, tokens):
+def clause_execution_summary(kit: Kit, run: Run, tokens: bool) -> None:
     with run("execution.timing", "time from BinaryTokenEntry to its final TokenStatus (within --token-time)") as case:
         if not tokens:
             raise Skipped("no token entered (--no-tokens)")
@@ -486,11 +510,11 @@ def clause_execution_summary(kit, run, tokens):
         case.finding = "16 read %d times; a write meanwhile got ERR%02d" % (kit.not_ready_seen, P.ERR_BUSY)
 
 
-def clause_lockout(kit, run, leave_locked, rng, wait_max_s):
+def clause_lockout(kit: Kit, run: Run, leave_locked: bool, rng: random.Random, wait_max_s: float) -> None:
     """Three rejected tokens, then the lock's answers; each case needs the one before."""
-    state = {}
+    state: dict[str, Any] = {}
 
-    def need(key):
+    def need(key: str) -> Any:
         if key not in state:
             if "inapplicable" in state:  # no lock on this meter: nothing for the case to test
                 raise Inapplicable("needs the lock, which this meter does not have (lockout.locks)")
@@ -603,9 +627,9 @@ def clause_lockout(kit, run, leave_locked, rng, wait_max_s):
             raise Finding("ServerStatus reads %s after the lock ran out: bit 1 still set" % status)
 
 
-def tr_figures(kit):
+def tr_figures(kit: Kit) -> list[tuple[float, float, Any]]:
     """Every answer the tr applies to: (lo ms, hi ms, Answer)."""
-    out = []
+    out: list[tuple[float, float, Any]] = []
     for a in kit.line.answers:
         if a.request is None or a.request.wants != "answer" or a.kind not in ("answer", "late"):
             continue
@@ -614,7 +638,7 @@ def tr_figures(kit):
     return out
 
 
-def clause_tr(kit, run):
+def clause_tr(kit: Kit, run: Run) -> None:
     with run(
         "tr.every-answer", "%d ms <= tr <= %d ms on every answer, late ones included" % (P.TR_MIN, P.TR_MAX)
     ) as case:
@@ -655,7 +679,7 @@ def clause_tr(kit, run):
         case.finding = summary
 
 
-def clause_answers(kit, run):
+def clause_answers(kit: Kit, run: Run) -> None:
     """Every answer as a message, and only the answers asked for (section 3-4)."""
     for kind, cid, title in (
         ("form", "answers.form", "every answer is a whole message: parity, BCC, STX..ETX"),

@@ -11,8 +11,11 @@ A fault the kit meets in a case is reported once, in its clause:
   another state than the case assumed.
 """
 
+from __future__ import annotations
+
 import contextlib
 import random
+from typing import Any, Callable, Collection, Iterator, Optional, Sequence
 
 from .. import tracefile
 from . import clauses as C
@@ -61,7 +64,7 @@ class NoMeter(Exception):
 
 
 class Case:
-    def __init__(self, clause, cid, title):
+    def __init__(self, clause: Optional[str], cid: str, title: str) -> None:
         self.clause = clause
         self.cid = cid
         self.title = title
@@ -71,26 +74,28 @@ class Case:
 
 
 class Run:
-    def __init__(self, kit, only, progress, address_given=""):
+    def __init__(
+        self, kit: C.Kit, only: Collection[str], progress: Callable[[Case], None], address_given: str = ""
+    ) -> None:
         self.kit = kit
         self.only = only
         self.progress = progress
         self.address_given = address_given
-        self.cases = []
-        self.line_faults = {}  # kind -> [(case id, text)]
-        self.token_faults = []  # (case id, text)
-        self.state_finding = None  # the first finding in a clause the others rely on
-        self._clause = None
+        self.cases: list[Case] = []
+        self.line_faults: dict[str, list[tuple[str, str]]] = {}  # kind -> [(case id, text)]
+        self.token_faults: list[tuple[str, str]] = []  # (case id, text)
+        self.state_finding: Optional[str] = None  # the first finding in a clause the others rely on
+        self._clause: Optional[str] = None
 
-    def clause(self, key):
+    def clause(self, key: str) -> bool:
         self._clause = key
         return not self.only or key in self.only
 
-    def _after(self, cid, text):
+    def _after(self, cid: str, text: str) -> str:
         return "after the finding in %s: %s" % (cid, text)
 
     @contextlib.contextmanager
-    def __call__(self, cid, title):
+    def __call__(self, cid: str, title: str) -> Iterator[Case]:
         case = Case(self._clause, cid, title)
         clock = self.kit.clock
         start = clock.now()
@@ -131,7 +136,7 @@ class Run:
         self.progress(case)
 
 
-def contact(kit, address_given):
+def contact(kit: C.Kit, address_given: str) -> str:
     """The first sign-on, part of the setup: is there a VTC07 meter at this speed and
     parity, and at this address? Its IDResponse, else NoMeter with what to change."""
     kit.send(tracefile.command(b"B0"), "BreakCommand", "silence")
@@ -178,9 +183,9 @@ def contact(kit, address_given):
     raise NoMeter("the sign-on's answer is not an IDResponse: %s (%s)" % (escape(answer), hint))
 
 
-def identity(kit):
+def identity(kit: C.Kit) -> dict[str, str]:
     """What the meter says it is (for the evidence package): Table 15's identity registers."""
-    found = {}
+    found: dict[str, str] = {}
     for rid, name, _, _ in P.PREDEFINED[:4]:
         try:
             found[name] = kit.read(rid, "ReadCommand %04X (%s, setup)" % (rid, name))
@@ -189,7 +194,7 @@ def identity(kit):
     return found
 
 
-def check_token(kit, token):
+def check_token(kit: C.Kit, token: int) -> int:
     """The operator's --token, entered during setup: accepted, or NoMeter. Its result is
     the case execution.accepted."""
     kit.session()
@@ -214,23 +219,23 @@ def check_token(kit, token):
 
 
 def run_all(
-    kit,
-    only=(),
-    tokens=True,
-    token=None,
-    slow=False,
-    leave_locked=False,
-    progress=lambda case: None,
-    address_given="",
-    lockout_wait_s=60,
-    rng=None,
-    token_lists=(),
-):
+    kit: C.Kit,
+    only: Collection[str] = (),
+    tokens: bool = True,
+    token: Optional[int] = None,
+    slow: bool = False,
+    leave_locked: bool = False,
+    progress: Callable[[Case], None] = lambda case: None,
+    address_given: str = "",
+    lockout_wait_s: float = 60,
+    rng: Optional[random.Random] = None,
+    token_lists: Sequence[tuple[str, Any, Any]] = (),
+) -> list[Case]:
     """Setup (NoMeter before anything is counted), then every chosen clause."""
     run = Run(kit, only, progress, address_given)
     kit.ident = contact(kit, address_given)
     kit.identity = identity(kit)
-    token_status = None
+    token_status: Any = None  # an int whenever a token was given
     if token is not None and (not only or "execution" in only or "lockout" in only):
         token_status = check_token(kit, token)
     rng = rng or random.Random()
