@@ -1,6 +1,10 @@
 """What a message must look like (profile section 3), what a value must be (section 6), and
 the one rule by which a measured interval becomes a verdict."""
 
+from __future__ import annotations
+
+from typing import Optional, cast
+
 from .. import tracefile
 from . import profile as P
 
@@ -32,7 +36,7 @@ class LineFault(Exception):
     must answer: a finding of the `answers` clause, not of the case that met it.
     kind: "form", "register", "missing"."""
 
-    def __init__(self, kind, text):
+    def __init__(self, kind: str, text: str) -> None:
         Exception.__init__(self, text)
         self.kind = kind
 
@@ -41,25 +45,25 @@ class TokenTimeout(Exception):
     """A token took longer than --token-time: a finding of execution.time."""
 
 
-def escape(chars):
+def escape(chars: Optional[list[int]]) -> str:
     return tracefile.escape(chars) if chars else "nothing"
 
 
-def first_parity_error(chars):
+def first_parity_error(chars: list[int]) -> int:
     for i, c in enumerate(chars):
         if c & tracefile.RAW:
             return i
     return -1
 
 
-def bcc(chars):
+def bcc(chars: list[int]) -> int:
     value = 0
     for c in chars:
         value ^= c
     return value
 
 
-def _received(answer, what, kind):
+def _received(answer: Optional[list[int]], what: str, kind: str) -> None:
     if answer is None:
         raise LineFault("missing", "%s: no %s" % (what, kind))
     bad = first_parity_error(answer)
@@ -69,7 +73,7 @@ def _received(answer, what, kind):
         )
 
 
-def check_id_response(answer, what, baud):
+def check_id_response(answer: Optional[list[int]], what: str, baud: int) -> str:
     """/ XXX Z ident CR LF (section 3); the text without CR LF. A malformed IDResponse is a
     signon finding (the sign-on is that clause's subject)."""
     if answer is None:
@@ -98,9 +102,10 @@ def check_id_response(answer, what, baud):
     return text[:-2]
 
 
-def check_data(answer, rid, what):
+def check_data(answer: Optional[list[int]], rid: int, what: str) -> str:
     """A Data message or error data message for `rid` (section 3): its value text."""
     _received(answer, what, "answer")
+    answer = cast("list[int]", answer)  # _received raised if nothing came
     if answer == [P.NAK]:
         raise Finding("%s: answered NAK" % what)
     if answer == [P.ACK]:
@@ -125,7 +130,7 @@ def check_data(answer, rid, what):
     return value
 
 
-def check_format(value, fmt, width):
+def check_format(value: str, fmt: str, width: int) -> str:
     """'' if `value` is a good value of the format, else what is wrong."""
     if fmt == "A":
         if not 1 <= len(value) <= width:
@@ -142,7 +147,7 @@ def check_format(value, fmt, width):
     return ""
 
 
-def check_value(rid, value):
+def check_value(rid: int, value: str) -> str:
     if rid == P.REG_PROTOCOL_VERSION and int(value, 16) != P.PROTOCOL_VERSION:
         return "ProtocolVersion must be %02X (IEC 62055-52 edition 1.0)" % P.PROTOCOL_VERSION
     if rid == P.REG_SERVER_STATUS and value[:3] != "000":
@@ -154,7 +159,7 @@ def check_value(rid, value):
     return ""
 
 
-def judge(lo_ms, hi_ms, least=None, most=None):
+def judge(lo_ms: float, hi_ms: float, least: Optional[float] = None, most: Optional[float] = None) -> str:
     """The verdict on an interval known to lie in [lo_ms, hi_ms] against `least` <= t <=
     `most`: PASS or FAIL only when the whole range is on one side, else INCONCLUSIVE.
     Times are judged to the microsecond: the clock's seconds, as floats, carry rounding
@@ -169,6 +174,6 @@ def judge(lo_ms, hi_ms, least=None, most=None):
     return INCONCLUSIVE
 
 
-def figure(lo_ms, hi_ms):
+def figure(lo_ms: float, hi_ms: float) -> str:
     """An interval as the report gives it: the measured figure and its uncertainty."""
     return "%.1f ms (-%.1f)" % (hi_ms, hi_ms - lo_ms)

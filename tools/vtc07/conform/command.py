@@ -6,23 +6,26 @@ the port does not open, no meter answers at this speed, parity and address, the 
 not accepted); the message says what to change. 130: interrupted (cli.py).
 """
 
+from __future__ import annotations
+
 import argparse
 import datetime
 import json
 import os
 import sys
+from typing import Any, Callable, Optional, Union, cast
 
 from . import profile as P
 from . import reports, tokenlist
 from .clauses import Kit
 from .line import Line, LineError, RealClock, StampedSocket
-from .runner import CLAUSES, SECTIONS, NoMeter, run_all
+from .runner import CLAUSES, SECTIONS, Case, NoMeter, run_all
 
 TOKEN_TIME_S = 60.0  # default --token-time: the profile sets no limit on token execution
 LOCKOUT_WAIT_S = 60  # default --lockout-wait: the kit waits a lock out only up to this long
 
 
-def add_parser(sub):
+def add_parser(sub: Any) -> argparse.ArgumentParser:
     keep = argparse.SUPPRESS
     c = sub.add_parser(
         "conform",
@@ -92,7 +95,7 @@ def add_parser(sub):
     return c
 
 
-def _open(url, baud, soft):
+def _open(url: str, baud: int, soft: bool) -> Any:
     """A pyserial-like port; socket:// gets kernel arrival time stamps."""
     if url.startswith("socket://"):
         hostport = url[len("socket://") :].split("?")[0].rstrip("/")
@@ -126,14 +129,14 @@ def _open(url, baud, soft):
         )
 
 
-def _char_s(args):
+def _char_s(args: argparse.Namespace) -> float:
     timing = args.line_timing
     if timing == "auto":
         timing = "none" if args.port.startswith(("socket://", "/dev/pts/", "loop://", "sim://")) else "uart"
     return P.BITS_PER_CHAR / args.baud if timing == "uart" else 0.0
 
 
-def _usage(args, err):
+def _usage(args: argparse.Namespace, err: Callable[[str], None]) -> Optional[str]:
     """The first bad option as a one-line message, or None."""
     if args.only:
         only = tuple(k.strip() for k in args.only.split(",") if k.strip())
@@ -179,7 +182,7 @@ def _usage(args, err):
     return None
 
 
-def _token_lists(args):
+def _token_lists(args: argparse.Namespace) -> list[tuple[str, str, list[Union[tokenlist.Vector, tuple[str, int]]]]]:
     out = []
     for path in args.tokens:
         path = tokenlist.shipped().get(path, path)
@@ -188,7 +191,7 @@ def _token_lists(args):
     return out
 
 
-def _writable(args):
+def _writable(args: argparse.Namespace) -> None:
     """Report paths checked before the port is opened: NoMeter naming the path."""
     for what, path in (("--junit", args.junit), ("--trace", getattr(args, "trace", None))):
         if path:
@@ -206,7 +209,13 @@ def _writable(args):
             raise NoMeter("--report %s is not a writable directory: %s" % (args.report, e.strerror))
 
 
-def main(args, out=print, err=None, clock=None, port=None):
+def main(
+    args: argparse.Namespace,
+    out: Callable[[str], None] = print,
+    err: Optional[Callable[[str], None]] = None,
+    clock: Any = None,
+    port: Any = None,
+) -> int:
     """Run from vtc07's parsed arguments; the exit status. `clock` and `port` replace the
     real ones (a virtual-time simulator)."""
     err = err or (lambda text: print(text, file=sys.stderr))
@@ -226,29 +235,29 @@ def main(args, out=print, err=None, clock=None, port=None):
     started_at = datetime.datetime.now(datetime.timezone.utc)
     started = clock.now()
     text = not args.json
-    log_lines = []
+    log_lines: list[str] = []
 
-    def log(line):
+    def log(line: str) -> None:
         log_lines.append("%s %s" % (datetime.datetime.now(datetime.timezone.utc).strftime("%H:%M:%S.%f")[:-3], line))
 
     tty = sys.stderr.isatty()
 
-    def progress_wait(line):
+    def progress_wait(line: str) -> None:
         if tty:
             sys.stderr.write("\r  ... %s\033[K" % line)
             sys.stderr.flush()
 
-    def progress(case):
+    shown: dict[str, Optional[str]] = {"clause": None}  # the clause whose heading was printed last
+
+    def progress(case: Case) -> None:
         log("%s %s %s" % (case.status, case.cid, case.finding))
         if tty:
             sys.stderr.write("\r\033[K")
         if text:
-            if case.clause != progress.clause:
-                progress.clause = case.clause
+            if case.clause != shown["clause"]:
+                shown["clause"] = case.clause
                 out("section %s  %s" % SECTIONS[case.clause])
             out(reports.case_line(case))
-
-    progress.clause = None
 
     priority = _raise_priority()
     try:
@@ -274,7 +283,7 @@ def main(args, out=print, err=None, clock=None, port=None):
         _restore_priority(priority)
 
 
-def _raise_priority():
+def _raise_priority() -> Optional[int]:
     """Ask for the CPU when it is needed: the kit's own process at the highest priority it is
     allowed (nice -20 needs CAP_SYS_NICE), so a loaded host delays its looks at the line less.
     Without the right nothing changes but the uncertainty the report gives. The old value,
@@ -287,7 +296,7 @@ def _raise_priority():
         return None
 
 
-def _restore_priority(old):
+def _restore_priority(old: Optional[int]) -> None:
     if old is not None:
         try:
             os.setpriority(os.PRIO_PROCESS, 0, old)
@@ -296,28 +305,28 @@ def _restore_priority(old):
 
 
 def _run(
-    args,
-    out,
-    err,
-    clock,
-    port,
-    only,
-    token,
-    started_at,
-    started,
-    text,
-    log,
-    log_lines,
-    progress,
-    progress_wait,
-    __version__,
-    priority,
-):
+    args: argparse.Namespace,
+    out: Callable[[str], None],
+    err: Callable[[str], None],
+    clock: Any,
+    port: Any,
+    only: tuple[str, ...],
+    token: Optional[int],
+    started_at: datetime.datetime,
+    started: float,
+    text: bool,
+    log: Callable[[str], None],
+    log_lines: list[str],
+    progress: Callable[[Case], None],
+    progress_wait: Callable[[str], None],
+    __version__: str,
+    priority: Optional[int],
+) -> int:
     options = {k: v for k, v in sorted(vars(args).items()) if k not in ("command",)}
     options["priority_raised"] = priority is not None
     options["kit_version"] = __version__
-    kit = None
-    cases = []
+    kit: Optional[Kit] = None
+    cases: list[Case] = []
     try:
         _writable(args)
         soft = args.parity == "soft"
@@ -327,7 +336,7 @@ def _run(
         line = Line(port, clock, soft, _char_s(args), log)
         line.calibrate()
         kit = Kit(line, args.baud, args.address, soft, args.token_time)
-        kit.url = args.port
+        kit.url = args.port  # type: ignore[attr-defined]  # the reports name the port
         kit.progress = progress_wait
         kit.silence_s = (max(P.TR_MAX, P.RECOVERY_WAIT) + args.slack) / 1000
         if text:
@@ -352,6 +361,7 @@ def _run(
             line.close()
     except (NoMeter, LineError) as e:
         return _no_meter(args, out, err, kit, clock.now() - started, str(e), options)
+    kit = cast(Kit, kit)  # made before any case ran
     seconds = clock.now() - started
     status, _ = reports.result(cases)
     if args.junit:
@@ -368,7 +378,17 @@ def _run(
     return status
 
 
-def _package(args, kit, cases, seconds, status, options, log_lines, started_at, err):
+def _package(
+    args: argparse.Namespace,
+    kit: Kit,
+    cases: list[Case],
+    seconds: float,
+    status: int,
+    options: dict[str, Any],
+    log_lines: list[str],
+    started_at: datetime.datetime,
+    err: Callable[[str], None],
+) -> None:
     host = reports.host_info(options["kit_version"])
     identity = {"id_response": kit.ident, "registers": getattr(kit, "identity", {})}
     files = {
@@ -399,7 +419,7 @@ def _package(args, kit, cases, seconds, status, options, log_lines, started_at, 
         err("vtc07 conform: cannot write the report into %s: %s" % (args.report, e))
 
 
-def _write(path, text, err):
+def _write(path: str, text: str, err: Callable[[str], None]) -> None:
     try:
         with open(path, "w") as f:
             f.write(text)
@@ -407,7 +427,15 @@ def _write(path, text, err):
         err("vtc07 conform: cannot write %s: %s" % (path, e))
 
 
-def _no_meter(args, out, err, kit, seconds, message, options):
+def _no_meter(
+    args: argparse.Namespace,
+    out: Callable[[str], None],
+    err: Callable[[str], None],
+    kit: Optional[Kit],
+    seconds: float,
+    message: str,
+    options: dict[str, Any],
+) -> int:
     err("vtc07 conform: no meter to test: %s" % message)
     if args.junit and "--junit" not in message:
         _write(args.junit, reports.report_junit(kit, [], seconds, error=message), err)

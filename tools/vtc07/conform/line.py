@@ -21,10 +21,13 @@ Every answer is kept and classified: the answer to a request, a late one (after 
 stopped waiting), a duplicate of the last answer, or one nobody asked for.
 """
 
+from __future__ import annotations
+
 import select
 import socket
 import struct
 import time
+from typing import Any, Callable, Optional, Sequence, cast
 
 from .. import tracefile
 from . import profile
@@ -36,10 +39,10 @@ _TX_STAMPS = (1 << 1) | (1 << 4) | (1 << 11)
 
 
 class RealClock:
-    def now(self):
+    def now(self) -> float:
         return time.monotonic()
 
-    def sleep(self, s):
+    def sleep(self, s: float) -> None:
         if s > 0:
             time.sleep(s)
 
@@ -49,7 +52,7 @@ class StampedSocket:
     time of each byte (on the monotonic clock), so a loaded host cannot make an answer look
     earlier or later than it came."""
 
-    def __init__(self, host, port, connect_s=3.0):
+    def __init__(self, host: str, port: int, connect_s: float = 3.0) -> None:
         self._s = socket.create_connection((host, port), timeout=connect_s)
         self._s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
@@ -63,13 +66,13 @@ class StampedSocket:
             self._tx = True
         except OSError:
             self._tx = False
-        self.last_sent_at = None  # the kernel's time the last write left (monotonic), or None
+        self.last_sent_at: Optional[float] = None  # the kernel's time the last write left (monotonic), or None
         self._s.setblocking(False)
         self.is_open = True
         self.timeout = 0
         self.name = "socket://%s:%d" % (host, port)
 
-    def write(self, data):
+    def write(self, data: bytes) -> int:
         self.last_sent_at = None
         self._s.setblocking(True)
         try:
@@ -83,7 +86,7 @@ class StampedSocket:
                     time.sleep(0.0001)
         return len(data)
 
-    def _tx_stamp(self):
+    def _tx_stamp(self) -> bool:
         """Take the error queue's transmit time stamps; True if one was there."""
         found = False
         while True:
@@ -100,10 +103,10 @@ class StampedSocket:
                         self.last_sent_at = (sec * 10**9 + ns - (time.time_ns() - time.monotonic_ns())) / 1e9
                         found = True
 
-    def flush(self):
+    def flush(self) -> None:
         pass
 
-    def read_stamped(self, wait_s):
+    def read_stamped(self, wait_s: float) -> tuple[bytes, Optional[float]]:
         """One byte as it arrived: (b"x", arrival) or (b"", None) after `wait_s`."""
         deadline = time.monotonic() + max(wait_s, 0)
         while True:
@@ -131,14 +134,14 @@ class StampedSocket:
                 return data, (sec * 10**9 + ns - offset) / 1e9
         return data, None
 
-    def read(self, n=1):
+    def read(self, n: int = 1) -> bytes:
         data, _ = self.read_stamped(self.timeout or 0)
         return data
 
-    def reset_input_buffer(self):
+    def reset_input_buffer(self) -> None:
         pass
 
-    def close(self):
+    def close(self) -> None:
         self.is_open = False
         self._s.close()
 
@@ -150,7 +153,7 @@ class LineError(Exception):
 class Request:
     """What the kit sent, and when its last character ended: between end_lo and end_hi."""
 
-    def __init__(self, what, chars, t_before, t_after, char_s, wants):
+    def __init__(self, what: str, chars: list[int], t_before: float, t_after: float, char_s: float, wants: str) -> None:
         self.what = what
         self.chars = chars
         self.end_lo = t_before + len(chars) * char_s
@@ -158,13 +161,15 @@ class Request:
         # what the profile wants: "answer" (judged by tr), "silence", "nak" (judged by the recovery
         # wait), "case" (the case judges its answer itself)
         self.wants = wants
-        self.answers = []
+        self.answers: list[Answer] = []
 
 
 class Answer:
     """Characters that came from the meter as one message, and when the first arrived."""
 
-    def __init__(self, chars, lo, seen, exact, request, kind):
+    def __init__(
+        self, chars: list[int], lo: float, seen: float, exact: bool, request: Optional[Request], kind: str
+    ) -> None:
         self.chars = chars
         self.lo = lo  # the first character had not arrived before this
         self.seen = seen  # ... and had arrived by this
@@ -172,13 +177,14 @@ class Answer:
         self.request = request  # the request it followed (None before the first)
         self.kind = kind  # "answer", "late", "duplicate", "unrequested"
 
-    def interval(self, char_s):
+    def interval(self, char_s: float) -> tuple[float, float]:
         """(lo, hi) seconds from the request's last character to this answer's first
         (which began one character time before it was whole)."""
-        return self.lo - char_s - self.request.end_hi, self.seen - char_s - self.request.end_lo
+        request = cast(Request, self.request)  # asked only of an answer to a request
+        return self.lo - char_s - request.end_hi, self.seen - char_s - request.end_lo
 
 
-def message_complete(chars):
+def message_complete(chars: list[int]) -> bool:
     """An ACK, a NAK, an IDResponse at its LF, or a message whole at its BCC."""
     if not chars:
         return False
@@ -201,26 +207,33 @@ class Line:
     TIGHT_AFTER_S = 0.003  # ... to this long after it, the port is watched without a pause
     LIMITS_MS = (profile.TR_MIN, profile.TR_MAX, profile.RECOVERY_WAIT, profile.RECOVERY_WAIT + profile.TR_MAX)
 
-    def __init__(self, port, clock=None, soft=True, char_s=0.0, log=None):
+    def __init__(
+        self,
+        port: Any,
+        clock: Any = None,
+        soft: bool = True,
+        char_s: float = 0.0,
+        log: Optional[Callable[[str], None]] = None,
+    ) -> None:
         self.port = port
         self.clock = clock or RealClock()
         self.soft = soft
         self.char_s = char_s
-        self.log = log or (lambda text: None)
+        self.log: Callable[[str], None] = log or (lambda text: None)
         self.t0 = self.clock.now()
-        self.requests = []
-        self.answers = []  # every Answer, in order
-        self.events = []  # trace events (kind, ms, chars)
-        self.wake = []  # host wake-up latencies measured, seconds
+        self.requests: list[Request] = []
+        self.answers: list[Answer] = []  # every Answer, in order
+        self.events: list[tuple[str, int, list[int]]] = []  # trace events (kind, ms, chars)
+        self.wake: list[float] = []  # host wake-up latencies measured, seconds
         self._stamped = hasattr(port, "read_stamped")
-        self._last = None  # the last Request
+        self._last: Optional[Request] = None  # the last Request
 
     # --- time ---------------------------------------------------------------------------
 
-    def ms(self, t):
+    def ms(self, t: float) -> int:
         return int(round((t - self.t0) * 1000))
 
-    def calibrate(self, n=20, step_s=0.002):
+    def calibrate(self, n: int = 20, step_s: float = 0.002) -> None:
         """Measure the host's wake-up latency (how late a short sleep returns), for the
         report: it says how loaded the host was; the verdicts use each answer's own bounds."""
         for _ in range(n):
@@ -228,13 +241,13 @@ class Line:
             self.clock.sleep(step_s)
             self.wake.append(max(0.0, self.clock.now() - t - step_s))
 
-    def wake_s(self):
+    def wake_s(self) -> float:
         """The host's wake-up allowance: the largest latency measured this run."""
         return max(self.wake) if self.wake else 0.0
 
     # --- sending ------------------------------------------------------------------------
 
-    def send(self, chars, what, wants="answer"):
+    def send(self, chars: Sequence[int], what: str, wants: str = "answer") -> Request:
         """Send characters (7-bit ints, RAW-flagged ones as they are); the Request."""
         self.collect(0)
         chars = list(chars)
@@ -258,13 +271,15 @@ class Line:
         self.log("%8d > %s  (%s)" % (self.ms(t_before), tracefile.escape(chars), what))
         return req
 
-    def write_parts(self, parts, what):
+    def write_parts(
+        self, parts: Sequence[tuple[float, Sequence[int]]], what: str
+    ) -> tuple[Request, list[tuple[float, float]]]:
         """Send characters in parts with a pause before each (for ta): the Request of the
         whole, whose end is the last part's. `parts`: [(pause_s, chars)]. Returns the
         Request and the gaps as [(lo, hi)] seconds between one part's end and the next's start."""
-        gaps = []
-        prev_end = None
-        req = None
+        gaps: list[tuple[float, float]] = []
+        prev_end: Optional[tuple[float, float]] = None
+        req: Optional[Request] = None
         for pause, chars in parts:
             self.clock.sleep(pause)
             self.collect(0)
@@ -279,13 +294,16 @@ class Line:
             self.events.append((">", self.ms(t_before), list(chars)))
             self.log("%8d > %s  (%s, part)" % (self.ms(t_before), tracefile.escape(list(chars)), what))
             req = Request(what, list(chars), t_before, t_after, self.char_s, "answer")
+        req = cast(Request, req)  # there is at least one part
         self.requests.append(req)
         self._last = req
         return req, gaps
 
     # --- receiving ----------------------------------------------------------------------
 
-    def _read(self, wait_s, limits=()):
+    def _read(
+        self, wait_s: float, limits: Sequence[float] = ()
+    ) -> tuple[bytes, Optional[float], Optional[float], bool]:
         """One byte and its arrival as (data, lo, hi, exact); (b"", None, None, False) after
         wait_s. The arrival lies in [lo, hi]: hi is when the host saw it (or the kernel's
         stamp, exact), lo the last moment the port was known to be empty. Near a time in
@@ -325,11 +343,12 @@ class Line:
                 step = min([self.COARSE_S] + ahead)
             self.clock.sleep(max(0.0, min(step, deadline - t_check)))
 
-    def _message(self, first_s, limits=()):
+    def _message(self, first_s: float, limits: Sequence[float] = ()) -> Optional[tuple[list[int], float, float, bool]]:
         """One message as it comes: (chars, lo, hi, exact) or None if nothing within first_s."""
         data, lo, hi, exact = self._read(first_s, limits)
         if not data:
             return None
+        lo, hi = cast(float, lo), cast(float, hi)  # a character came: its arrival is known
         chars = tracefile.from_line(data, self.soft)
         while not message_complete(chars):
             more = self._read(self.GAP_S)[0]
@@ -340,9 +359,9 @@ class Line:
         self.log("%8d < %s" % (self.ms(hi), tracefile.escape(chars)))
         return chars, lo, hi, exact
 
-    def receive(self, wait_s):
+    def receive(self, wait_s: float) -> Optional[Answer]:
         """The answer to the last request, or None if nothing came within `wait_s` of its end."""
-        req = self._last
+        req = cast(Request, self._last)  # an answer follows a request
         left = req.end_hi + wait_s - self.clock.now()
         limits = [req.end_lo + ms / 1000 for ms in self.LIMITS_MS] + [req.end_hi + ms / 1000 for ms in self.LIMITS_MS]
         got = self._message(left, limits)
@@ -354,7 +373,7 @@ class Line:
         self.answers.append(answer)
         return answer
 
-    def _classify(self, chars):
+    def _classify(self, chars: list[int]) -> str:
         req = self._last
         if req is None:
             return "unrequested"
@@ -364,7 +383,7 @@ class Line:
             return "unrequested"
         return "late"
 
-    def collect(self, wait_s):
+    def collect(self, wait_s: float) -> None:
         """Take whatever comes within `wait_s` (0: what is here already): each message is
         classified against the last request (late, duplicate or unrequested)."""
         deadline = self.clock.now() + wait_s
@@ -379,7 +398,7 @@ class Line:
             self.answers.append(answer)
             self.log("         (%s answer)" % answer.kind)
 
-    def close(self):
+    def close(self) -> None:
         try:
             self.collect(0)
         except LineError:

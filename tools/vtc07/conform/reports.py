@@ -1,5 +1,7 @@
 """The kit's reports: text, JSON, JUnit XML, and the evidence package (--report DIR)."""
 
+from __future__ import annotations
+
 import hashlib
 import json
 import os
@@ -7,19 +9,20 @@ import platform
 import statistics
 import sys
 import xml.etree.ElementTree as ET
+from typing import Any, Optional, Sequence
 
 from . import clauses as C
 from .checks import FAIL, INAPPLICABLE, INCONCLUSIVE, PASS, SKIP
-from .runner import CLAUSES, SECTIONS
+from .runner import CLAUSES, SECTIONS, Case
 
 RESULTS = {0: "pass", 1: "fail", 3: "no meter"}
 
 
-def counts(cases):
+def counts(cases: Sequence[Case]) -> dict[str, int]:
     return {s.lower(): sum(1 for c in cases if c.status == s) for s in (PASS, FAIL, INCONCLUSIVE, INAPPLICABLE, SKIP)}
 
 
-def result(cases):
+def result(cases: Sequence[Case]) -> tuple[int, str]:
     """(exit status, result word): 0 only when no case failed or stayed undecided."""
     n = counts(cases)
     if n["fail"]:
@@ -29,7 +32,7 @@ def result(cases):
     return 0, "pass"
 
 
-def _stats(values):
+def _stats(values: Sequence[float]) -> Optional[dict[str, Any]]:
     if not values:
         return None
     return {
@@ -40,7 +43,7 @@ def _stats(values):
     }
 
 
-def timing(kit):
+def timing(kit: Optional[C.Kit]) -> Optional[dict[str, Any]]:
     if kit is None:
         return None
     figures = C.tr_figures(kit)
@@ -58,20 +61,20 @@ def timing(kit):
     }
 
 
-def stats_text(s, unit="ms"):
+def stats_text(s: Optional[dict[str, Any]], unit: str = "ms") -> str:
     if not s:
         return "none"
     return "n=%d min %.1f median %.1f max %.1f %s" % (s["n"], s["min"], s["median"], s["max"], unit)
 
 
-def case_line(case):
+def case_line(case: Case) -> str:
     text = "  %-12s %-22s %s" % (case.status, case.cid, case.title)
     if case.finding:
         text += ("\n        -> " if case.status != PASS else ": ") + case.finding
     return text
 
 
-def report_text(kit, cases, seconds, status, header=""):
+def report_text(kit: Optional[C.Kit], cases: Sequence[Case], seconds: float, status: int, header: str = "") -> str:
     lines = [header] if header else []
     clause = None
     for case in cases:
@@ -83,7 +86,7 @@ def report_text(kit, cases, seconds, status, header=""):
     return "\n".join(lines) + "\n"
 
 
-def summary_lines(kit, cases, seconds):
+def summary_lines(kit: Optional[C.Kit], cases: Sequence[Case], seconds: float) -> list[str]:
     n = counts(cases)
     t = timing(kit)
     out = ["", "meter %s" % (kit.ident if kit else None)]
@@ -106,10 +109,17 @@ def summary_lines(kit, cases, seconds):
     return out
 
 
-def report_json(kit, cases, seconds, status, error=None, extra=None):
+def report_json(
+    kit: Optional[C.Kit],
+    cases: Sequence[Case],
+    seconds: float,
+    status: int,
+    error: Optional[str] = None,
+    extra: Optional[dict[str, Any]] = None,
+) -> str:
     data = {
         "tool": "vtc07 conform",
-        "port": kit.url if kit else None,
+        "port": kit.url if kit else None,  # type: ignore[attr-defined]  # command.py sets it
         "meter": kit.ident if kit else None,
         "result": "no meter" if status == 3 else result(cases)[1],
         "exit_status": status,
@@ -136,7 +146,7 @@ def report_json(kit, cases, seconds, status, error=None, extra=None):
     return json.dumps(data, indent=2)
 
 
-def report_junit(kit, cases, seconds, error=None):
+def report_junit(kit: Optional[C.Kit], cases: Sequence[Case], seconds: float, error: Optional[str] = None) -> str:
     """JUnit XML: one testsuite per clause, one testcase per case, totals on the root.
     FAIL is a failure, INCONCLUSIVE an error (not decided), INAPPLICABLE and SKIP skipped."""
     root = ET.Element("testsuites", name="vtc07 conform", time="%.3f" % seconds)
@@ -172,7 +182,7 @@ def report_junit(kit, cases, seconds, error=None):
         ET.SubElement(props, "property", name="profile section", value=section)
         ET.SubElement(props, "property", name="clause", value=title)
         if kit:
-            ET.SubElement(props, "property", name="port", value=kit.url)
+            ET.SubElement(props, "property", name="port", value=kit.url)  # type: ignore[attr-defined]
             ET.SubElement(props, "property", name="meter", value=kit.ident or "")
         for c in mine:
             case = ET.SubElement(
@@ -194,11 +204,11 @@ def report_junit(kit, cases, seconds, error=None):
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def trace_text(kit, options):
+def trace_text(kit: C.Kit, options: dict[str, Any]) -> str:
     """The whole line traffic in the trace format (docs/traces.md), which `vtc07 replay`
     plays back against a meter."""
     lines = [
-        "# recorded by vtc07 conform %s against %s" % (options.get("kit_version", ""), kit.url),
+        "# recorded by vtc07 conform %s against %s" % (options.get("kit_version", ""), kit.url),  # type: ignore[attr-defined]
         "# meter %s" % kit.ident,
     ]
     from .. import tracefile
@@ -208,7 +218,7 @@ def trace_text(kit, options):
     return "\n".join(lines) + "\n"
 
 
-def host_info(version):
+def host_info(version: str) -> dict[str, Any]:
     try:
         import serial
 
@@ -225,7 +235,7 @@ def host_info(version):
     }
 
 
-def write_package(directory, files):
+def write_package(directory: str, files: dict[str, str]) -> None:
     """Write {name: text} into `directory` and MANIFEST.sha256 over them."""
     os.makedirs(directory, exist_ok=True)
     manifest = []

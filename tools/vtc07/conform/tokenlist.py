@@ -12,16 +12,25 @@ token with the value before it. The lists for the public STS 531-1 vectors ship 
 module (tokens/); docs/conformance.md lists them.
 """
 
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING, Any, Union
 
 from . import profile as P
 from .checks import Finding, Inconclusive
+
+if TYPE_CHECKING:  # runner imports this module
+    from .clauses import Kit
+    from .runner import Run
 
 LISTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tokens")
 
 
 class Vector:
-    def __init__(self, vid, digits, result, effects, line):
+    def __init__(
+        self, vid: str, digits: str, result: Union[int, str], effects: list[tuple[int, str, int]], line: int
+    ) -> None:
         self.vid = vid
         self.digits = digits
         self.result = result  # int tokenStatus or "ERRnn"
@@ -29,11 +38,11 @@ class Vector:
         self.line = line
 
 
-def parse(text, name="list"):
+def parse(text: str, name: str = "list") -> tuple[str, list[Union[Vector, tuple[str, int]]]]:
     """(meter flags, [Vector or ("wait", s)]); ValueError naming the line."""
     flags = ""
-    items = []
-    seen = set()
+    items: list[Union[Vector, tuple[str, int]]] = []
+    seen: set[str] = set()
     for number, raw in enumerate(text.split("\n"), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -53,6 +62,7 @@ def parse(text, name="list"):
             continue
         if len(parts) < 3:
             raise ValueError("%s: ID TOKEN RESULT [effects]" % where)
+        result: Union[int, str]  # a tokenStatus or ERRnn
         vid, digits, result = parts[:3]
         if vid in seen:
             raise ValueError("%s: vector %s twice" % (where, vid))
@@ -64,7 +74,7 @@ def parse(text, name="list"):
             result = int(result)
         elif not (result.startswith("ERR") and len(result) == 5 and result[3:].isdigit()):
             raise ValueError("%s: result %r is neither a tokenStatus nor ERRnn" % (where, result))
-        effects = []
+        effects: list[tuple[int, str, int]] = []
         for effect in parts[3:]:
             for op in ("=", "+", ">"):
                 if op in effect:
@@ -80,17 +90,17 @@ def parse(text, name="list"):
     return flags, items
 
 
-def load(path):
+def load(path: str) -> tuple[str, list[Union[Vector, tuple[str, int]]]]:
     with open(path) as f:
         return parse(f.read(), os.path.basename(path))
 
 
-def shipped():
+def shipped() -> dict[str, str]:
     """The lists that ship with the kit: {name: path}."""
     return {name[:-4]: os.path.join(LISTS, name) for name in sorted(os.listdir(LISTS)) if name.endswith(".txt")}
 
 
-def clause_tokens(kit, run, name, flags, items):
+def clause_tokens(kit: Kit, run: Run, name: str, flags: str, items: list[Union[Vector, tuple[str, int]]]) -> None:
     """One case per vector: tokens.<list>.<id>."""
     for item in items:
         if isinstance(item, tuple):
@@ -105,7 +115,7 @@ def clause_tokens(kit, run, name, flags, items):
         )
         with run("tokens.%s.%s" % (name, v.vid), title) as case:
             kit.session()
-            before = {}
+            before: dict[int, int] = {}
             for rid, op, _ in v.effects:
                 if op == "+":
                     before[rid] = _number(kit, rid)
@@ -117,7 +127,7 @@ def clause_tokens(kit, run, name, flags, items):
                         "token %s: the write got %s, expected ACK and tokenStatus %d" % (v.vid, refused, v.result)
                     )
                 raise Finding("token %s: %s, expected %s" % (v.vid, _said(got), _said(v.result)))
-            wrong = []
+            wrong: list[str] = []
             for rid, op, value in v.effects:
                 now = _number(kit, rid)
                 if op == "=" and now != value:
@@ -131,13 +141,13 @@ def clause_tokens(kit, run, name, flags, items):
             case.finding = _said(got)
 
 
-def _said(result):
+def _said(result: Any) -> str:  # a tokenStatus or "ERRnn" (enter_token gives one of the two)
     if isinstance(result, str):
         return result
     return "tokenStatus %d (%s)" % (result, P.TOKEN_STATUS_NAMES.get(result, "reserved"))
 
 
-def _number(kit, rid):
+def _number(kit: Kit, rid: int) -> int:
     value = kit.read(rid, "ReadCommand %04X (for a token's effect)" % rid)
     if not value.isdigit():
         raise Inconclusive("register %04X reads %r, not a number" % (rid, value))
