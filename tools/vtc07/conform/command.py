@@ -256,7 +256,7 @@ def main(
         if text:
             if case.clause != shown["clause"]:
                 shown["clause"] = case.clause
-                out("section %s  %s" % SECTIONS[case.clause])
+                out("section %s  %s" % SECTIONS[cast(str, case.clause)])
             out(reports.case_line(case))
 
     priority = _raise_priority()
@@ -336,7 +336,7 @@ def _run(
         line = Line(port, clock, soft, _char_s(args), log)
         line.calibrate()
         kit = Kit(line, args.baud, args.address, soft, args.token_time)
-        kit.url = args.port  # type: ignore[attr-defined]  # the reports name the port
+        kit.url = args.port  # the reports name the port
         kit.progress = progress_wait
         kit.silence_s = (max(P.TR_MAX, P.RECOVERY_WAIT) + args.slack) / 1000
         if text:
@@ -361,7 +361,7 @@ def _run(
             line.close()
     except (NoMeter, LineError) as e:
         return _no_meter(args, out, err, kit, clock.now() - started, str(e), options)
-    kit = cast(Kit, kit)  # made before any case ran
+
     seconds = clock.now() - started
     status, _ = reports.result(cases)
     if args.junit:

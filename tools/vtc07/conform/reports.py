@@ -9,7 +9,7 @@ import platform
 import statistics
 import sys
 import xml.etree.ElementTree as ET
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 from . import clauses as C
 from .checks import FAIL, INAPPLICABLE, INCONCLUSIVE, PASS, SKIP
@@ -80,7 +80,7 @@ def report_text(kit: Optional[C.Kit], cases: Sequence[Case], seconds: float, sta
     for case in cases:
         if case.clause != clause:
             clause = case.clause
-            lines.append("section %s  %s" % SECTIONS[clause])
+            lines.append("section %s  %s" % SECTIONS[cast(str, clause)])
         lines.append(case_line(case))
     lines += summary_lines(kit, cases, seconds)
     return "\n".join(lines) + "\n"
@@ -119,7 +119,7 @@ def report_json(
 ) -> str:
     data = {
         "tool": "vtc07 conform",
-        "port": kit.url if kit else None,  # type: ignore[attr-defined]  # command.py sets it
+        "port": kit.url if kit else None,  # command.py sets it
         "meter": kit.ident if kit else None,
         "result": "no meter" if status == 3 else result(cases)[1],
         "exit_status": status,
@@ -131,7 +131,7 @@ def report_json(
         "cases": [
             {
                 "clause": c.clause,
-                "section": SECTIONS[c.clause][0],
+                "section": SECTIONS[cast(str, c.clause)][0],
                 "id": c.cid,
                 "title": c.title,
                 "status": c.status.lower(),
@@ -182,7 +182,7 @@ def report_junit(kit: Optional[C.Kit], cases: Sequence[Case], seconds: float, er
         ET.SubElement(props, "property", name="profile section", value=section)
         ET.SubElement(props, "property", name="clause", value=title)
         if kit:
-            ET.SubElement(props, "property", name="port", value=kit.url)  # type: ignore[attr-defined]
+            ET.SubElement(props, "property", name="port", value=kit.url)
             ET.SubElement(props, "property", name="meter", value=kit.ident or "")
         for c in mine:
             case = ET.SubElement(
@@ -208,7 +208,7 @@ def trace_text(kit: C.Kit, options: dict[str, Any]) -> str:
     """The whole line traffic in the trace format (docs/traces.md), which `vtc07 replay`
     plays back against a meter."""
     lines = [
-        "# recorded by vtc07 conform %s against %s" % (options.get("kit_version", ""), kit.url),  # type: ignore[attr-defined]
+        "# recorded by vtc07 conform %s against %s" % (options.get("kit_version", ""), kit.url),
         "# meter %s" % kit.ident,
     ]
     from .. import tracefile
