@@ -41,10 +41,13 @@ def run(app, number, now=0):
 
 
 def stored(app):
-    """What a restart would find: everything but the last-result fields."""
-    a = MeterApplication(app.store, {})
+    """What a restart would find: everything but the last-result fields. The meter is read
+    back with the configuration a test gave it (`config_for_test`: edition 3's currency), if
+    any."""
+    a = MeterApplication(app.store, getattr(app, "config_for_test", {}))
     return (
         a.credit,
+        a.balance,
         a.tids,
         a.mpl,
         a.tariff_rate,
@@ -57,6 +60,7 @@ def stored(app):
         a.krn,
         a.ken,
         a.ti,
+        a.sgc,
         a.base_date,
         bytes(a.keychange.state) if a.keychange else bytes(25),
     )

@@ -6,6 +6,7 @@ import itertools
 
 import pytest
 from conftest import run_decoder_on_micropython
+from helpers import run, stored
 from meterapp import MeterApplication
 from storage import MemoryStore
 from tables import KCT_WINDOW_MS
@@ -25,30 +26,6 @@ EA07_SET3 = (52506022850399603630, 22979178279997208272, 39620459059615037790)
 CURRENCY_1 = 42334201269947232996  # 1.00004 (20-bit 0x060aa), EA07 DKGA04 key, 2024-04-21
 ea11_config = {"algorithm": "misty1", "dk": "%032x" % EA11_DK, "sgc": "100000"}
 ea07_config = {"dk": "%016x" % EA07_DK, "base_date": "2014", "sgc": "100000"}
-
-
-def run(app, number, now=0):
-    app.submit(number, now)
-    return app.step(now)
-
-
-def stored(app):
-    """What a restart would find: everything but the last-result fields."""
-    a = MeterApplication(app.store, app.config_for_test)
-    return (
-        a.credit,
-        a.balance,
-        a.tids,
-        a.key_changed,
-        a.dk,
-        a.key_type,
-        a.krn,
-        a.ken,
-        a.ti,
-        a.sgc,
-        a.base_date,
-        bytes(a.keychange.state) if a.keychange else bytes(25),
-    )
 
 
 def meter(config, **more):
