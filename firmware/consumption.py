@@ -46,7 +46,8 @@ class Consumption:
         app.consumption = self
         self.decide()  # the relay is told at once where it must be
 
-    def decide(self):  # the switch from the credit as it is now: no timer runs, no time needed
+    def decide(self):
+        """The switch set from the credit as it is now; no timer runs (no time is needed)."""
         app = self.app
         self.switch.decide(app.balance if app.currency else app.credit[0], LOW_CREDIT_TENTHS)
 
