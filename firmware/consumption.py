@@ -44,10 +44,9 @@ class Consumption:
         self._dirty = False  # any increment (a remainder too) since the last save
         self._snap = [0] * 8  # consumed and remainders before a save, to bill again after a failed one
         app.consumption = self
-        self.decide()  # the relay is told at once where it must be
+        self._decide()  # the relay is told at once where it must be
 
-    def decide(self):
-        """The switch set from the credit as it is now; no timer runs (no time is needed)."""
+    def _decide(self):
         app = self.app
         self.switch.decide(app.balance if app.currency else app.credit[0], LOW_CREDIT_TENTHS)
 
@@ -84,7 +83,7 @@ class Consumption:
             self._unsaved += tenths
             if self._unsaved >= SAVE_TENTHS:
                 app.save(now)
-            self.decide()
+            self._decide()
         return True
 
     def measure(self, watts, now, unbalance=0):
@@ -136,4 +135,4 @@ class Consumption:
         if self._unsaved and ticks_diff(now, self._since) >= SAVE_MS:
             self.app.save(now)
         self.switch.step(now)
-        self.decide()
+        self._decide()
