@@ -363,10 +363,11 @@ def test_manifest_freezes_the_whole_meter(name, frozen_sources):
             else:
                 run_manifest(os.path.normpath(os.path.join(here, p)))
 
-        def freeze(p, files=None):
+        def freeze(p, script=None, opt=None):  # MicroPython's manifest function's arguments
             d = os.path.normpath(os.path.join(here, p))
             assert os.path.isdir(d), d
-            for f in files or [f for f in os.listdir(d) if f.endswith(".py")]:
+            assert opt == 3, "frozen as make compile builds: -O3"
+            for f in [script] if script else [f for f in os.listdir(d) if f.endswith(".py")]:
                 assert os.path.isfile(os.path.join(d, f))
                 frozen.add(f)
 

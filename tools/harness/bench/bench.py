@@ -170,6 +170,11 @@ def print_romfs(unix, wasm):
         % (board["files"], romfs)
     )
     print("  buffer), %s from sources (compiled at start-up)" % board["sources"])
+    smallest = startup_heap.smallest_start(MICROPYTHON, BUILD, oversized=True)
+    print(
+        "  smallest -X heapsize the board starts in from files, a 2 MB copy in its store: %s bytes"
+        " (%s under the 64 KB tests' heap)" % (smallest, 65536 - smallest if smallest else "not")
+    )
     return True
 
 

@@ -53,6 +53,36 @@ def heap_after_start(micropython, flags, heap):
         board.stop()
 
 
+def smallest_start(micropython, lib, oversized=False, low=32 * 1024, high=96 * 1024):
+    """The smallest -X heapsize (to 256 B) in which the board starts from the .mpy files in
+    `lib` on a meter that was in use, and listens; `oversized`: one copy of its record is
+    2 MB of random bytes, as the 64 KB fail-closed test has it. None if not even `high`."""
+    state = os.path.join(tempfile.mkdtemp(prefix="heap-"), "state")
+    UnixBoard(micropython, state, "--lib", lib).start().stop()  # a record, in use
+    if oversized:
+        with open(os.path.join(state, "meter.b"), "wb") as f:
+            f.write(os.urandom(2 * 1024 * 1024))
+
+    def starts(heap):
+        board = UnixBoard(micropython, state, "--lib", lib, interpreter_args=("-X", "heapsize=%d" % heap))
+        try:
+            board.start()
+        except RuntimeError:
+            return False
+        board.stop()
+        return True
+
+    if not starts(high):
+        return None
+    while high - low > 256:
+        middle = (low + high) // 2
+        if starts(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
 def buffer_bytes(micropython, size):
     """What the board's image buffer, a bytearray of `size` bytes, takes of the heap."""
     script = "import gc\ngc.collect()\na=gc.mem_alloc()\nb=bytearray(%d)\ngc.collect()\nprint(gc.mem_alloc()-a)" % size

