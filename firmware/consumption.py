@@ -44,9 +44,10 @@ class Consumption:
         self._dirty = False  # any increment (a remainder too) since the last save
         self._snap = [0] * 8  # consumed and remainders before a save, to bill again after a failed one
         app.consumption = self
-        self._decide()  # the relay is told at once where it must be
+        self.decide()  # the relay is told at once where it must be
 
-    def _decide(self):
+    def decide(self):
+        """Tell the switch where the credit now says it must be (open when it is exhausted)."""
         app = self.app
         self.switch.decide(app.balance if app.currency else app.credit[0], LOW_CREDIT_TENTHS)
 
@@ -83,7 +84,7 @@ class Consumption:
             self._unsaved += tenths
             if self._unsaved >= SAVE_TENTHS:
                 app.save(now)
-            self._decide()
+            self.decide()
         return True
 
     def measure(self, watts, now, unbalance=0):
@@ -135,4 +136,4 @@ class Consumption:
         if self._unsaved and ticks_diff(now, self._since) >= SAVE_MS:
             self.app.save(now)
         self.switch.step(now)
-        self._decide()
+        self.decide()

@@ -277,7 +277,7 @@ class MeterApplication(Application):
         c[0] = c[1] = c[2] = c[3] = 0
         self.balance = 0
         if self.consumption:
-            self.consumption.step(0)  # the switch opens now: credit exhausted
+            self.consumption.decide()  # the switch opens now (its timers are not run: no time here)
 
     def status_bits(self):
         bits = super().status_bits()

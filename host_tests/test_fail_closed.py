@@ -16,7 +16,8 @@ from helpers import credit_token, entry, run, tid
 from keychange import KeyChange
 from meterapp import MeterApplication
 from storage import FileStore, MemoryStore
-from tables import SAVE_MS, STATUS_CREDIT_EXHAUSTED, SWITCH_OPEN
+from tables import POWER_HOLD_MS, REASON_POWER, RECONNECT_MS, SAVE_MS, STATUS_CREDIT_EXHAUSTED, SWITCH_OPEN
+from ticks import ticks_add
 from unixboard import enter, read
 
 VECTOR = fail_closed.VECTOR
@@ -247,6 +248,27 @@ def test_no_memory_to_read_the_record_back_refuses_until_it_can():
     assert app.token_status == 17 and not app.refusing and not app.lockout.locked(0)
     assert app.credit[0] == 10  # as stored: the 5 never was
     assert run(app, credit_token(amount=5)) == 1 and app.credit[0] == 15
+
+
+def test_distrust_opens_the_switch_and_leaves_its_timers_alone():
+    """A meter that cannot trust its RAM opens the switch there and then; a power trip in
+    progress keeps its own time (the failure path has no clock to run timers with: at a
+    made-up 0, a trip near the ticks' wrap would have ended early)."""
+    app = meter.build({}, MemoryStore(), 0).app
+    load = Consumption(app)
+    assert run(app, credit_token(amount=10, t=tid(-1))) == 1
+    app.mpl = 100
+    start = ticks_add(0, -RECONNECT_MS - POWER_HOLD_MS - 1000)  # its reconnect ends 1 s before 0
+    load.measure(500, start)
+    load.measure(500, ticks_add(start, POWER_HOLD_MS))
+    assert load.switch.values[:2] == [SWITCH_OPEN, REASON_POWER]
+    app.distrust()
+    assert app.credit[0] == 0 and load.switch.values[0] == SWITCH_OPEN
+    app.credit[0] = 10  # the record read back, say: the trip still holds the switch open
+    load.decide()
+    assert load.switch.values[:2] == [SWITCH_OPEN, REASON_POWER]
+    load.measure(0, ticks_add(start, POWER_HOLD_MS + RECONNECT_MS))  # its own time: it ends
+    assert load.switch.values[0] != SWITCH_OPEN
 
 
 def test_the_operator_resets_a_store_with_nothing_left(unix_board, tmp_path):
