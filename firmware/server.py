@@ -26,8 +26,8 @@ from frames import (
     EV_ERROR,
     EV_ID,
     EV_NAK,
+    EVEN,
     Receiver,
-    parity_ok,
     put_bytes,
     put_data_tail,
     put_id_response,
@@ -341,11 +341,11 @@ class Server:
         if self.state == RECOVERING:  # everything is discarded until the line has been quiet
             self._last_rx = now
             return
-        if rx.busy() and ticks_diff(now, self._last_rx) > self.ta:
+        if rx.state and ticks_diff(now, self._last_rx) > self.ta:  # a message partly received
             rx.reset()  # ta exceeded: the partial message is dropped without an answer
         self._last_rx = now
         if self.soft_parity:
-            ok = parity_ok(b)
+            ok = EVEN[b >> 3] >> (b & 7) & 1  # frames.parity_ok, without the call
         else:  # the UART checked parity; a set 8th bit cannot be a 7-bit character
             ok = b < 0x80
         ev = rx.feed(b & 0x7F) if ok else EV_ERROR

@@ -27,11 +27,12 @@ def _round(src, dst, m):
     nibble bit k = src bit P[j + k]) read straight into each nibble's S-box, chosen by the
     low bit of `m` (_chooser), one bit a nibble. Few locals: the call's frame stays off the
     heap (py/objfun.c keeps up to 11 words on the stack)."""
+    p = STA_P  # a local: a global is looked up by name each time (4 per nibble)
     j = 0
     while j < 64:
-        v = src[STA_P[j]] | src[STA_P[j + 1]] << 1
-        v |= src[STA_P[j + 2]] << 2  # one term a line: a shallow stack, a small frame
-        v |= src[STA_P[j + 3]] << 3
+        v = src[p[j]] | src[p[j + 1]] << 1
+        v |= src[p[j + 2]] << 2  # one term a line: a shallow stack, a small frame
+        v |= src[p[j + 3]] << 3
         v = _DS2[v] if m & 1 else _DS1[v]
         m >>= 1
         dst[j] = v & 1

@@ -16,6 +16,11 @@ def test_parity_is_even_over_8_bits():
         assert not frames.parity_ok(b ^ 0x80)
 
 
+def test_the_even_parity_table_is_every_8_bit_character_with_an_even_count_of_ones():
+    even = {b for b in range(256) if frames.EVEN[b >> 3] >> (b & 7) & 1}
+    assert even == {b for b in range(256) if bin(b).count("1") % 2 == 0}
+
+
 @given(st.binary(min_size=1, max_size=60))
 def test_bcc_matches_iec62056_21_package(body):
     assert bytes([frames.bcc(body, 0, len(body))]) == ref.calculate_bcc(body)
