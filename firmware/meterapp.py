@@ -497,11 +497,15 @@ class MeterApplication(Application):
 
     def used(self, tid):
         """0 when a token of this TID may be applied, else its tokenStatus (Used, Old)."""
-        count = self._record[REC_TID_COUNT]
-        for i in range(count):
-            if self.tid(i) == tid:
+        b = self._record
+        # every one compared where it is kept, newest first, no call per TID: a Used token
+        # is found whatever order the store is in (few locals: no heap frame)
+        p = REC_TIDS + 3 * b[REC_TID_COUNT]
+        while p > REC_TIDS:
+            p -= 3
+            if b[p] << 16 | b[p + 1] << 8 | b[p + 2] == tid:
                 return TS_USED
-        if count >= TID_STORE_MIN and tid < self.tid(0):
+        if b[REC_TID_COUNT] >= TID_STORE_MIN and tid < self.tid(0):
             return TS_OLD  # older than the oldest kept: the meter cannot tell it was unused
         return 0
 

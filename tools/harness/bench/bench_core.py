@@ -22,6 +22,8 @@ Prints one "name value" line per figure:
   ms_per_token_sta time to decode and execute one token (EA07 decrypt, CRC, rules, no save)
   ms_per_token_des the same with an EA09 (DES) meter
   ms_per_token_misty1 the same with an EA11 (MISTY1) meter, sts-edition3.md's key and token
+  us_token_no_tids, us_token_full_tids  the EA07 token with an empty TID store and a full
+                   one (50 older TIDs: the newest comes in, the oldest goes)
   ms_per_save_posix  time to store the meter record (50 TIDs: both copies) in a directory
   ms_per_save_lfs    the same on littlefs over a RAM block device
   record_bytes     bytes of one stored copy (sequence number, record, CRC)
@@ -103,6 +105,28 @@ def ms_per_token(algorithm):
         app.submit(number, 0)
         assert app.step(0) == 1
     return time.ticks_diff(time.ticks_us(), start) / rounds / 1000
+
+
+def us_per_token_kept(kept):
+    """Time to decode and execute the EA07 token with `kept` older TIDs in the store (0, or
+    a full store, TID_STORE_MIN: the token's TID is then the newest and the oldest goes, the
+    most work the store does); the store is put back outside the timed part."""
+    from meterapp import MeterApplication
+
+    app = MeterApplication(None, heap_figures.CONFIGS["sta"])
+    number = TOKENS["sta"]
+    rounds = 50
+    spent = 0
+    for _ in range(rounds):
+        app.forget_tids()
+        for tid in range(1, kept + 1):  # minutes since the base date: older than the token's
+            app.remember(tid)
+        start = time.ticks_us()
+        app.submit(number, 0)
+        status = app.step(0)
+        spent += time.ticks_diff(time.ticks_us(), start)
+        assert status == 1, "the token was not accepted"
+    return "%.1f" % (spent / rounds)
 
 
 def save_figures():
@@ -202,6 +226,8 @@ def main(argv):
         print("ms_per_token_" + algorithm, "%.2f" % ms_per_token(algorithm))
     print("us_read_first", us_per_read(0x0000))
     print("us_read_last", us_per_read(0x8020))
+    print("us_token_no_tids", us_per_token_kept(0))
+    print("us_token_full_tids", us_per_token_kept(50))  # tables.TID_STORE_MIN
     for name, value in consumption_figures().items():
         print(name, value)
     for name, value in save_figures().items():
