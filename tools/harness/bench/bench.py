@@ -282,6 +282,10 @@ def main():
         % (figures["us_read_first"], figures["us_read_last"])
     )
     print(
+        "  EA07 token with an empty and a full TID store (50, the oldest goes): %s us, %s us"
+        % (figures["us_token_no_tids"], figures["us_token_full_tids"])
+    )
+    print(
         "  meter record save (50 TIDs, both copies): %s ms on a POSIX directory, %s ms on littlefs in RAM"
         % (figures["ms_per_save_posix"], figures["ms_per_save_lfs"])
     )
