@@ -4,8 +4,9 @@ The block is a 64-entry bit array (index = bit number) so that no 64-bit integer
 MicroPython would allocate, is touched while decrypting. Each key bit chooses the S-box of
 one nibble in a round: round r's nibble n takes key bit (4n + r) & 63, so the 16 bits a
 round takes are one of four 16-bit words (r & 3) turned by r >> 2 nibbles. The key is kept
-as those four words, 8 bytes, not as a second 64-entry array: 48 bytes less of a built
-meter's heap on a 32-bit port, and a round takes its bit with a shift, not an index.
+as those four words, 8 bytes behind the rounds' second bit array, not as a second 64-entry
+array: 80 bytes less of a built meter's heap on a 32-bit port, and a round takes its bit
+with a shift, not an index.
 """
 
 from tables import STA_P, STA_ROUNDS, STA_S1, STA_S2
@@ -43,10 +44,11 @@ def _round(src, dst, m):
 
 
 def _chooser(key, r):
-    """Round r's 16 S-box choices, nibble 0 in bit 0: word r & 3 of `key`, turned right by
+    """Round r's 16 S-box choices, nibble 0 in bit 0: word r & 3 of the key (in `key` from
+    byte 64: Sta's one array), turned right by
     r >> 2 (a 16-bit rotation; no value over 16 bits, which past 30 would be a long int on
     a 32-bit port)."""
-    m = key[2 * (r & 3)] | key[2 * (r & 3) + 1] << 8
+    m = key[64 + 2 * (r & 3)] | key[65 + 2 * (r & 3)] << 8
     r >>= 2
     return m >> r | (m & ((1 << r) - 1)) << (16 - r)
 
@@ -54,22 +56,23 @@ def _chooser(key, r):
 class Sta:
     def __init__(self, key_bits):
         """`key_bits`: the 64-bit decoder key as a 64-entry bit array (bits_from_bytes)."""
-        key = bytearray(8)  # word s (bytes 2s, 2s + 1), bit n: key bit (4n + s) & 63
+        # one array: 0..63 the rounds' second bit array, then the key's four words (word s
+        # in bytes 64 + 2s, 65 + 2s; bit n: key bit (4n + s) & 63): one object, not two
+        work = bytearray(72)
         for k in range(64):
-            key[2 * (k & 3) + (k >> 5)] |= key_bits[k] << ((k >> 2) & 7)
-        self._key = key
-        self._tmp = bytearray(64)
+            work[64 + 2 * (k & 3) + (k >> 5)] |= key_bits[k] << ((k >> 2) & 7)
+        self._work = work
 
     def decrypt(self, bits):
         """Decrypt the 64-entry bit array `bits` in place: rounds alternate between it and
         a second array (STA_ROUNDS is even, so the last one lands in `bits`). A round's
         choices are taken into a local first: one call inside another's arguments made
         the frame a heap object per token."""
-        tmp = self._tmp
+        tmp = self._work
         r = 0
         while r < STA_ROUNDS:
-            m = _chooser(self._key, r)
+            m = _chooser(tmp, r)
             _round(bits, tmp, m)
-            m = _chooser(self._key, r + 1)
+            m = _chooser(tmp, r + 1)
             _round(tmp, bits, m)
             r += 2

@@ -74,8 +74,7 @@ class FileStore:
         does not make a new meter (only deleting the directory does)."""
         self.root = root
         self.seq = {}  # name -> [newest valid sequence number, its copy (0, 1), sealed]
-        self._head = bytearray(4)
-        self._tail = bytearray(2)
+        self._frame = bytearray(6)  # a copy's sequence number (4 bytes) and CRC (2): one object
         self.repaired = False  # a copy was missing or damaged and the other one was used
         self.degraded = False  # the last save could write one copy only
         self.new = new
@@ -177,10 +176,12 @@ class FileStore:
         if entry is None:  # a new record: the first write goes to .a
             entry = self.seq[name] = [0, 1, False]
         seq = entry[0] + 1 if entry[0] < _SEQ_MAX else 1
-        head = self._head
-        field(head, 0, 4, seq, True)
-        tail = self._tail
-        field(tail, 0, 2, crc16(data, 0, len(data), crc16(head)), True)
+        frame = self._frame
+        field(frame, 0, 4, seq, True)
+        field(frame, 4, 6, crc16(data, 0, len(data), crc16(frame, 0, 4)), True)
+        frame = memoryview(frame)  # a save makes its paths and files anyway: a view costs little
+        head = frame[:4]
+        tail = frame[4:]
         first = 1 - entry[1]
         if not self._write(name + FILES[first], head, data, tail):
             entry[0] = seq
