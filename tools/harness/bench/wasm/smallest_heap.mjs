@@ -8,8 +8,7 @@
 // outside the GC heap and mounted at /rom by the port's start-up (/rom/lib on sys.path),
 // as a board maps its flash. STEPS.json: [[python, times], ...], run in order, one
 // runPython call each time. Prints what the steps print, then "fits", and exits 0 when
-// every step ran in the heap;
-// exits 1 with why on stderr when one did not.
+// every step ran in the heap; exits 1 with why on stderr when one did not.
 //
 // The port never fails an allocation: when its heap is full it adds another area from
 // the C heap (MICROPY_GC_SPLIT_HEAP_AUTO). Each step therefore ends by comparing the
