@@ -10,6 +10,7 @@ import subprocess
 
 import bench_wasm
 import pytest
+import smallest_heap
 from conftest import ROOT, TRACES
 from helpers import make_romfs
 
@@ -28,6 +29,11 @@ def wasm_figures(node, built_firmware):
         return bench_wasm.figures(built_firmware, sorted(glob.glob(os.path.join(TRACES, "*.trace"))))
     except bench_wasm.Unavailable as problem:
         pytest.fail(str(problem))
+
+
+@pytest.fixture(scope="module")
+def unix_image():
+    return make_romfs("unix")
 
 
 def test_the_installed_port_is_the_pinned_one():
@@ -90,10 +96,12 @@ def test_the_core_keeps_at_most_3_5_kb_on_32_bits(wasm_figures):
     assert int(wasm_figures["heap_core_ea11"]) <= 3584
 
 
-def test_both_ports_measure_the_firmware_run_in_place_from_a_romfs_image(wasm_figures, micropython, built_firmware):
+def test_both_ports_measure_the_firmware_run_in_place_from_a_romfs_image(
+    wasm_figures, micropython, built_firmware, unix_image
+):
     """From the unix board's image the bytecode stays out of the heap (the image itself is
     read in before the measurement): the modules take far less, the core the same."""
-    image = make_romfs("unix")
+    image = unix_image
     one = [os.path.join(TRACES, "signon_read_predefined.trace")]
     rom = {name: int(value) for name, value in bench_wasm.figures(image, one).items()}
     assert rom["heap_modules"] < 0.7 * int(wasm_figures["heap_modules"])
@@ -148,3 +156,19 @@ def test_the_board_loop_leaves_nothing_per_request(wasm_figures, micropython, bu
             assert int(figures["board_%s_objects" % kind]) == 0, kind
             assert int(figures["board_%s_bytes" % kind]) == 0, kind
     assert int(unix_figures["board_read_total"]) == 0 and int(unix_figures["board_status_total"]) == 0
+
+
+def test_the_32_bit_smallest_heap_run_fits_a_big_heap_and_reports_a_small_one(node, unix_image):
+    """smallest_heap.py --wasm's runner: the session (sign-on, 200 rounds) fits 128 KB with
+    the image outside the heap; in 8 KB the heap would have to grow (the port grows it
+    instead of failing an allocation), in 1 KB the port's own start-up does not fit: each
+    a failure with its reason, in well under the runner's timeout."""
+    try:
+        fits, out = smallest_heap.wasm_run(1 << 17, unix_image)
+    except bench_wasm.Unavailable as problem:
+        pytest.fail(str(problem))
+    assert fits and out == "fits\n", out
+    fits, out = smallest_heap.wasm_run(8192, unix_image, timeout=30)
+    assert not fits and "MemoryError: the heap grew" in out, out
+    fits, out = smallest_heap.wasm_run(1024, unix_image, timeout=30)
+    assert not fits and "start-up did not fit 1024 B" in out, out

@@ -8,7 +8,8 @@ the 32-bit WebAssembly port (bench_wasm.py) beside the unix port's and the time 
 measurement adds, the same heap figures with the firmware run in place from the unix
 board's ROMFS image (`make romfs BOARD=unix`, which `make bench` runs) on both ports and
 the unix board's heap after start-up from files, the image and sources
-(startup_heap.py), and the frame-parsing throughput of our core against the iec62056-21
+(startup_heap.py), the smallest heap the meter runs a session in from that image on both
+ports (smallest_heap.py), and the frame-parsing throughput of our core against the iec62056-21
 package on CPython, on the same bytes.
 """
 
@@ -20,6 +21,7 @@ import time
 
 sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import bench_wasm
+import smallest_heap
 import startup_heap
 from hostpath import HARNESS, ROOT
 from unixboard import micropython_binary
@@ -178,6 +180,18 @@ def print_romfs(unix, wasm):
     return True
 
 
+def print_smallest_heap(wasm):
+    """smallest_heap.py's figures from the unix board's image: the unix port's, and the
+    32-bit one (`wasm`: False when that port cannot run, said why above)."""
+    print("Smallest heap the meter runs in: a sign-on, then 200 rounds of a read, a token write, a TokenStatus")
+    print("and a lockout read (tools/harness/bench/smallest_heap.py, bisected to %d B):" % smallest_heap.STEP)
+    print("  " + smallest_heap.unix_line(IMAGE))
+    if wasm:
+        print("  " + smallest_heap.wasm_line(IMAGE))
+    else:
+        print("  32-bit: none, no WebAssembly port (above)")
+
+
 def instructions_per_token():
     """{algorithm: machine instructions per token decode and execute} on the unix port under
     valgrind (callgrind): token_loop.py with K tokens and with none, start-up cancelled
@@ -307,6 +321,8 @@ def main():
     if wasm:
         print_beside(figures, *wasm)
     romfs = print_romfs(figures, wasm and wasm[0])
+    if romfs:
+        print_smallest_heap(bool(wasm))
     ours, theirs = parse_ratio()
     print("CPython frame parsing, same %d-message stream:" % 32)
     print(
