@@ -220,4 +220,19 @@ class MemoryStore(FileStore):
         return self._read(path, 0)
 
     def _write(self, path, head, data, tail):
-        self.files[path] = bytes(head) + bytes(data) + bytes(tail)
+        """A copy of the same size is written over in place: a save makes no garbage of
+        the record's size (a small board's heap would need room for it every token)."""
+        n = len(head) + len(data) + len(tail)
+        copy = self.files.get(path)
+        if type(copy) is not bytearray or len(copy) != n:
+            copy = self.files[path] = bytearray(n)
+        i = 0
+        for b in head:
+            copy[i] = b
+            i += 1
+        for b in data:
+            copy[i] = b
+            i += 1
+        for b in tail:
+            copy[i] = b
+            i += 1
