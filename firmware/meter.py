@@ -33,7 +33,7 @@ def build(config, store, now, board_keys=(), checked=False):
     check imports its table again, which a small heap building a meter can ill afford)."""
     if not checked:
         check(config, board_keys)
-    kwargs = {"address": config.get("address", config.get("meter_number", METER_NUMBER)).encode()}
+    kwargs = {}
     for key in _INTS:
         if key in config:
             kwargs[key] = int(config[key])
@@ -44,6 +44,9 @@ def build(config, store, now, board_keys=(), checked=False):
     if config.get("app", "sts") == "stub":
         app = Application(store, now, exec_ms=int(config.get("exec_ms", "0")))
         app.load(now)
+        number = config.get("meter_number", METER_NUMBER).encode()
     else:
         app = MeterApplication(store, config, now)
+        number = app.meter_number  # the same 18 digits (config.py checks them): one object
+    kwargs["address"] = config["address"].encode() if "address" in config else number
     return Server(app, now, **kwargs)
