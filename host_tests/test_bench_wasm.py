@@ -120,6 +120,13 @@ def test_both_ports_measure_the_firmware_run_in_place_from_a_romfs_image(
     assert int(unix["--rom"]["heap_modules"]) < 0.7 * int(unix["--lib"]["heap_modules"])
 
 
+def test_with_the_names_first_the_modules_figure_is_their_objects_alone(node, built_firmware, wasm_figures):
+    """The qstr pools grown before the import: the firmware's names open none inside the
+    figure, which is smaller by at least the ~8 bytes a name takes in a pool."""
+    objects = int(bench_wasm.figures(built_firmware, [], names_first=True)["heap_modules"])
+    assert 0 < objects < int(wasm_figures["heap_modules"]) - 8 * 200
+
+
 def test_no_node_is_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(bench_wasm.Unavailable, match="no `node` on PATH"):

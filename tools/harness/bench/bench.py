@@ -165,6 +165,13 @@ def print_romfs(unix, wasm):
     print("  %-42s %8s %8s %8s %8s" % ("", "64 files", "64 ROMFS", "32 files", "32 ROMFS"))
     for name, what, _ in IN_PLACE:
         print("  %-42s %8s %8s %8s %8s bytes" % (what + ":", unix[name], rom[name], wasm[name], wasm_rom[name]))
+    if wasm_rom["heap_modules"] != "-":
+        objects = bench_wasm.figures(IMAGE, TRACES, names_first=True)["heap_modules"]
+        print(
+            "  of the 32-bit ROMFS modules' heap, the firmware's objects alone (the qstr pools grown"
+            " beforehand): %s bytes;\n  the rest, %d bytes, is the pools its names opened (a frozen build"
+            " keeps the names in flash)" % (objects, int(wasm_rom["heap_modules"]) - int(objects))
+        )
     board = startup_heap.measure(MICROPYTHON, "256k", IMAGE)
     romfs = board["romfs"] - board["buffer"] if isinstance(board["romfs"], int) else board["romfs"]
     print(

@@ -50,13 +50,16 @@ def node_binary():
     return node
 
 
-def figures(lib=BUILD, traces=TRACES):
-    """{name: value as printed} from the WebAssembly port; Unavailable if it cannot run."""
+def figures(lib=BUILD, traces=TRACES, names_first=False):
+    """{name: value as printed} from the WebAssembly port; Unavailable if it cannot run.
+    `names_first`: heap_modules alone, with the qstr pools grown beforehand, so that it is
+    the firmware's objects without the pools its names open (bench_wasm.mjs)."""
     node = node_binary()
     package = package_dir()
     if not os.path.exists(os.path.join(package, "micropython.mjs")):
         raise Unavailable("the MicroPython WebAssembly port is not installed in %s: run `make venv`" % package)
-    result = subprocess.run([node, RUNNER, package, lib, *traces], capture_output=True, text=True, timeout=300)
+    flags = ["--names-first"] if names_first else []
+    result = subprocess.run([node, RUNNER, package, lib, *flags, *traces], capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         raise RuntimeError("the WebAssembly port's run failed:\n" + result.stdout + result.stderr)
     return parse(result.stdout)
