@@ -16,7 +16,6 @@ Each connection the HHU makes is a connection to the meter of its own (one `vtc0
 each), as a probe plugged in again.
 """
 
-import socket
 import threading
 import time
 
@@ -37,12 +36,10 @@ class AdapterLine(Relay):
 
     def _accept(self):
         while True:
-            try:
-                hhu_side, _ = self._listener.accept()
-            except OSError:
+            ends = self._connect()
+            if ends is None:
                 return
-            meter_side = socket.create_connection(self._meter)
-            self._socks += [hhu_side, meter_side]
+            hhu_side, meter_side = ends
             lock = threading.Lock()  # the HHU's receive line: echo and answers, one byte at a time
             threading.Thread(target=self._pump, args=(hhu_side, meter_side, hhu_side, lock), daemon=True).start()
             threading.Thread(target=self._pump, args=(meter_side, hhu_side, None, lock), daemon=True).start()

@@ -41,7 +41,25 @@ class Relay:
         self._listener.listen(backlog)
         self.port = self._listener.getsockname()[1]
         self._socks = []
+        self._start()
+
+    def _start(self):
+        """Run `_accept` beside the caller (a subclass may give it a process instead)."""
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def _connect(self, nodelay=False):
+        """The next HHU connection and a connection of its own to the meter, or None once
+        the listener is closed. `nodelay`: each byte goes out as it is sent."""
+        try:
+            hhu_side, _ = self._listener.accept()
+        except OSError:
+            return None
+        meter_side = socket.create_connection(self._meter)
+        if nodelay:
+            for s in (hhu_side, meter_side):
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._socks += [hhu_side, meter_side]
+        return hhu_side, meter_side
 
     @staticmethod
     def _shut(*socks):
@@ -71,12 +89,10 @@ class NoisyLine(Relay):
         super().__init__(meter_port, host)
 
     def _accept(self):
-        try:
-            hhu_side, _ = self._listener.accept()
-        except OSError:
+        ends = self._connect()
+        if ends is None:
             return
-        meter_side = socket.create_connection(self._meter)
-        self._socks += [hhu_side, meter_side]
+        hhu_side, meter_side = ends
         threading.Thread(
             target=self._pump, args=(hhu_side, meter_side, lambda d: self.to_meter(d)), daemon=True
         ).start()

@@ -8,9 +8,10 @@ it says (late, twice, not at all, a damaged BCC or parity, for another register,
 tokenStatus).
 """
 
-import socket
 import threading
 import time
+
+from noisyline import Relay as LineRelay
 
 STX, ETX = 0x02, 0x03
 
@@ -38,34 +39,27 @@ def _data(data):
     return None
 
 
-class Relay:
+class Relay(LineRelay):
     """A TCP relay in front of a meter. `to_hhu(data)` -> [(delay_s, bytes)]: what reaches
     the HHU for each chunk the meter sends, and when (after the chunk came). It runs in a
     process of its own, so its threads do not share the kit's interpreter lock."""
 
     def __init__(self, meter_port, to_hhu, host="127.0.0.1"):
+        self.to_hhu = to_hhu
+        self._lock = threading.Lock()
+        super().__init__(meter_port, host)
+
+    def _start(self):
         import multiprocessing
 
-        self.to_hhu = to_hhu
-        self._meter = (host, meter_port)
-        self._listener = socket.socket()
-        self._listener.bind((host, 0))
-        self._listener.listen(1)
-        self.port = self._listener.getsockname()[1]
-        self._socks = []
-        self._lock = threading.Lock()
         self._proc = multiprocessing.get_context("fork").Process(target=self._accept, daemon=True)
         self._proc.start()
 
     def _accept(self):
-        try:
-            hhu, _ = self._listener.accept()
-        except OSError:
+        ends = self._connect(nodelay=True)
+        if ends is None:
             return
-        meter = socket.create_connection(self._meter)
-        for s in (hhu, meter):
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._socks += [hhu, meter]
+        hhu, meter = ends
         threading.Thread(target=self._pump, args=(hhu, meter, None), daemon=True).start()
         self._pump(meter, hhu, self.to_hhu)
 
@@ -96,15 +90,9 @@ class Relay:
             pass
 
     def close(self):
-        self._listener.close()
+        super().close()  # the listener (the sockets are the relay process's)
         self._proc.terminate()
         self._proc.join()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def every(n, change):
