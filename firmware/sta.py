@@ -45,9 +45,8 @@ def _round(src, dst, m):
 
 def _chooser(key, r):
     """Round r's 16 S-box choices, nibble 0 in bit 0: word r & 3 of the key (in `key` from
-    byte 64: Sta's one array), turned right by
-    r >> 2 (a 16-bit rotation; no value over 16 bits, which past 30 would be a long int on
-    a 32-bit port)."""
+    byte 64: Sta's one array), turned right by r >> 2 (a 16-bit rotation; no value over 16
+    bits, which past 30 would be a long int on a 32-bit port)."""
     m = key[64 + 2 * (r & 3)] | key[65 + 2 * (r & 3)] << 8
     r >>= 2
     return m >> r | (m & ((1 << r) - 1)) << (16 - r)

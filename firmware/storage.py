@@ -179,9 +179,9 @@ class FileStore:
         frame = self._frame
         field(frame, 0, 4, seq, True)
         field(frame, 4, 6, crc16(data, 0, len(data), crc16(frame, 0, 4)), True)
-        frame = memoryview(frame)  # a save makes its paths and files anyway: a view costs little
-        head = frame[:4]
-        tail = frame[4:]
+        view = memoryview(frame)  # a save makes its paths and files anyway: a view costs little
+        head = view[:4]
+        tail = view[4:]
         first = 1 - entry[1]
         if not self._write(name + FILES[first], head, data, tail):
             entry[0] = seq
@@ -226,13 +226,6 @@ class MemoryStore(FileStore):
         copy = self.files.get(path)
         if type(copy) is not bytearray or len(copy) != n:
             copy = self.files[path] = bytearray(n)
-        i = 0
-        for b in head:
-            copy[i] = b
-            i += 1
-        for b in data:
-            copy[i] = b
-            i += 1
-        for b in tail:
-            copy[i] = b
-            i += 1
+        copy[: len(head)] = head
+        copy[len(head) : n - len(tail)] = data
+        copy[n - len(tail) :] = tail
