@@ -64,16 +64,10 @@ def replay_fits(heap_kb):
 
 
 def smallest_heap_kb():
-    lo, hi = 4, 256
-    if not replay_fits(hi):
+    try:
+        return smallest_heap.smallest(replay_fits, 4, 256, step=1)
+    except RuntimeError:  # not even in 256 KB
         return None
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if replay_fits(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
 
 
 # (figure, what it is, unit or note): the figures both ports measure (heap_figures.py)

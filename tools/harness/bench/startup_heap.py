@@ -21,6 +21,7 @@ import time
 
 sys.path.append(__file__[: __file__.rfind("/") + 1] + "..")  # tools/harness, for hostpath (README.md)
 import hostpath
+import smallest_heap
 from unixboard import UnixBoard, micropython_binary
 
 BUILD = os.path.join(hostpath.ROOT, "build")
@@ -54,7 +55,7 @@ def heap_after_start(micropython, flags, heap):
 
 
 def smallest_start(micropython, lib, oversized=False, low=32 * 1024, high=96 * 1024):
-    """The smallest -X heapsize (to 256 B) in which the board starts from the .mpy files in
+    """The smallest -X heapsize (to smallest_heap.STEP, 256 B) in which the board starts from the .mpy files in
     `lib` on a meter that was in use, and listens; `oversized`: one copy of its record is
     2 MB of random bytes, as the 64 KB fail-closed test has it. None if not even `high`."""
     state = os.path.join(tempfile.mkdtemp(prefix="heap-"), "state")
@@ -72,15 +73,10 @@ def smallest_start(micropython, lib, oversized=False, low=32 * 1024, high=96 * 1
         board.stop()
         return True
 
-    if not starts(high):
+    try:
+        return smallest_heap.smallest(starts, low, high)
+    except RuntimeError:  # it does not start even in `high`
         return None
-    while high - low > 256:
-        middle = (low + high) // 2
-        if starts(middle):
-            high = middle
-        else:
-            low = middle
-    return high
 
 
 def buffer_bytes(micropython, size):
